@@ -1,0 +1,148 @@
+"""Documented defaults. Every value can be overridden by a ``MURA_<NAME>`` environment variable.
+
+The embedded default keeps everything under ``MURA_HOME`` (default ``./instance``): SQLite database,
+file store, search index and the broker folder of the server-less Celery transport. Production sets
+``MURA_DATABASE_URL=postgresql://...`` and ``MURA_BROKER_URL=redis://...`` and runs any number of
+``mura worker`` processes on any number of machines that share ``MURA_STORE_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+#: Where all state lives unless overridden below.
+HOME = os.environ.get("MURA_HOME", "instance")
+#: SQLAlchemy URL; empty means SQLite at MURA_HOME/mura.sqlite3.
+DATABASE_URL = ""
+#: Celery broker URL; empty means the embedded filesystem transport under MURA_HOME/broker.
+BROKER_URL = ""
+#: Content-addressed file store (scans, PDFs, OCR output). Must be shared by all workers.
+STORE_DIR = ""
+#: Search index directory and engine.
+INDEX_DIR = ""
+SEARCH_ENGINE = "whoosh"
+#: Scratch space for page work folders (local to each machine).
+WORK_DIR = ""
+
+#: Secret for sessions and CSRF; a random one is generated into MURA_HOME on first start.
+SECRET_KEY = ""
+#: OCR defaults.
+DEFAULT_LANGS = "kaz+rus"
+OCR_TIMEOUT_S = 300
+#: A page whose lease expired is given back to the queue; after this many attempts it fails.
+PAGE_LEASE_S = 600
+PAGE_MAX_ATTEMPTS = 3
+#: Sweeper period (seconds): re-sends lost page tasks, stalled assembly and indexing.
+SWEEP_INTERVAL_S = 30
+#: A page left `queued` for longer than this is sent again (lost message on embedded brokers).
+QUEUED_RESEND_S = 120
+#: Fixity (docs/backup.md): Celery beat re-hashes stored files every FIXITY_INTERVAL_S seconds,
+#: at most FIXITY_BATCH_FILES per run, those not checked for FIXITY_CYCLE_DAYS days first.
+FIXITY_INTERVAL_S = 3600
+FIXITY_BATCH_FILES = 5000
+FIXITY_CYCLE_DAYS = 30
+#: Upload limits.
+MAX_CONTENT_LENGTH = 2 * 1024 * 1024 * 1024
+MAX_PAGES_PER_JOB = 2000
+#: Embedded worker started by `mura serve` on the embedded broker.
+EMBEDDED_WORKER = True
+WORKER_CONCURRENCY = 2
+#: Host name recorded on pages (``host:pid``); empty: the machine's. `mura worker --name`.
+WORKER_NAME = ""
+#: UI languages.
+LANGUAGES = ["kk", "ru", "en"]
+BABEL_DEFAULT_LOCALE = "kk"
+
+SQLALCHEMY_DATABASE_URI = ""
+SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+WTF_CSRF_TIME_LIMIT = None
+
+# --- accounts and sessions (docs: administration) ---
+#: The session cookie is sent over HTTPS only; None means "yes unless DEBUG or TESTING".
+#: A site served over plain HTTP beyond this machine must set MURA_SESSION_COOKIE_SECURE=false.
+SESSION_COOKIE_SECURE: bool | None = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+#: Staff sessions end after this many seconds without a request (a working day).
+PERMANENT_SESSION_LIFETIME = 8 * 3600
+#: Failed logins allowed per account (any address) and per client address, then wait.
+LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+LOGIN_LIMIT_PER_IP = "20 per 15 minutes"
+#: A temporary password set by an administrator stops working after this many hours.
+TEMPORARY_PASSWORD_HOURS = 72
+PASSWORD_MIN_LENGTH = 10
+#: Reverse proxies in front of the app that set X-Forwarded-For (0: clients connect directly).
+#: The login throttle and the audit log need the real client address.
+PROXY_COUNT = 0
+#: Where the login throttle counts: memory (one web process) or redis://... (several).
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_STRATEGY = "moving-window"
+RATELIMIT_ENABLED = True
+#: Public search (pages, API, IIIF search) and downloads (PDF, page images) per client address;
+#: staff are not limited (repo_app/blueprints/limits.py). Flask-Limiter syntax: "N per minute".
+SEARCH_RATE_LIMIT = "60 per minute"
+DOWNLOAD_RATE_LIMIT = "30 per minute"
+#: Tell clients their limit and when to come back (X-RateLimit-*, Retry-After).
+RATELIMIT_HEADERS_ENABLED = True
+
+# --- rights and author contracts (docs/rights.md) ---
+#: What a document with no mark of its own is treated as: "none" (only public domain and
+#: contracts publish it: the correct setting for a library), "library_owned" or "public_domain"
+#: (demos and tests about OCR and search, where rights are not the point).
+DEFAULT_ACCESS = "none"
+#: The library's own networks (reading rooms), as CIDR ranges; a list, or in the environment a
+#: comma-separated string: MURA_READING_ROOM_NETWORKS=10.20.0.0/16,192.168.5.0/24. Behind a
+#: reverse proxy set PROXY_COUNT too, or every client looks like the proxy.
+READING_ROOM_NETWORKS: list[str] | str = []
+#: The library's time zone: a contract's last day ends at midnight there.
+RIGHTS_TIMEZONE = "Asia/Almaty"
+#: The administrator's dashboard lists contracts that end within this many days.
+CONTRACT_WARNING_DAYS = 30
+#: How often (seconds) Celery beat runs the rights check (contract expiry, recomputation).
+RIGHTS_CHECK_INTERVAL_S = 3600
+
+
+def finalize(config: dict[str, Any]) -> None:
+    """Fill the settings derived from ``HOME`` and make the folders they name."""
+    home = Path(config["HOME"]).resolve()
+    config["HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    for key, sub in (("STORE_DIR", "store"), ("INDEX_DIR", "index"), ("WORK_DIR", "work")):
+        if not config.get(key):
+            config[key] = str(home / sub)
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{home / 'mura.sqlite3'}"
+    if config["DATABASE_URL"].startswith("postgresql://"):
+        # psycopg 3 is the driver we ship.
+        config["DATABASE_URL"] = "postgresql+psycopg://" + config["DATABASE_URL"][13:]
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if config["DATABASE_URL"].startswith("sqlite"):
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    else:
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    if not config.get("BROKER_URL"):
+        config["BROKER_URL"] = "filesystem://"
+    config["EMBEDDED_BROKER"] = config["BROKER_URL"].startswith("filesystem://")
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(home)
+
+
+def _instance_secret(home: Path) -> str:
+    """Read, or create once, the secret key kept in MURA_HOME."""
+    path = home / "secret_key"
+    if not path.exists():
+        import os
+        import secrets
+
+        tmp = home / f".secret_key.{os.getpid()}"
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # atomic and never replaces: two starting processes agree
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,64 @@
+"""A digitized document: a book, or an article from a newspaper, journal or book."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from repo_app.extensions import db
+from repo_app.models.base import created_at_column, utcnow
+from repo_app.models.collection import Collection
+from repo_app.models.record import CatalogueRecord
+from repo_app.models.stored_file import StoredFile
+
+DOC_TYPES = ("book", "newspaper_article", "journal_article", "book_article")
+
+
+class Document(db.Model):
+    """What the public finds and reads; its pages come from its scan jobs."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(1000))
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    doc_type: Mapped[str] = mapped_column(String(30))
+    #: Tesseract language codes joined by '+', e.g. "kaz+rus".
+    langs: Mapped[str] = mapped_column(String(100))
+    year: Mapped[int | None] = mapped_column(Integer)
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"), index=True)
+    pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    page_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The catalogue record; when set, title, authors, type, languages and year derive from it.
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("catalogue_records.id"), index=True)
+    #: Which volume or issue of the record this is ("Т. 2", "№ 45"), added to the derived title.
+    part_label: Mapped[str | None] = mapped_column(String(200))
+    #: Place in its collection's order (lowest first; unordered documents come last, by id).
+    collection_position: Mapped[int | None] = mapped_column(Integer)
+    # --- rights, computed by services.rights.refresh_rights (never typed by hand) ---
+    #: "online", "reading_room", "record_only" or "not_public" (models.rights.ACCESS_LEVELS).
+    access: Mapped[str] = mapped_column(
+        String(20), default="not_public", server_default="not_public", index=True
+    )
+    #: Why, in words staff read ("contract 12/2024 (2024-01-01 – 2026-12-31): ...").
+    access_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    access_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    access_download: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    access_print: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The rights statement URI shown on public pages and in dc:rights.
+    rights_uri: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    collection: Mapped[Collection | None] = relationship()
+    pdf_file: Mapped[StoredFile | None] = relationship()
+    record: Mapped[CatalogueRecord | None] = relationship(back_populates="documents")
+
+    @property
+    def languages(self) -> list[str]:
+        """The OCR language codes as a list."""
+        return [code for code in self.langs.split("+") if code]

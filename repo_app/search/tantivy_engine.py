@@ -1,0 +1,870 @@
+"""The tantivy implementation of :class:`~repo_app.search.engine.SearchEngine` (large collections).
+
+tantivy (a Rust search library, PyPI ``tantivy``) answers in milliseconds where Whoosh takes
+seconds on a million pages (DESIGN-NOTES, "Search"). It sees exactly what Whoosh sees: Mura's own
+analysis (:mod:`repo_app.search.analysis`) turns text into index terms (stems, by the document's
+languages), the terms are joined by spaces and tantivy's ``whitespace`` tokenizer splits them
+again, so terms and their positions (for phrases) are the same in both engines. Queries are built
+from the parsed query (:mod:`repo_app.search.query`: each word an OR of its alternatives, near
+misses scored lower), as for Whoosh; no reader input reaches tantivy's query parser. When the
+exact query finds fewer than :data:`~repo_app.search.fuzzy.FUZZY_BELOW` documents, it runs
+again with the near misses of its words (:mod:`repo_app.search.fuzzy`), looked up term by term
+in the term dictionary: never an expansion over the whole OCR vocabulary.
+
+The index holds one entry per page, grouped by document at query time: a document's score is the
+score of its best page, its pages are those whose text matches. Page text is analysed but not
+stored; snippets are made from the text the :data:`~repo_app.search.types.TextLoader` returns.
+
+Counting, exactly and inside tantivy: each document also has one *document entry* holding every
+term of its title, authors and pages once (without positions) and its facet values. A query of
+alternative words (one word, or words joined by OR: the common case) matches a document exactly
+when it matches one of its pages, so the number of documents and the facet counts are
+aggregations over the document entries it matches, and their cost grows with the matching
+documents, not pages. Other queries (words that must share a page, phrases, exclusions) first
+collect the ids of the documents whose pages match (a ``terms`` aggregation), then aggregate over
+those documents' entries. (tantivy's ``cardinality`` aggregation is a sketch, a few documents off
+already at 300: not used.) tantivy releases the GIL, so the counting runs in a second thread
+while the calling thread ranks.
+
+Concurrency: tantivy allows one writer per index, guarded by a lock file. A write opens a writer,
+commits and drops it, retrying with growing pauses while another process holds the lock, and gives
+up with :class:`~repo_app.search.types.IndexBusyError` after ``lock_timeout`` seconds. Readers
+never wait: the reader reloads when the index's ``meta.json`` changed, so a search sees what any
+process committed before it started.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tantivy
+from markupsafe import Markup
+
+from repo_app.search import fuzzy
+from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
+from repo_app.search.facets import Filters, normalize_filters
+from repo_app.search.query import Clause, ParsedQuery, parse_query
+from repo_app.search.snippets import make_snippet
+from repo_app.search.types import (
+    FACET_KEYS,
+    DocumentEntry,
+    DocumentHit,
+    IndexBusyError,
+    PageEntry,
+    SearchResults,
+    TextLoader,
+)
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+#: Small JSON file beside the index recording how its terms were made (as for Whoosh).
+META_FILE = "mura-search.json"
+#: Boosts of a match in the title and authors over a match in the page text (as for Whoosh).
+TITLE_BOOST = 4.0
+AUTHORS_BOOST = 2.0
+#: Weight of a near miss (OCR error) against the exact word (as for Whoosh).
+NEAR_BOOST = 0.5
+#: At most this many page numbers are listed per document hit.
+MAX_PAGES_PER_HIT = 50
+MAX_PER_PAGE = 100
+#: Writer memory: a single document's write, and a bulk load (rebuild), split over its threads.
+WRITER_HEAP = 50_000_000
+BULK_WRITER_HEAP = 256_000_000
+BULK_WRITER_THREADS = 2
+#: Documents added between progress log lines of a bulk load.
+_BULK_LOG_EVERY = 10_000
+#: Facet values counted per facet (more collections than this are not listed).
+MAX_FACET_VALUES = 1_000
+
+_ALL_FIELDS = (("title", TITLE_BOOST), ("authors", AUTHORS_BOOST), ("body", 1.0))
+_BODY_ONLY = (("body", 1.0),)
+# Fast field holding each facet's values.
+_FACET_FIELDS = {"collection": "collection", "doc_type": "doc_type", "language": "languages"}
+# Sequence number and page id of the entry of a document without pages.
+_NO_PAGE = 0
+# Values of the ``kind`` field: a page entry, a document entry (for counting).
+_PAGE, _DOCUMENT = 0, 1
+#: Most documents a query of the second kind counts exactly (tantivy's limit is 65,000 buckets);
+#: beyond, its counts are those of the same words without the page condition (an upper bound).
+MAX_COUNTED_DOCUMENTS = 60_000
+# First number of top pages fetched to find a results page of documents; grows fourfold. The
+# pages of one document crowd the top (a title match lifts them all); up to about a thousand,
+# more pages cost no more than fewer: the query's evaluation dominates.
+_FIRST_PAGE_LIMIT = 1024
+_CREATE_LOCK = ".mura-create.lock"
+# Threads that count while the calling thread ranks (shared by every engine of the process).
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mura-tantivy")
+
+
+def build_schema() -> tantivy.Schema:
+    """Return the schema of the entries; text fields receive Mura's terms joined by spaces.
+
+    Page entries fill ``title``, ``authors`` and ``body``; document entries fill ``doc_terms``
+    instead, so a text query of one kind never matches an entry of the other.
+    """
+    builder = tantivy.SchemaBuilder()
+    builder.add_unsigned_field("document_id", indexed=True, fast=True)
+    builder.add_unsigned_field("kind", indexed=True)
+    builder.add_text_field("doc_terms", tokenizer_name="whitespace", index_option="basic")
+    builder.add_unsigned_field("page_id", fast=True)
+    builder.add_unsigned_field("seq", fast=True)
+    for name in ("title", "authors", "body"):
+        builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    builder.add_bytes_field("title_display", stored=True)
+    for name in _FACET_FIELDS.values():
+        # Languages are stored too: snippets analyse a page with its document's languages.
+        stored = name == "languages"
+        builder.add_text_field(
+            name, stored=stored, tokenizer_name="raw", index_option="basic", fast=True
+        )
+    builder.add_integer_field("year", fast=True)
+    return builder.build()
+
+
+@dataclass
+class _PageMatch:
+    seq: int
+    page_id: int
+    score: float
+
+
+@dataclass
+class _Ranked:
+    """A matching document: the score and address of its best entry."""
+
+    document_id: int
+    score: float
+    address: tantivy.DocAddress
+
+
+class _Known:
+    """The terms of a query that are in the index, looked up once per search.
+
+    Alternatives that no entry holds (most Latin spellings of a Cyrillic word, most stems by the
+    other languages) are dropped before the tantivy query is built: a phrase whose words are
+    left with one term each is a phrase query instead of a regular-expression phrase, which
+    costs ten times less on common words.
+    """
+
+    def __init__(self, searcher: tantivy.Searcher) -> None:
+        self._searcher = searcher
+        self._present: dict[str, bool] = {}
+
+    def __contains__(self, term: str) -> bool:
+        present = self._present.get(term)
+        if present is None:
+            present = self._present[term] = any(
+                self._searcher.doc_freq(name, term) for name, _ in _ALL_FIELDS
+            )
+        return present
+
+    def prune(self, parsed: ParsedQuery) -> ParsedQuery:
+        """Return ``parsed`` with only the alternatives and near misses the index holds."""
+        return ParsedQuery(
+            tuple(tuple(self._clause(clause) for clause in group) for group in parsed.groups),
+            tuple(self._clause(clause) for clause in parsed.excluded),
+        )
+
+    def _clause(self, clause: Clause) -> Clause:
+        return replace(
+            clause,
+            alternatives=tuple(tuple(t for t in ts if t in self) for ts in clause.positions),
+            near=tuple(tuple(t for t in ts if t in self) for ts in clause.near_positions),
+        )
+
+
+@dataclass
+class _Counts:
+    """The number of documents a query matches, and their facet counts."""
+
+    total: int
+    facets: dict[str, dict[str, int]]
+
+
+@dataclass
+class _Found:
+    """What a query found: the documents of the results page and up to it, and the counts."""
+
+    ranked: list[_Ranked]
+    total: int
+    facets: dict[str, dict[str, int]]
+
+
+class _Reader:
+    """Hands out searchers of the newest commit; reloads only when ``meta.json`` changed."""
+
+    def __init__(self, index: tantivy.Index, index_dir: Path) -> None:
+        self._index = index
+        self._meta = index_dir / "meta.json"
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+
+    def searcher(self) -> tantivy.Searcher:
+        """Return a searcher that sees every commit made before this call."""
+        stamp = self._current_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                self._index.reload()
+                self._stamp = stamp
+        return self._index.searcher()
+
+    def invalidate(self) -> None:
+        """Make the next search reload (after this process committed)."""
+        self._stamp = None
+
+    def _current_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self._meta.stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+class TantivyEngine:
+    """Full-text search over page entries in a tantivy index.
+
+    Args:
+        index_dir: Folder of the index; created with the index if missing.
+        text_loader: Returns page texts by page id, for snippets.
+        analyzer: Analysis for indexed and query text.
+        lock_timeout: Seconds a write waits for the index's write lock before giving up.
+
+    Attributes:
+        needs_rebuild: The index was built with another analysis version; results stay usable
+            but miss what the new analysis would find until every document is indexed again.
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        text_loader: TextLoader,
+        *,
+        analyzer: Analyzer = DEFAULT_ANALYZER,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        self.index_dir = index_dir
+        self._text_loader = text_loader
+        self._analyzer = analyzer
+        self._lock_timeout = lock_timeout
+        self._write_lock = threading.Lock()
+        self._index = _open_or_create(index_dir, lock_timeout)
+        self._schema = self._index.schema
+        self._reader = _Reader(self._index, index_dir)
+        self.needs_rebuild = _read_analysis_version(index_dir) != ANALYSIS_VERSION
+        if self.needs_rebuild:
+            log.warning("search index %s was built with another analysis: rebuild it", index_dir)
+
+    def __enter__(self) -> TantivyEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release: tantivy closes its files when the last searcher goes."""
+
+    # Writing
+
+    def index_document(self, doc: DocumentEntry, pages: Iterable[PageEntry]) -> None:
+        """Replace every entry of ``doc`` with one entry per page (see ``SearchEngine``).
+
+        The pages are analysed before the write lock is taken, so other processes wait only for
+        the write itself.
+        """
+        entries = list(self._entries(doc, pages))
+        with self._writer(WRITER_HEAP, 1) as writer:
+            writer.delete_documents_by_query(self._document_query(doc.document_id))
+            for entry in entries:
+                writer.add_document(entry)
+
+    def index_documents(self, items: Iterable[tuple[DocumentEntry, Iterable[PageEntry]]]) -> int:
+        """Replace the entries of many documents in one commit; return how many were indexed.
+
+        For rebuilds: documents are read and analysed one at a time while the write lock is
+        held; tantivy's writer threads build segments beside the analysis and merge them.
+
+        Raises:
+            ValueError: When a document comes twice (its entries would be doubled).
+            IndexBusyError: When another writer kept the index locked for too long.
+        """
+        seen: set[int] = set()
+        with self._writer(BULK_WRITER_HEAP, BULK_WRITER_THREADS) as writer:
+            for doc, pages in items:
+                if doc.document_id in seen:
+                    raise ValueError(f"document {doc.document_id} given twice")
+                seen.add(doc.document_id)
+                writer.delete_documents_by_query(self._document_query(doc.document_id))
+                for entry in self._entries(doc, pages):
+                    writer.add_document(entry)
+                if len(seen) % _BULK_LOG_EVERY == 0:
+                    log.info("search index %s: %d documents added", self.index_dir, len(seen))
+        return len(seen)
+
+    def remove_document(self, document_id: int) -> None:
+        """Remove every entry of a document; an absent document is not an error."""
+        with self._writer(WRITER_HEAP, 1) as writer:
+            writer.delete_documents_by_query(self._document_query(document_id))
+
+    def _document_query(self, document_id: int) -> tantivy.Query:
+        # A query, not ``delete_documents_by_term``: that makes a signed term from a Python int,
+        # which never equals the unsigned term of ``document_id``.
+        return tantivy.Query.term_query(self._schema, "document_id", document_id)
+
+    def _entries(
+        self, doc: DocumentEntry, pages: Iterable[PageEntry]
+    ) -> Iterator[tantivy.Document]:
+        title = self._terms(doc.title, doc.languages)
+        authors = " ".join(self._terms(author, doc.languages) for author in doc.authors)
+        title_display = doc.title.encode("utf-8")
+        terms = set(title.split()) | set(authors.split())
+        empty = True
+        for page in pages:
+            empty = False
+            body = self._terms(page.text, doc.languages) if page.text else ""
+            terms.update(body.split())
+            yield self._entry(doc, title, authors, title_display, page.page_id, page.seq, body)
+        if empty:
+            yield self._entry(doc, title, authors, title_display, _NO_PAGE, _NO_PAGE, "")
+        yield self._document_entry(doc, " ".join(sorted(terms)))
+
+    def _entry(
+        self,
+        doc: DocumentEntry,
+        title: str,
+        authors: str,
+        title_display: bytes,
+        page_id: int,
+        seq: int,
+        body: str,
+    ) -> tantivy.Document:
+        entry = tantivy.Document()
+        entry.add_unsigned("document_id", doc.document_id)
+        entry.add_unsigned("kind", _PAGE)
+        entry.add_unsigned("page_id", page_id)
+        entry.add_unsigned("seq", seq)
+        entry.add_text("title", title)
+        entry.add_text("authors", authors)
+        entry.add_text("body", body)
+        entry.add_bytes("title_display", title_display)
+        _add_facets(entry, doc)
+        return entry
+
+    @staticmethod
+    def _document_entry(doc: DocumentEntry, terms: str) -> tantivy.Document:
+        """The entry that counts the document: each of its terms once, and its facet values."""
+        entry = tantivy.Document()
+        entry.add_unsigned("document_id", doc.document_id)
+        entry.add_unsigned("kind", _DOCUMENT)
+        entry.add_text("doc_terms", terms)
+        _add_facets(entry, doc)
+        return entry
+
+    def _terms(self, text: str, languages: Sequence[str]) -> str:
+        return " ".join(self._analyzer.index_terms(text, languages))
+
+    @contextmanager
+    def _writer(self, heap: int, threads: int) -> Iterator[tantivy.IndexWriter]:
+        """Yield a writer holding the index's lock; commit on success, roll back on error."""
+        deadline = time.monotonic() + self._lock_timeout
+        if not self._write_lock.acquire(timeout=self._lock_timeout):
+            raise IndexBusyError(f"search index {self.index_dir} busy in this process")
+        try:
+            writer = _retry_locked(
+                lambda: self._index.writer(heap_size=heap, num_threads=threads),
+                deadline,
+                self.index_dir,
+            )
+            try:
+                yield writer
+                writer.commit()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()  # also drops the writer and its lock
+            self._reader.invalidate()
+        finally:
+            self._write_lock.release()
+
+    # Searching
+
+    def search(
+        self,
+        query: str,
+        *,
+        page: int = 1,
+        per_page: int = 10,
+        filters: Mapping[str, Sequence[str]] | None = None,
+    ) -> SearchResults:
+        """Search titles, authors and page text; one hit per document (see ``SearchEngine``).
+
+        Raises:
+            ValueError: On a filter name other than ``collection``, ``doc_type``, ``language``.
+        """
+        page = max(1, page)
+        per_page = min(max(1, per_page), MAX_PER_PAGE)
+        wanted = normalize_filters(filters)
+        parsed = parse_query(query, self._analyzer)
+        if parsed.is_empty:
+            return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
+        searcher = self._reader.searcher()
+        known = _Known(searcher)
+        pruned = known.prune(parsed)
+        found = self._find(searcher, pruned, wanted, page * per_page)
+        if found.total < fuzzy.FUZZY_BELOW:
+            near = fuzzy.with_near_misses(parsed, self._body_frequency(searcher))
+            if near is not parsed:
+                pruned = known.prune(near)
+                found = self._find(searcher, pruned, wanted, page * per_page)
+        hits = self._hits(searcher, pruned, found.ranked[(page - 1) * per_page :])
+        return SearchResults(query, found.total, hits, page, per_page, found.facets)
+
+    def document_pages(self, document_id: int, query: str) -> list[int]:
+        """Return the page numbers of one document whose text matches ``query``, ascending.
+
+        Pages must contain every part of the query; if none does, pages containing any part are
+        returned, so a document found through its title and one word of a page still shows that
+        page.
+        """
+        parsed = parse_query(query, self._analyzer)
+        if parsed.is_empty:
+            return []
+        searcher = self._reader.searcher()
+        known = _Known(searcher)
+        matches = self._matching_pages(searcher, known.prune(parsed), [document_id])
+        if not matches:
+            near = fuzzy.with_near_misses(parsed, self._body_frequency(searcher))
+            if near is not parsed:
+                matches = self._matching_pages(searcher, known.prune(near), [document_id])
+        return sorted(match.seq for match in matches.get(document_id, []))
+
+    # Hooks of the search page (services.search): "did you mean". (``ranked_documents``, the
+    # whole ranked list of matching documents, is left out on purpose: it grows with the
+    # collection, which is what this engine is for; the search page then uses its own facets.)
+
+    def doc_frequency(self, term: str) -> int:
+        """Return how many entries hold ``term`` in the title, authors or page text."""
+        searcher = self._reader.searcher()
+        return sum(searcher.doc_freq(name, term) for name, _ in _ALL_FIELDS)
+
+    def suggest(self, query: str) -> str | None:
+        """Return the query with unknown words corrected (:mod:`repo_app.search.suggest`)."""
+        from repo_app.search.suggest import suggest
+
+        return suggest(query, self.doc_frequency, self._analyzer)
+
+    def _find(
+        self, searcher: tantivy.Searcher, parsed: ParsedQuery, wanted: Filters, need: int
+    ) -> _Found:
+        """Run the query: the best ``need`` documents, the number of documents, the facets."""
+        filtered = self._filtered(self._query(parsed, _ALL_FIELDS), wanted)
+        # tantivy releases the GIL: the counting runs on another core meanwhile.
+        counting = _POOL.submit(self._counts, searcher, parsed, wanted)
+        ranked = _top_documents(searcher, filtered, need)
+        counts = counting.result()
+        return _Found(ranked, counts.total, counts.facets)
+
+    @staticmethod
+    def _body_frequency(searcher: tantivy.Searcher) -> fuzzy.DocFrequency:
+        """Return the document frequency of a term of the page text, for the fuzzy fallback."""
+        return lambda term: searcher.doc_freq("body", term)
+
+    def _counts(self, searcher: tantivy.Searcher, parsed: ParsedQuery, wanted: Filters) -> _Counts:
+        """Return the number of matching documents and the facet counts, exactly.
+
+        A facet's counts ignore its own filter: the facets without a filter are counted with
+        the total, over the filtered documents; each filtered facet needs one more aggregation.
+        """
+        documents = self._matching_documents(searcher, parsed)
+        spec: dict[str, Any] = {"total": {"value_count": {"field": "document_id"}}}
+        spec |= {key: _facet_agg(key) for key in FACET_KEYS if key not in wanted}
+        result = searcher.aggregate(self._filtered(documents, wanted), spec)
+        facets = {key: _facet_counts(result[key]) for key in FACET_KEYS if key not in wanted}
+        for key in wanted:
+            others = {other: values for other, values in wanted.items() if other != key}
+            own = searcher.aggregate(self._filtered(documents, others), {key: _facet_agg(key)})
+            facets[key] = _facet_counts(own[key])
+        return _Counts(round(result["total"]["value"]), {key: facets[key] for key in FACET_KEYS})
+
+    def _document_clause(self, clause: Clause) -> tantivy.Query:
+        """Match the document entries holding every word of ``clause`` (any alternative)."""
+        words = [
+            self._any(
+                [
+                    tantivy.Query.term_query(self._schema, "doc_terms", term, "basic")
+                    for term in (*exact, *near)
+                ]
+                or [tantivy.Query.empty_query()]
+            )
+            for exact, near in zip(clause.positions, clause.near_positions, strict=True)
+        ]
+        if len(words) == 1:
+            return words[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, word) for word in words])
+
+    def _matching_documents(self, searcher: tantivy.Searcher, parsed: ParsedQuery) -> tantivy.Query:
+        """Return a query matching the document entries of the documents ``parsed`` matches."""
+        # Every group's words in the document, anywhere: exact for one group of single words,
+        # an upper bound otherwise.
+        loose = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, self._any([self._document_clause(c) for c in group]))
+                for group in parsed.groups
+            ]
+        )
+        simple = len(parsed.groups) == 1 and not parsed.excluded
+        if simple and not any(clause.is_phrase for clause in parsed.groups[0]):
+            return loose  # any page holding a word <=> the document holding it
+        pages = self._query(parsed, _ALL_FIELDS)
+        spec = {"ids": {"terms": {"field": "document_id", "size": MAX_COUNTED_DOCUMENTS}}}
+        try:
+            ids = searcher.aggregate(pages, spec)["ids"]
+        except ValueError:  # more buckets than tantivy allows in one aggregation
+            ids = {"sum_other_doc_count": 1}
+        if ids.get("sum_other_doc_count"):  # documents left out: too many to list
+            log.warning("search: too many documents to count exactly; counting an upper bound")
+            return loose
+        only = tantivy.Query.term_set_query(
+            self._schema, "document_id", [int(bucket["key"]) for bucket in ids["buckets"]]
+        )
+        kind = tantivy.Query.term_query(self._schema, "kind", _DOCUMENT)
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Must, kind)])
+
+    def _hits(
+        self, searcher: tantivy.Searcher, parsed: ParsedQuery, shown: list[_Ranked]
+    ) -> list[DocumentHit]:
+        doc_ids = [ranked.document_id for ranked in shown]
+        pages = self._matching_pages(searcher, parsed, doc_ids)
+        fallback = _page_of(searcher, [ranked.address for ranked in shown])
+        sources: dict[int, tuple[int, int] | None] = {}
+        for ranked, (page_id, seq) in zip(shown, fallback, strict=True):
+            matches = pages.get(ranked.document_id)
+            if matches:
+                best = max(matches, key=lambda m: (m.score, -m.seq))
+                page_id, seq = best.page_id, best.seq
+            sources[ranked.document_id] = None if seq == _NO_PAGE else (page_id, seq)
+        stored = {ranked.document_id: searcher.doc(ranked.address) for ranked in shown}
+        languages = {doc_id: doc.get_all("languages") for doc_id, doc in stored.items()}
+        snippets = self._snippets(sources, parsed.positive_terms(), languages)
+        hits = []
+        for ranked in shown:
+            doc_id = ranked.document_id
+            seqs = sorted(match.seq for match in pages.get(doc_id, []))
+            source = sources[doc_id]
+            hits.append(
+                DocumentHit(
+                    document_id=doc_id,
+                    title=_title(stored[doc_id]),
+                    pages=seqs[:MAX_PAGES_PER_HIT],
+                    snippet=snippets[doc_id],
+                    snippet_page=source[1] if source else None,
+                    score=ranked.score,
+                    page_count=len(seqs),
+                )
+            )
+        return hits
+
+    def _snippets(
+        self,
+        sources: dict[int, tuple[int, int] | None],
+        terms: frozenset[str],
+        languages: Mapping[int, Sequence[str]],
+    ) -> dict[int, Markup]:
+        """Return a snippet per document, loading the pages' texts in one call.
+
+        The page is analysed with its document's languages, as when it was indexed, so the
+        inflected forms that matched are marked.
+        """
+        page_ids = [source[0] for source in sources.values() if source]
+        texts = self._text_loader(page_ids) if page_ids else {}
+        snippets = {}
+        for doc_id, source in sources.items():
+            text = texts.get(source[0], "") if source else ""
+            snippets[doc_id] = (
+                make_snippet(text, terms, analyzer=self._analyzer, languages=languages[doc_id])
+                if text
+                else Markup()
+            )
+        return snippets
+
+    def _matching_pages(
+        self, searcher: tantivy.Searcher, parsed: ParsedQuery, doc_ids: Sequence[int]
+    ) -> dict[int, list[_PageMatch]]:
+        """Return the pages of ``doc_ids`` whose text matches all of the query, else any part."""
+        if not doc_ids:
+            return {}
+        found = self._page_matches(searcher, self._query(parsed, _BODY_ONLY), doc_ids)
+        missing = [doc_id for doc_id in doc_ids if doc_id not in found]
+        if missing:
+            any_part = self._query(parsed, _BODY_ONLY, any_group=True)
+            found.update(self._page_matches(searcher, any_part, missing))
+        return found
+
+    def _page_matches(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, doc_ids: Sequence[int]
+    ) -> dict[int, list[_PageMatch]]:
+        only = tantivy.Query.const_score_query(
+            tantivy.Query.term_set_query(self._schema, "document_id", list(doc_ids)), 0.0
+        )
+        both = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, only), (tantivy.Occur.Must, query)]
+        )
+        hits = _all_hits(searcher, both)
+        addresses = [address for _, address in hits]
+        columns = [
+            searcher.fast_field_values(name, addresses)
+            for name in ("document_id", "seq", "page_id")
+        ]
+        found: dict[int, list[_PageMatch]] = {}
+        for (score, _), doc_id, seq, page_id in zip(hits, *columns, strict=True):
+            if seq != _NO_PAGE:
+                found.setdefault(doc_id, []).append(_PageMatch(seq, page_id, score))
+        return found
+
+    # Building tantivy queries from the parsed query
+
+    def _query(
+        self,
+        parsed: ParsedQuery,
+        fields: Sequence[tuple[str, float]],
+        *,
+        any_group: bool = False,
+    ) -> tantivy.Query:
+        """Build the query: every group (or, with ``any_group``, one) in one of ``fields``.
+
+        Excluded clauses are always looked for in every field: a word excluded by the reader
+        excludes a document whose title contains it.
+        """
+        groups = [self._any([self._clause(c, fields) for c in group]) for group in parsed.groups]
+        occur = tantivy.Occur.Should if any_group else tantivy.Occur.Must
+        parts = [(occur, group) for group in groups]
+        parts += [(tantivy.Occur.MustNot, self._clause(c, _ALL_FIELDS)) for c in parsed.excluded]
+        return tantivy.Query.boolean_query(parts)
+
+    def _clause(self, clause: Clause, fields: Sequence[tuple[str, float]]) -> tantivy.Query:
+        """Match the clause in any of ``fields``: each word by any of its alternatives.
+
+        A phrase whose words have one term each is a phrase query; otherwise each word is a
+        regular expression listing its terms (tantivy's regex phrase), like Whoosh's sequence of
+        ORs. Near misses in a phrase count as much as the exact words (Whoosh scores them
+        lower); they match the same pages.
+        """
+        words = list(zip(clause.positions, clause.near_positions, strict=True))
+        if any(not exact and not near for exact, near in words):
+            return tantivy.Query.empty_query()  # a word not in the index
+        queries = []
+        for name, boost in fields:
+            if not clause.is_phrase:
+                exact, near = words[0]
+                queries.append(self._word(name, exact, near, boost))
+                continue
+            if all(len(exact) == 1 and not near for exact, near in words):
+                terms = [exact[0] for exact, _ in words]
+                query = tantivy.Query.phrase_query(self._schema, name, terms)
+            else:
+                patterns = [_alternation([*exact, *near]) for exact, near in words]
+                query = tantivy.Query.regex_phrase_query(self._schema, name, patterns)
+            queries.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
+        return self._any(queries)
+
+    def _word(
+        self, name: str, exact: Sequence[str], near: Sequence[str], boost: float
+    ) -> tantivy.Query:
+        """Match one word in field ``name``: any exact term, or (scored lower) a near miss."""
+        weighted = [(term, boost) for term in exact] + [(t, boost * NEAR_BOOST) for t in near]
+        if not weighted:
+            return tantivy.Query.empty_query()
+        queries = []
+        for term, weight in weighted:
+            query = tantivy.Query.term_query(self._schema, name, term)
+            queries.append(query if weight == 1.0 else tantivy.Query.boost_query(query, weight))
+        return self._any(queries)
+
+    @staticmethod
+    def _any(queries: list[tantivy.Query]) -> tantivy.Query:
+        if len(queries) == 1:
+            return queries[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
+
+    def _filtered(self, query: tantivy.Query, wanted: Filters) -> tantivy.Query:
+        """Return ``query`` restricted to entries passing every filter (not scored)."""
+        if not wanted:
+            return query
+        parts = [(tantivy.Occur.Must, query)]
+        for key, values in sorted(wanted.items()):
+            field = _FACET_FIELDS[key]
+            terms = tantivy.Query.term_set_query(self._schema, field, sorted(values))
+            parts.append((tantivy.Occur.Must, tantivy.Query.const_score_query(terms, 0.0)))
+        return tantivy.Query.boolean_query(parts)
+
+
+def _top_documents(searcher: tantivy.Searcher, query: tantivy.Query, need: int) -> list[_Ranked]:
+    """Return the best ``need`` documents (or all), best first, ties by document id.
+
+    A document's score is its best page's score, so walking the top pages in order meets each
+    document at its best page first; the walk widens until it has met ``need`` documents.
+    """
+    limit = max(_FIRST_PAGE_LIMIT, 4 * need)
+    while True:
+        result = searcher.search(query, limit=limit, count=False)
+        hits = result.hits
+        doc_ids = searcher.fast_field_values("document_id", [address for _, address in hits])
+        best: dict[int, _Ranked] = {}
+        for (score, address), doc_id in zip(hits, doc_ids, strict=True):
+            if doc_id not in best:
+                best[doc_id] = _Ranked(doc_id, score, address)
+        if len(best) > need or len(hits) < limit:
+            break
+        limit *= 4
+    # Documents not met score at most the last page walked: the first ``need`` are certain.
+    return sorted(best.values(), key=lambda r: (-r.score, r.document_id))[:need]
+
+
+def _all_hits(
+    searcher: tantivy.Searcher, query: tantivy.Query
+) -> list[tuple[float, tantivy.DocAddress]]:
+    """Return every entry matching ``query`` (for queries limited to a few documents)."""
+    result = searcher.search(query, limit=1_000, count=True)
+    if result.count is not None and result.count > len(result.hits):
+        result = searcher.search(query, limit=result.count, count=False)
+    return result.hits
+
+
+def _page_of(
+    searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]
+) -> list[tuple[int, int]]:
+    """Return ``(page_id, seq)`` of each entry."""
+    if not addresses:
+        return []
+    page_ids = searcher.fast_field_values("page_id", addresses)
+    seqs = searcher.fast_field_values("seq", addresses)
+    return list(zip(page_ids, seqs, strict=True))
+
+
+def _title(stored: tantivy.Document) -> str:
+    title = stored.get_first("title_display")
+    return bytes(title).decode("utf-8") if title else ""
+
+
+def _alternation(terms: Sequence[str]) -> str:
+    """A regular expression matching exactly one of ``terms`` (a whole term of the index)."""
+    return "(?:" + "|".join(re.escape(term) for term in dict.fromkeys(terms)) + ")"
+
+
+def _add_facets(entry: tantivy.Document, doc: DocumentEntry) -> None:
+    if doc.doc_type:
+        entry.add_text("doc_type", doc.doc_type)
+    if doc.collection:
+        entry.add_text("collection", doc.collection)
+    for language in doc.languages:
+        entry.add_text("languages", language)
+    if doc.year is not None:
+        entry.add_integer("year", doc.year)
+
+
+def _facet_agg(key: str) -> dict[str, Any]:
+    """Aggregation counting document entries per value of facet ``key``."""
+    return {"terms": {"field": _FACET_FIELDS[key], "size": MAX_FACET_VALUES}}
+
+
+def _facet_counts(result: Mapping[str, Any]) -> dict[str, int]:
+    counts = {
+        bucket["key"]: bucket["doc_count"]
+        for bucket in result.get("buckets", [])
+        if bucket["doc_count"]
+    }
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+# Opening, creating and locking
+
+
+def _open_or_create(index_dir: Path, lock_timeout: float) -> tantivy.Index:
+    """Open the index, creating it under a lock if no process has created it yet.
+
+    Without the lock, a process creating the index could overwrite the first commit of another.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    if not tantivy.Index.exists(str(index_dir)):
+        with _file_lock(index_dir / _CREATE_LOCK, lock_timeout):
+            if not tantivy.Index.exists(str(index_dir)):
+                _write_analysis_version(index_dir)  # first, so an index never lacks it
+                tantivy.Index(build_schema(), path=str(index_dir), reuse=True)
+    index = tantivy.Index.open(str(index_dir))
+    index.config_reader(reload_policy="Manual")
+    return index
+
+
+@contextmanager
+def _file_lock(path: Path, timeout: float) -> Iterator[None]:
+    with open(path, "a") as handle:
+
+        def acquire() -> None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise _LockBusy from exc
+
+        _retry_locked(acquire, time.monotonic() + timeout, path.parent)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class _LockBusy(Exception):
+    """The index's writer lock is held by another writer."""
+
+
+def _retry_locked(attempt: Callable[[], _T], deadline: float, index_dir: Path) -> _T:
+    """Call ``attempt`` until the index lock is free, pausing longer each time.
+
+    Raises:
+        IndexBusyError: When ``deadline`` (a ``time.monotonic()`` value) passes first.
+    """
+    pause = 0.02
+    waited = False
+    while True:
+        try:
+            return attempt()
+        except (_LockBusy, ValueError) as exc:
+            if isinstance(exc, ValueError) and "LockBusy" not in str(exc):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise IndexBusyError(f"search index {index_dir} stayed locked") from exc
+            if not waited:
+                log.info("search index %s locked by another writer; waiting", index_dir)
+                waited = True
+            time.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, 1.0)
+
+
+def _read_analysis_version(index_dir: Path) -> int | None:
+    try:
+        meta = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = meta.get("analysis_version") if isinstance(meta, dict) else None
+    return version if isinstance(version, int) else None
+
+
+def _write_analysis_version(index_dir: Path) -> None:
+    meta = {"engine": "tantivy", "analysis_version": ANALYSIS_VERSION}
+    tmp = index_dir / f".{META_FILE}.{os.getpid()}"
+    tmp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
+    tmp.replace(index_dir / META_FILE)

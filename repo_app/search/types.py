@@ -1,0 +1,116 @@
+"""Plain data that goes into and comes out of a search engine.
+
+Nothing here depends on Flask, the database models or a search library: the services build a
+:class:`DocumentEntry` and its :class:`PageEntry` objects from the database, and the views render
+:class:`SearchResults`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+#: Page text by page id, for the pages asked for; a missing id means the page has no text. The
+#: index does not store page text (see DESIGN-NOTES, "Search"), so snippets come from here.
+TextLoader = Callable[[Sequence[int]], dict[int, str]]
+
+#: The filter and facet names a search accepts.
+FACET_KEYS = ("collection", "doc_type", "language")
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """What the index knows about a document; each of its page entries carries these fields.
+
+    Attributes:
+        document_id: Database id of the document.
+        title: Title, searched and boosted.
+        authors: Author names, searched and boosted.
+        doc_type: ``book``, ``newspaper_article``, ``journal_article`` or ``book_article``.
+        languages: Tesseract language codes, e.g. ``['kaz', 'rus']``.
+        collection: Slug of the collection, if any.
+        year: Year of publication, if known.
+    """
+
+    document_id: int
+    title: str
+    authors: list[str]
+    doc_type: str
+    languages: list[str]
+    collection: str | None
+    year: int | None
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One page of a document as the index sees it.
+
+    Attributes:
+        page_id: Database id of the page; the key given to the :data:`TextLoader`.
+        seq: 1-based page number in the document.
+        text: The page's text (OCR output), analysed but not stored by the index.
+    """
+
+    page_id: int
+    seq: int
+    text: str
+
+
+@dataclass
+class DocumentHit:
+    """One matching document.
+
+    Attributes:
+        document_id: Database id of the document.
+        title: Its title, as indexed.
+        pages: Page numbers (``seq``) whose text matches, ascending, at most
+            ``MAX_PAGES_PER_HIT``; empty when only the title or authors match.
+        snippet: Escaped page text with the matches in ``<mark>`` elements.
+        snippet_page: Page number the snippet comes from, ``None`` without a snippet.
+        score: Relevance: the score of the document's best page.
+        page_count: How many pages match in all (``pages`` may be cut short).
+    """
+
+    document_id: int
+    title: str
+    pages: list[int]
+    snippet: Markup
+    snippet_page: int | None
+    score: float
+    page_count: int = 0
+
+
+@dataclass
+class SearchResults:
+    """One page of search results.
+
+    Attributes:
+        query: The query as typed.
+        total: Number of matching documents (after filters).
+        hits: The documents of this results page, best first.
+        page: 1-based results page number.
+        per_page: Documents per results page.
+        facets: For each of ``collection``, ``doc_type`` and ``language``, the number of
+            matching documents per value. Each facet counts with the other facets' filters
+            applied but not its own, so the counts show what choosing another value would give.
+    """
+
+    query: str
+    total: int
+    hits: list[DocumentHit]
+    page: int
+    per_page: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class SearchError(Exception):
+    """Base class of the search package's errors."""
+
+
+class IndexBusyError(SearchError):
+    """Another process held the index's write lock for longer than we were willing to wait.
+
+    Transient: a Celery task may retry on it.
+    """

@@ -1,0 +1,653 @@
+"""The Whoosh implementation of :class:`~repo_app.search.engine.SearchEngine`.
+
+The index holds one entry per page. Mura's own analysis (:mod:`repo_app.search.analysis`) turns
+text into terms (stems, by the document's languages) before Whoosh sees it, and Whoosh only
+splits the ready terms on spaces: the index's schema thus contains only Whoosh's own classes,
+and queries are built directly from the parsed query (:mod:`repo_app.search.query`: each word
+an OR of its alternatives) instead of by Whoosh's query parser. When the exact query finds
+fewer than :data:`~repo_app.search.fuzzy.FUZZY_BELOW` documents, it is run again with the
+near misses of its words (:mod:`repo_app.search.fuzzy`), looked up term by term in the body
+field's dictionary.
+
+Page text is analysed but not stored (DESIGN-NOTES, "Search"); snippets are made from the text the
+:data:`~repo_app.search.types.TextLoader` returns.
+
+Concurrency: Whoosh allows one writer per index, guarded by a file lock. Several Celery worker
+processes may write at once, so a write retries with growing pauses while the lock is held and
+gives up with :class:`~repo_app.search.types.IndexBusyError` after ``lock_timeout`` seconds.
+Readers never wait: each thread keeps its own searcher and replaces it with a fresh one as soon as
+the index has a newer generation, so a search sees what any process committed before it started.
+(Whoosh's ``Searcher.refresh()`` is not used: it may close files another thread is reading.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from markupsafe import Markup
+from whoosh import fields
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex, LockError
+from whoosh.query import (
+    And,
+    AndNot,
+    ConstantScoreQuery,
+    NullQuery,
+    Or,
+    Phrase,
+    Query,
+    Term,
+)
+from whoosh.query import Sequence as WordSequence
+from whoosh.searching import Searcher
+
+from repo_app.search import fuzzy
+from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
+from repo_app.search.facets import FacetValues, count_facets, normalize_filters, passes
+from repo_app.search.query import Clause, ParsedQuery, parse_query
+from repo_app.search.snippets import make_snippet
+from repo_app.search.types import (
+    FACET_KEYS,
+    DocumentEntry,
+    DocumentHit,
+    IndexBusyError,
+    PageEntry,
+    SearchResults,
+    TextLoader,
+)
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+INDEX_NAME = "MAIN"
+#: Small JSON file beside the index recording how its terms were made.
+META_FILE = "mura-search.json"
+#: Boosts of a match in the title and authors over a match in the page text.
+TITLE_BOOST = 4.0
+AUTHORS_BOOST = 2.0
+#: Weight of a near miss (OCR error) against the exact word.
+NEAR_BOOST = 0.5
+#: At most this many page numbers are listed per document hit.
+MAX_PAGES_PER_HIT = 50
+MAX_PER_PAGE = 100
+#: Memory for the writer's posting pool; 512 MB bought nothing over 256 (DESIGN-NOTES).
+WRITER_LIMITMB = 256
+
+_ALL_FIELDS = (("title", TITLE_BOOST), ("authors", AUTHORS_BOOST), ("body", 1.0))
+_BODY_ONLY = (("body", 1.0),)
+# Sequence number of the entry of a document without pages.
+_NO_PAGE = 0
+
+
+def build_schema() -> fields.Schema:
+    """Return the schema of a page entry; text fields receive Mura's terms joined by spaces."""
+    terms = SpaceSeparatedTokenizer()
+    return fields.Schema(
+        document_id=fields.NUMERIC(int, bits=64, stored=True, sortable=True),
+        page_id=fields.STORED(),
+        seq=fields.NUMERIC(int, stored=True, sortable=True),
+        title=fields.TEXT(analyzer=terms, phrase=True),
+        authors=fields.TEXT(analyzer=terms, phrase=True),
+        body=fields.TEXT(analyzer=terms, phrase=True),
+        doc_type=fields.ID(stored=True),
+        collection=fields.ID(stored=True),
+        languages=fields.KEYWORD(stored=True),
+        year=fields.NUMERIC(int, stored=True),
+        title_display=fields.STORED(),
+    )
+
+
+@dataclass(frozen=True)
+class _DocInfo:
+    title: str
+    facets: FacetValues
+
+
+@dataclass
+class _PageMatch:
+    seq: int
+    score: float
+    docnum: int
+
+
+class _Snapshot:
+    """A searcher of one index generation, used by one thread, with caches that live with it."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.owner = threading.current_thread()
+        self._columns: dict[str, Any] = {}
+        self._infos: dict[int, _DocInfo] = {}
+
+    def document_id(self, docnum: int) -> int:
+        return int(self._column("document_id")[docnum])
+
+    def seq(self, docnum: int) -> int:
+        return int(self._column("seq")[docnum])
+
+    def _column(self, name: str) -> Any:
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = self.searcher.reader().column_reader(name)
+        return column
+
+    def info(self, document_id: int, docnum: int) -> _DocInfo:
+        """Return title and facet values of a document, read from one of its entries."""
+        info = self._infos.get(document_id)
+        if info is None:
+            stored = self.searcher.stored_fields(docnum)
+            facets = FacetValues(
+                collection=stored.get("collection"),
+                doc_type=stored.get("doc_type", ""),
+                languages=tuple(stored.get("languages", "").split()),
+            )
+            info = self._infos[document_id] = _DocInfo(stored.get("title_display", ""), facets)
+        return info
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+class _SearcherPool:
+    """One searcher per thread, replaced when the index has a newer generation.
+
+    Searchers of threads that have ended (a development server starts one per request) are
+    closed the next time any thread opens a searcher.
+    """
+
+    def __init__(self, index: FileIndex) -> None:
+        self._index = index
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[_Snapshot] = set()
+
+    def current(self) -> _Snapshot:
+        """Return this thread's snapshot of the newest generation of the index."""
+        snapshot: _Snapshot | None = getattr(self._local, "snapshot", None)
+        if snapshot is not None and snapshot.searcher.up_to_date():
+            return snapshot
+        fresh = _Snapshot(self._index.searcher())
+        with self._lock:
+            stale = {s for s in self._open if s is snapshot or not s.owner.is_alive()}
+            for old in stale:
+                old.close()
+            self._open -= stale
+            self._open.add(fresh)
+        self._local.snapshot = fresh
+        return fresh
+
+    def open_count(self) -> int:
+        """Number of open searchers (for tests and diagnostics)."""
+        with self._lock:
+            return len(self._open)
+
+    def close(self) -> None:
+        with self._lock:
+            for snapshot in self._open:
+                snapshot.close()
+            self._open.clear()
+        self._local = threading.local()
+
+
+class WhooshEngine:
+    """Full-text search over page entries in a Whoosh index.
+
+    Args:
+        index_dir: Folder of the index; created with the index if missing.
+        text_loader: Returns page texts by page id, for snippets.
+        analyzer: Analysis for indexed and query text.
+        lock_timeout: Seconds a write waits for the index's write lock before giving up.
+
+    Attributes:
+        needs_rebuild: The index was built with another analysis version; results stay usable
+            but miss what the new analysis would find until every document is indexed again.
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        text_loader: TextLoader,
+        *,
+        analyzer: Analyzer = DEFAULT_ANALYZER,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        self.index_dir = index_dir
+        self._text_loader = text_loader
+        self._analyzer = analyzer
+        self._lock_timeout = lock_timeout
+        self._write_lock = threading.Lock()
+        self._index = _open_or_create(index_dir, lock_timeout)
+        self.needs_rebuild = _read_analysis_version(index_dir) != ANALYSIS_VERSION
+        if self.needs_rebuild:
+            log.warning("search index %s was built with another analysis: rebuild it", index_dir)
+        self._searchers = _SearcherPool(self._index)
+
+    def __enter__(self) -> WhooshEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the searchers' files; the engine must not be used afterwards."""
+        self._searchers.close()
+
+    # Writing
+
+    def index_document(self, doc: DocumentEntry, pages: Iterable[PageEntry]) -> None:
+        """Replace every entry of ``doc`` with one entry per page (see ``SearchEngine``).
+
+        The pages are read and analysed before the write lock is taken, so other processes
+        wait only for the write itself.
+        """
+        entries = list(self._entries(doc, pages))
+        with self._writer() as writer:
+            writer.delete_by_term("document_id", doc.document_id)
+            for entry in entries:
+                writer.add_document(**entry)
+
+    def index_documents(self, items: Iterable[tuple[DocumentEntry, Iterable[PageEntry]]]) -> int:
+        """Replace the entries of many documents in one commit; return how many were indexed.
+
+        For rebuilds: documents are read and analysed one at a time while the write lock is
+        held, so memory stays small but other writers wait until the commit.
+
+        Raises:
+            ValueError: When a document comes twice (its entries would be doubled).
+            IndexBusyError: When another writer kept the index locked for too long.
+        """
+        seen: set[int] = set()
+        with self._writer() as writer:
+            for doc, pages in items:
+                if doc.document_id in seen:
+                    raise ValueError(f"document {doc.document_id} given twice")
+                seen.add(doc.document_id)
+                writer.delete_by_term("document_id", doc.document_id)
+                for entry in self._entries(doc, pages):
+                    writer.add_document(**entry)
+        return len(seen)
+
+    def remove_document(self, document_id: int) -> None:
+        """Remove every entry of a document; an absent document is not an error."""
+        with self._writer() as writer:
+            writer.delete_by_term("document_id", document_id)
+
+    def _entries(self, doc: DocumentEntry, pages: Iterable[PageEntry]) -> Iterator[dict[str, Any]]:
+        languages = doc.languages
+        common: dict[str, Any] = {
+            "document_id": doc.document_id,
+            "title": self._terms(doc.title, languages),
+            "authors": " ".join(self._terms(author, languages) for author in doc.authors),
+            "title_display": doc.title,
+        }
+        optional = {
+            "doc_type": doc.doc_type,
+            "collection": doc.collection,
+            "languages": " ".join(doc.languages),
+            "year": doc.year,
+        }
+        common.update({key: value for key, value in optional.items() if value not in (None, "")})
+        empty = True
+        for page in pages:
+            empty = False
+            yield common | {
+                "page_id": page.page_id,
+                "seq": page.seq,
+                "body": self._terms(page.text, languages),
+            }
+        if empty:
+            yield common | {"page_id": None, "seq": _NO_PAGE, "body": ""}
+
+    def _terms(self, text: str, languages: Sequence[str]) -> str:
+        return " ".join(self._analyzer.index_terms(text, languages))
+
+    @contextmanager
+    def _writer(self) -> Iterator[Any]:
+        """Yield a Whoosh writer holding the index's lock; commit on success, cancel on error."""
+        deadline = time.monotonic() + self._lock_timeout
+        if not self._write_lock.acquire(timeout=self._lock_timeout):
+            raise IndexBusyError(f"search index {self.index_dir} busy in this process")
+        try:
+            writer = _retry_locked(
+                lambda: self._index.writer(limitmb=WRITER_LIMITMB), deadline, self.index_dir
+            )
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+        finally:
+            self._write_lock.release()
+
+    # Searching
+
+    def search(
+        self,
+        query: str,
+        *,
+        page: int = 1,
+        per_page: int = 10,
+        filters: Mapping[str, Sequence[str]] | None = None,
+    ) -> SearchResults:
+        """Search titles, authors and page text; one hit per document (see ``SearchEngine``).
+
+        Raises:
+            ValueError: On a filter name other than ``collection``, ``doc_type``, ``language``.
+        """
+        page = max(1, page)
+        per_page = min(max(1, per_page), MAX_PER_PAGE)
+        wanted = normalize_filters(filters)
+        parsed = parse_query(query, self._analyzer)
+        if parsed.is_empty:
+            return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
+        snapshot = self._searchers.current()
+        best, infos, facets, ranked = _ranked(snapshot, parsed, wanted)
+        if len(ranked) < fuzzy.FUZZY_BELOW:
+            near = fuzzy.with_near_misses(parsed, _body_frequency(snapshot))
+            if near is not parsed:
+                parsed = near
+                best, infos, facets, ranked = _ranked(snapshot, parsed, wanted)
+        shown = ranked[(page - 1) * per_page : page * per_page]
+        hits = self._hits(snapshot, parsed, shown, best, infos)
+        return SearchResults(query, len(ranked), hits, page, per_page, facets)
+
+    def document_pages(self, document_id: int, query: str) -> list[int]:
+        """Return the page numbers of one document whose text matches ``query``, ascending.
+
+        Pages must contain every part of the query; if none does, pages containing any part are
+        returned, so a document found through its title and one word of a page still shows that
+        page. If no page contains any part, near misses of the words count (OCR errors), as in
+        :meth:`search`.
+        """
+        parsed = parse_query(query, self._analyzer)
+        if parsed.is_empty:
+            return []
+        snapshot = self._searchers.current()
+        matches = _matching_pages(snapshot, parsed, [document_id]).get(document_id, [])
+        if not matches:
+            near = fuzzy.with_near_misses(parsed, _body_frequency(snapshot))
+            if near is not parsed:
+                matches = _matching_pages(snapshot, near, [document_id]).get(document_id, [])
+        return sorted(match.seq for match in matches)
+
+    # Hooks of the search page (services.search): "did you mean", and the whole ranked list of
+    # matching documents for the facets and sorts the index does not hold (year, source).
+
+    def doc_frequency(self, term: str) -> int:
+        """Return how many entries hold ``term`` in the title, authors or page text."""
+        reader = self._searchers.current().searcher.reader()
+        return sum(reader.doc_frequency(name, term) for name, _ in _ALL_FIELDS)
+
+    def suggest(self, query: str) -> str | None:
+        """Return the query with unknown words corrected (:mod:`repo_app.search.suggest`)."""
+        from repo_app.search.suggest import suggest
+
+        reader = self._searchers.current().searcher.reader()
+
+        def known(term: str) -> int:
+            return sum(reader.doc_frequency(name, term) for name, _ in _ALL_FIELDS)
+
+        return suggest(
+            query, lambda term: reader.doc_frequency("body", term), self._analyzer, known=known
+        )
+
+    def ranked_documents(
+        self, query: str, *, filters: Mapping[str, Sequence[str]] | None = None
+    ) -> list[tuple[int, float]]:
+        """Return ``(document id, score)`` of every matching document, best first (no snippets).
+
+        The same matching and ranking as :meth:`search`, near misses included.
+        """
+        parsed = parse_query(query, self._analyzer)
+        if parsed.is_empty:
+            return []
+        wanted = normalize_filters(filters)
+        snapshot = self._searchers.current()
+        best, _, _, ranked = _ranked(snapshot, parsed, wanted)
+        if len(ranked) < fuzzy.FUZZY_BELOW:
+            near = fuzzy.with_near_misses(parsed, _body_frequency(snapshot))
+            if near is not parsed:
+                best, _, _, ranked = _ranked(snapshot, near, wanted)
+        return [(doc_id, best[doc_id][0]) for doc_id in ranked]
+
+    def _hits(
+        self,
+        snapshot: _Snapshot,
+        parsed: ParsedQuery,
+        shown: list[int],
+        best: dict[int, tuple[float, int]],
+        infos: dict[int, _DocInfo],
+    ) -> list[DocumentHit]:
+        pages = _matching_pages(snapshot, parsed, shown)
+        sources = {
+            doc_id: _snippet_source(snapshot, pages.get(doc_id, []), best[doc_id][1])
+            for doc_id in shown
+        }
+        languages = {doc_id: infos[doc_id].facets.languages for doc_id in shown}
+        snippets = self._snippets(sources, parsed.positive_terms(), languages)
+        hits = []
+        for doc_id in shown:
+            seqs = sorted(match.seq for match in pages.get(doc_id, []))
+            source = sources[doc_id]
+            hits.append(
+                DocumentHit(
+                    document_id=doc_id,
+                    title=infos[doc_id].title,
+                    pages=seqs[:MAX_PAGES_PER_HIT],
+                    snippet=snippets[doc_id],
+                    snippet_page=source[1] if source else None,
+                    score=best[doc_id][0],
+                    page_count=len(seqs),
+                )
+            )
+        return hits
+
+    def _snippets(
+        self,
+        sources: dict[int, tuple[int, int] | None],
+        terms: frozenset[str],
+        languages: Mapping[int, Sequence[str]],
+    ) -> dict[int, Markup]:
+        """Return a snippet per document, loading the pages' texts in one call.
+
+        The page is analysed with its document's languages, as when it was indexed, so the
+        inflected forms that matched are marked.
+        """
+        page_ids = [source[0] for source in sources.values() if source]
+        texts = self._text_loader(page_ids) if page_ids else {}
+        snippets = {}
+        for doc_id, source in sources.items():
+            text = texts.get(source[0], "") if source else ""
+            snippets[doc_id] = (
+                make_snippet(text, terms, analyzer=self._analyzer, languages=languages[doc_id])
+                if text
+                else Markup()
+            )
+        return snippets
+
+
+def _ranked(
+    snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]
+) -> tuple[dict[int, tuple[float, int]], dict[int, _DocInfo], dict[str, dict[str, int]], list[int]]:
+    """Run the query: best page per document, their infos, the facets and the ranked ids."""
+    best = _best_page_per_document(snapshot, _to_whoosh(parsed, _ALL_FIELDS))
+    infos = {doc_id: snapshot.info(doc_id, docnum) for doc_id, (_, docnum) in best.items()}
+    facets = count_facets((info.facets for info in infos.values()), wanted)
+    ranked = sorted(
+        (doc_id for doc_id in best if passes(infos[doc_id].facets, wanted)),
+        key=lambda doc_id: (-best[doc_id][0], doc_id),
+    )
+    return best, infos, facets, ranked
+
+
+def _body_frequency(snapshot: _Snapshot) -> fuzzy.DocFrequency:
+    """Return the document frequency of a term of the page text, for the fuzzy fallback."""
+    reader = snapshot.searcher.reader()
+    return lambda term: reader.doc_frequency("body", term)
+
+
+def _snippet_source(
+    snapshot: _Snapshot, matches: list[_PageMatch], fallback_docnum: int
+) -> tuple[int, int] | None:
+    """Return ``(page_id, seq)`` of the best page whose text matches, else of ``fallback_docnum``.
+
+    ``None`` for the entry of a document without pages.
+    """
+    docnum = max(matches, key=lambda m: (m.score, -m.seq)).docnum if matches else fallback_docnum
+    page_id = snapshot.searcher.stored_fields(docnum).get("page_id")
+    return None if page_id is None else (page_id, snapshot.seq(docnum))
+
+
+def _best_page_per_document(snapshot: _Snapshot, query: Query) -> dict[int, tuple[float, int]]:
+    """Return document id -> (score, docnum) of its best-scoring matching entry."""
+    best: dict[int, tuple[float, int]] = {}
+    for docnum, score in snapshot.searcher.search(query, limit=None).items():
+        doc_id = snapshot.document_id(docnum)
+        if doc_id not in best or score > best[doc_id][0]:
+            best[doc_id] = (score, docnum)
+    return best
+
+
+def _matching_pages(
+    snapshot: _Snapshot, parsed: ParsedQuery, doc_ids: Sequence[int]
+) -> dict[int, list[_PageMatch]]:
+    """Return the pages of ``doc_ids`` whose text matches all of the query, else any part of it."""
+    if not doc_ids:
+        return {}
+    found = _page_matches(snapshot, _to_whoosh(parsed, _BODY_ONLY), doc_ids)
+    missing = [doc_id for doc_id in doc_ids if doc_id not in found]
+    if missing:
+        any_part = _to_whoosh(parsed, _BODY_ONLY, any_group=True)
+        found.update(_page_matches(snapshot, any_part, missing))
+    return found
+
+
+def _page_matches(
+    snapshot: _Snapshot, query: Query, doc_ids: Sequence[int]
+) -> dict[int, list[_PageMatch]]:
+    # An AND with the few documents' entries, not a ``filter=``: the intersection skips
+    # through the posting lists instead of scoring every matching page of the index.
+    only = ConstantScoreQuery(Or([Term("document_id", doc_id) for doc_id in doc_ids]), 0.0)
+    found: dict[int, list[_PageMatch]] = {}
+    for docnum, score in snapshot.searcher.search(And([only, query]), limit=None).items():
+        seq = snapshot.seq(docnum)
+        if seq != _NO_PAGE:
+            found.setdefault(snapshot.document_id(docnum), []).append(
+                _PageMatch(seq, score, docnum)
+            )
+    return found
+
+
+def _to_whoosh(
+    parsed: ParsedQuery, fields_: Sequence[tuple[str, float]], *, any_group: bool = False
+) -> Query:
+    """Build the Whoosh query: every group (or, with ``any_group``, one) in one of ``fields_``.
+
+    Excluded clauses are always looked for in every field: a word excluded by the reader
+    excludes a document whose title contains it.
+    """
+    groups = [Or([_clause(clause, fields_) for clause in group]) for group in parsed.groups]
+    positive = Or(groups) if any_group else And(groups)
+    if not parsed.excluded:
+        return positive
+    return AndNot(positive, Or([_clause(clause, _ALL_FIELDS) for clause in parsed.excluded]))
+
+
+def _clause(clause: Clause, fields_: Sequence[tuple[str, float]]) -> Query:
+    """Match the clause in any of ``fields_``: each word by any of its alternatives."""
+    words = list(zip(clause.positions, clause.near_positions, strict=True))
+    if not clause.is_phrase:
+        exact, near = words[0]
+        return Or([_word(name, exact, near, boost) for name, boost in fields_])
+    if all(len(exact) == 1 and not near for exact, near in words):
+        terms = [exact[0] for exact, _ in words]
+        return Or([Phrase(name, terms, boost=boost) for name, boost in fields_])
+    return Or(
+        [
+            WordSequence([_word(name, exact, near, 1.0) for exact, near in words], boost=boost)
+            for name, boost in fields_
+        ]
+    )
+
+
+def _word(field: str, exact: Sequence[str], near: Sequence[str], boost: float) -> Query:
+    """Match one word in ``field``: any exact alternative, or (scored lower) a near miss."""
+    terms = [Term(field, term, boost=boost) for term in exact]
+    terms += [Term(field, term, boost=boost * NEAR_BOOST) for term in near]
+    if not terms:
+        return NullQuery
+    return terms[0] if len(terms) == 1 else Or(terms)
+
+
+# Opening, creating and locking
+
+
+def _open_or_create(index_dir: Path, lock_timeout: float) -> FileIndex:
+    """Open the index, creating it under the write lock if no process has created it yet."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    storage = FileStorage(str(index_dir))
+    if not storage.index_exists(INDEX_NAME):
+        lock = storage.lock(f"{INDEX_NAME}_WRITELOCK")
+
+        def acquire() -> None:
+            if not lock.acquire():
+                raise LockError("index being created")
+
+        _retry_locked(acquire, time.monotonic() + lock_timeout, index_dir)
+        try:
+            # Creating clears any index files, so check again under the lock.
+            if not storage.index_exists(INDEX_NAME):
+                _write_analysis_version(index_dir)  # first, so an index never lacks it
+                storage.create_index(build_schema(), indexname=INDEX_NAME)
+        finally:
+            lock.release()
+    return storage.open_index(INDEX_NAME)
+
+
+def _retry_locked(attempt: Callable[[], _T], deadline: float, index_dir: Path) -> _T:
+    """Call ``attempt`` until it stops raising ``LockError``, pausing longer each time.
+
+    Raises:
+        IndexBusyError: When ``deadline`` (a ``time.monotonic()`` value) passes first.
+    """
+    pause = 0.02
+    waited = False
+    while True:
+        try:
+            result = attempt()
+        except LockError as exc:
+            if time.monotonic() + pause > deadline:
+                raise IndexBusyError(f"search index {index_dir} stayed locked") from exc
+            if not waited:
+                log.info("search index %s locked by another writer; waiting", index_dir)
+                waited = True
+            time.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, 1.0)
+        else:
+            return result
+
+
+def _read_analysis_version(index_dir: Path) -> int | None:
+    try:
+        meta = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = meta.get("analysis_version") if isinstance(meta, dict) else None
+    return version if isinstance(version, int) else None
+
+
+def _write_analysis_version(index_dir: Path) -> None:
+    meta = {"engine": "whoosh", "analysis_version": ANALYSIS_VERSION}
+    (index_dir / META_FILE).write_text(json.dumps(meta) + "\n", encoding="utf-8")

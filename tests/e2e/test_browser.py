@@ -1,0 +1,168 @@
+"""The main screens in Debian's Chromium: staff upload → live progress → public search.
+
+Drives a real ``mura serve`` (waitress + the embedded worker) on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = os.environ.get("MURA_CHROMIUM", "/usr/bin/chromium")
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+STAFF, PASSWORD = "browser-staff", "browser-password-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("browser-home")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MURA_")}
+    # This test is about OCR and search, not rights: documents are library-owned.
+    env.update(MURA_HOME=str(home), OMP_THREAD_LIMIT="1", MURA_DEFAULT_ACCESS="library_owned")
+    # The staff screens need an account: made the way an administrator makes one.
+    for args, stdin in (
+        (["branches", "add", "central", "Central library", "--central"], None),
+        (["users", "create", STAFF, "--role", "staff", "--branch", "central", "--password-stdin"],
+         PASSWORD + "\n"),
+    ):  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "repo_app.cli", *args],
+            env=env, cwd=ROOT, input=stdin, text=True, check=True, capture_output=True,
+        )  # fmt: skip
+    with open(home / "serve.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "repo_app.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((home / "serve.log").read_text()) from None
+            time.sleep(0.3)
+    yield url
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def test_upload_progress_and_public_search(
+    server: str,
+    browser,
+    corpus: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name in ("p01_book.png", "p09_book_sans.png"):
+        shutil.copy(corpus / name, scans / name)
+    (scans / "p03-broken.png").write_bytes(b"not an image at all")
+
+    page = browser.new_page(locale="en-US")
+    page.goto(server + "/staff/upload?lang=en")
+    # Not logged in: the login form first, then back to the upload form.
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.fill("#username", STAFF)
+    page.fill("#password", PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_url("**/staff/upload?lang=en")
+    page.set_input_files("#files", sorted(str(p) for p in scans.iterdir()))
+    page.fill("#title", "Өлкетану жинағы")
+    page.fill("#authors", "Сейітов Б.")
+    page.select_option("#doc_type", "book")
+    page.fill("#langs", "kaz+rus")
+    page.click("form.upload button[type=submit]")
+
+    page.wait_for_url("**/staff/jobs/*")
+    assert page.locator("progress.job-progress").count() == 1
+    page.wait_for_selector("#job-status[data-status=done]", timeout=240_000)
+    page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
+    rows = page.locator("#pages tbody tr")
+    assert rows.count() == 3
+    assert page.locator("#pages tr.page-failed").count() == 1
+    assert "not_an_image" not in page.locator("#pages").inner_text()  # reasons are prose
+    assert "image" in page.locator("#pages tr.page-failed").inner_text().lower()
+
+    page.goto(server + "/")
+    page.fill("#q", "кітапханалар")
+    page.press("#q", "Enter")
+    page.wait_for_selector(".hit")
+    hit = page.locator(".hit").first
+    assert "Өлкетану жинағы" in hit.inner_text()
+    assert hit.locator(".page-hit").first.inner_text() == "1"
+    assert hit.locator("mark").count() >= 1
+    page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+
+    # The document page opens, and its PDF is served.
+    # The hit opens the reader; the document's own page links the PDF.
+    document_id = re.search(r"/read/(\d+)", hit.locator("h2 a").get_attribute("href")).group(1)
+    hit.locator("h2 a").click()
+    page.wait_for_url(f"**/read/{document_id}**")
+    page.goto(f"{server}/documents/{document_id}?lang=en")
+    page.wait_for_selector("article.document")
+    pdf_href = page.locator("a.button").first.get_attribute("href")
+    response = page.request.get(server + pdf_href)
+    assert response.ok and response.body()[:5] == b"%PDF-"
+
+    # Logging out ends the staff session.
+    page.click("#nav-logout")
+    page.wait_for_selector("#nav-login")
+    page.goto(server + "/staff/")
+    page.wait_for_url(re.compile(r"/login\?next="))
+
+
+def test_language_switch(server: str, browser) -> None:  # noqa: ANN001
+    page = browser.new_page()
+    page.goto(server + "/?lang=ru")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    page.click("nav.langs a[lang=kk]")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "kk"

@@ -1,0 +1,154 @@
+"""The search page: facets from the index and the database, date sort, "did you mean", pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from repo_app.extensions import db
+from repo_app.search.suggest import suggest
+from repo_app.services import search as search_service
+from tests.discovery_helpers import Library
+
+QUERY = "кітапхана"
+
+
+@pytest.fixture
+def client(library: Library) -> Iterator[FlaskClient]:
+    with library.app.app_context():
+        yield library.app.test_client()
+        db.session.remove()
+
+
+def _page(client: FlaskClient, **args: object) -> str:
+    response = client.get("/search", query_string={"q": QUERY, "lang": "en", **args})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _titles(html: str) -> list[str]:
+    return re.findall(r'class="hit-title">([^<]*)<', html)
+
+
+def _facets(html: str) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    pattern = r'data-facet="(\w+)" data-value="([^"]*)".*?<span class="n">(\d+)</span>'
+    for key, value, count in re.findall(pattern, html, re.S):
+        found.setdefault(key, {})[value] = int(count)
+    return found
+
+
+def test_results_with_every_facet(library: Library, client: FlaskClient) -> None:
+    html = _page(client)
+    assert "2 documents found" in html
+    assert _titles(html) == ["Қарағанды кітапханалары", "Кітапхана-филиалында іс-шаралар"]
+    facets = _facets(html)
+    assert facets["doc_type"] == {"book": 1, "newspaper_article": 1}
+    assert facets["collection"] == {"olketanu": 2}
+    assert facets["language"] == {"kaz": 2}
+    assert facets["decade"] == {"2020": 1, "1990": 1}
+    assert facets["source"] == {"Индустриальная Караганда": 1}
+    assert "year" not in facets  # years appear once a decade is chosen
+    assert ">Local lore<" in html.replace("\n", "").replace("  ", "")  # the collection's title
+    # Hits open the reader at their pages, with the query.
+    assert f'href="/read/{library.book_id}/2?q=' in html
+    assert "<mark>" in html
+
+
+def test_facets_filter_and_count_without_their_own_filter(client: FlaskClient) -> None:
+    html = _page(client, doc_type="newspaper_article")
+    assert "1 document found" in html
+    assert _titles(html) == ["Кітапхана-филиалында іс-шаралар"]
+    facets = _facets(html)
+    assert facets["doc_type"] == {"book": 1, "newspaper_article": 1}  # other types still offered
+    assert facets["decade"] == {"1990": 1}
+    assert 'aria-current="true"' in html and 'id="clear-filters"' in html
+
+    decade = _page(client, decade="1990")
+    assert _facets(decade)["year"] == {"1998": 1}
+    source = _page(client, source="Индустриальная Караганда")
+    assert _titles(source) == ["Кітапхана-филиалында іс-шаралар"]
+    nothing = _page(client, decade="2020", doc_type="newspaper_article")
+    assert "0 documents found" in nothing
+
+
+def test_sort_by_date(client: FlaskClient) -> None:
+    assert _titles(_page(client, sort="oldest"))[0] == "Кітапхана-филиалында іс-шаралар"
+    newest = _page(client, sort="newest")
+    assert _titles(newest)[0] == "Қарағанды кітапханалары"
+    assert '<option value="newest" selected>' in newest
+    assert "<mark>" in newest  # hits built outside the engine's order keep their snippets
+
+
+def test_pages_of_results_keep_filters_and_sort(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("repo_app.blueprints.public.PER_PAGE", 1)
+    html = _page(client, sort="oldest", language="kaz")
+    assert _titles(html) == ["Кітапхана-филиалында іс-шаралар"]
+    link = re.search(r'<a href="([^"]+)" rel="next">', html).group(1).replace("&amp;", "&")
+    assert "page=2" in link and "sort=oldest" in link and "language=kaz" in link
+    second = client.get(link).get_data(as_text=True)
+    assert _titles(second) == ["Қарағанды кітапханалары"]
+    assert '<ol class="hits" start="2">' in second
+
+
+def test_did_you_mean(client: FlaskClient) -> None:
+    html = _page(client, q="кітапхона")
+    suggestion = re.search(r'id="did-you-mean">.*?<a href="([^"]+)"[^>]*>([^<]+)</a>', html, re.S)
+    assert suggestion and suggestion.group(2) == "кітапхана"
+    assert "did-you-mean" not in _page(client)
+    assert search_service.suggestion("Кітапхона OR zzqx") == "Кітапхана OR zzqx"
+
+
+def test_suggest_leaves_known_words_operators_and_phrases_alone() -> None:
+    index = {"кітапхана": 5, "қарағанды": 9}
+    frequency = index.get
+
+    def doc_frequency(term: str) -> int:
+        return frequency(term, 0)
+
+    assert suggest("кітапхона", doc_frequency) == "кітапхана"
+    assert suggest("КІТАПХОНА", doc_frequency) == "КІТАПХАНА"
+    assert suggest("қарағанды", doc_frequency) is None
+    assert suggest('"кітапхона" -қарағонды', doc_frequency) is None
+    assert suggest("кітапхона NOT қарағанды", doc_frequency) == "кітапхана NOT қарағанды"
+    assert suggest("абвгд", doc_frequency) is None
+    assert suggest(" ".join(["кітапхона"] * 7), doc_frequency) is None
+
+
+def test_unknown_filters_are_refused(client: FlaskClient) -> None:
+    with pytest.raises(ValueError, match="unknown search filter"):
+        search_service.search(QUERY, filters={"colour": ["red"]})
+    # The page only passes the known ones.
+    assert "2 documents found" in _page(client, colour="red")
+
+
+def test_an_engine_without_the_ranked_list_keeps_its_own_facets(
+    library: Library, client: FlaskClient, tmp_path: Path
+) -> None:
+    from repo_app.search import FACET_KEYS, open_engine
+    from repo_app.services import discovery
+
+    with open_engine("tantivy", tmp_path / "index", search_service.load_texts) as engine:
+        for document_id in (library.book_id, library.article_id):
+            engine.index_document(*search_service.index_source(document_id))
+        assert getattr(engine, "ranked_documents", None) is None
+        results = discovery.search(engine, QUERY, filters={"doc_type": ["book"]}, sort="newest")
+        assert results.total == 1 and [h.document_id for h in results.hits] == [library.book_id]
+        assert set(results.facets) == set(FACET_KEYS)
+        assert results.facets["doc_type"] == {"book": 1, "newspaper_article": 1}
+        assert discovery.suggestion(engine, "кітапхона") == "кітапхана"
+
+
+def test_recently_added_with_thumbnails(library: Library, client: FlaskClient) -> None:
+    html = client.get("/recent?lang=en").get_data(as_text=True)
+    assert "2 documents" in html
+    titles = re.findall(r'<a href="/documents/\d+">([^<]+)</a>', html)
+    assert titles[:2] == ["Кітапхана-филиалында іс-шаралар", "Қарағанды кітапханалары"]
+    assert f'src="/read/{library.book_id}/1/image/200.jpg"' in html
+    assert 'id="all-recent"' in client.get("/").get_data(as_text=True)

@@ -1,0 +1,113 @@
+"""The web screens without a worker: forms, errors, what the public may and may not reach."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+
+from repo_app.extensions import db
+from repo_app.models import Page, ScanJob
+from tests.auth_helpers import logged_in, make_user
+from tests.conftest import make_app
+
+
+@pytest.fixture
+def png() -> bytes:
+    """A small real PNG (the request body stays in memory: Werkzeug's test client does not
+    close the temporary file it spools large bodies to)."""
+    out = io.BytesIO()
+    Image.new("L", (400, 600), 255).save(out, format="PNG", dpi=(300, 300))
+    return out.getvalue()
+
+
+@pytest.fixture
+def staff(logged_in_client: FlaskClient) -> FlaskClient:
+    """The staff screens need a login (tests/auth_helpers.py)."""
+    return logged_in_client
+
+
+def _upload(client: FlaskClient, files: list[tuple[bytes, str]], **fields: str):  # noqa: ANN202
+    data = {"title": "Қарағанды", "doc_type": "book", "langs": "kaz+rus", "authors": "", **fields}
+    data["files"] = [(io.BytesIO(content), name) for content, name in files]
+    return client.post("/staff/upload", data=data, content_type="multipart/form-data")
+
+
+def test_home_and_empty_search(client: FlaskClient) -> None:
+    assert client.get("/").status_code == 200
+    response = client.get("/search?q=кітап")
+    assert response.status_code == 200
+    assert 'id="result-count"' in response.get_data(as_text=True)
+
+
+def test_upload_creates_a_job_in_page_order(staff: FlaskClient, png: bytes) -> None:
+    response = _upload(staff, [(png, "page10.png"), (png, "page2.png"), (b"", "page1.png")])
+    assert response.status_code == 302
+    job = db.session.scalars(db.select(ScanJob)).one()
+    assert response.headers["Location"].endswith(f"/staff/jobs/{job.id}")
+    names = [p.source_file.original_name for p in job.pages]
+    assert names == ["page1.png", "page2.png", "page10.png"]
+    assert [p.state for p in job.pages] == ["failed", "queued", "queued"]
+    page = staff.get(f"/staff/jobs/{job.id}").get_data(as_text=True)
+    assert "empty" in page.lower()
+    api = staff.get(f"/api/jobs/{job.id}").get_json()
+    assert (api["pages_total"], api["pages_failed"], api["status"]) == (3, 1, "queued")
+    assert "pdf_path" not in api
+
+
+def test_upload_errors_are_shown_on_the_form(staff: FlaskClient, png: bytes) -> None:
+    response = _upload(staff, [])
+    assert response.status_code == 400
+    assert "at least one page image" in response.get_data(as_text=True)
+    response = _upload(staff, [(png, "a.png")], langs="kaz+klingon")
+    assert response.status_code == 400
+    assert "klingon" in response.get_data(as_text=True)
+    response = _upload(staff, [(png, "a.png")], title="  ")
+    assert response.status_code == 400
+    assert db.session.scalars(db.select(ScanJob)).all() == []
+
+
+def test_unfinished_documents_are_not_public(
+    staff: FlaskClient, client: FlaskClient, png: bytes
+) -> None:
+    _upload(staff, [(png, "a.png")])
+    document_id = db.session.scalars(db.select(Page.document_id)).first()
+    assert client.get(f"/documents/{document_id}").status_code == 404
+    assert client.get(f"/documents/{document_id}/pdf").status_code == 404
+    assert client.get("/documents/999999/pdf").status_code == 404
+
+
+def test_titles_are_escaped(staff: FlaskClient, png: bytes) -> None:
+    _upload(
+        staff, [(png, "a.png")], title='<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    )
+    body = staff.get("/staff/").get_data(as_text=True)
+    assert "<script>alert(1)" not in body
+    assert "&lt;script&gt;" in body
+
+
+def test_security_headers(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_forms_need_a_csrf_token(tmp_path: Path, png: bytes) -> None:
+    app: Flask = make_app(tmp_path / "csrf", WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        staff = logged_in(app, make_user("csrf-tester"))  # logs in with the form's token
+        response = _upload(staff, [(png, "a.png")])
+        assert response.status_code == 400
+        assert db.session.scalars(db.select(ScanJob)).all() == []
+        db.engine.dispose()
+
+
+def test_ui_language_follows_the_reader(client: FlaskClient) -> None:
+    assert 'lang="ru"' in client.get("/?lang=ru").get_data(as_text=True)
+    # the choice is kept in a cookie
+    assert 'lang="ru"' in client.get("/").get_data(as_text=True)
+    assert 'lang="en"' in client.get("/", headers={"Cookie": "lang=en"}).get_data(as_text=True)

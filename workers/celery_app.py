@@ -1,0 +1,139 @@
+"""The Celery app, made from the Flask app so every task runs inside an app context.
+
+Settings follow DESIGN-NOTES: late acknowledgement, one prefetched task per process, JSON only,
+no result backend (the database holds every outcome). On the embedded default the broker is kombu's
+filesystem transport under MURA_HOME, which needs no server but may lose a running task when a
+worker dies; the sweeper (``workers.tasks.sweep``) makes that harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from celery import Celery, Task
+from flask import Flask
+
+#: Queues by kind of work: OCR spreads over every worker; one process should consume `index`.
+QUEUES = ("ocr", "pdf", "index", "mura")
+
+TASK_ROUTES = {
+    "workers.tasks.ocr_page": {"queue": "ocr"},
+    "workers.tasks.assemble_pdf": {"queue": "pdf"},
+    "workers.tasks.index_job": {"queue": "index"},
+    "workers.tasks.reindex_document": {"queue": "index"},
+    "workers.tasks.sweep": {"queue": "mura"},
+    "workers.tasks.check_rights": {"queue": "mura"},
+    "workers.tasks.fixity_check": {"queue": "mura"},
+}
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app for ``app`` and keep it in ``app.extensions['celery']``."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.config_from_object(_settings(app))
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+def _settings(app: Flask) -> dict:
+    broker = app.config["BROKER_URL"]
+    settings: dict = {
+        "broker_url": broker,
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": "mura",
+        "task_routes": TASK_ROUTES,
+        "task_create_missing_queues": True,
+        "worker_hijack_root_logger": False,
+        "include": ["workers.tasks"],
+        "beat_schedule": {
+            "sweep": {
+                "task": "workers.tasks.sweep",
+                "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"]),
+            },
+            # Contracts that end are expired and their documents withdrawn (docs/rights.md).
+            "rights": {
+                "task": "workers.tasks.check_rights",
+                "schedule": timedelta(seconds=app.config["RIGHTS_CHECK_INTERVAL_S"]),
+            },
+            # Stored files re-hashed in a rolling cycle (repo_app/services/fixity.py).
+            "fixity": {
+                "task": "workers.tasks.fixity_check",
+                "schedule": timedelta(seconds=app.config["FIXITY_INTERVAL_S"]),
+            },
+        },
+        "beat_schedule_filename": str(Path(app.config["HOME"]) / "celerybeat-schedule"),
+    }
+    if app.config["EMBEDDED_BROKER"]:
+        folder = Path(app.config["HOME"]) / "broker"
+        (folder / "queue").mkdir(parents=True, exist_ok=True)
+        settings["broker_transport_options"] = {
+            # kombu's filesystem transport needs one folder for in and out (DESIGN-NOTES).
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            # Exchange bindings; the default is ./control in the current directory.
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+            # 1 s by default: 0.1 s brings send→start from ~650 ms to ~60 ms.
+            "polling_interval": 0.1,
+        }
+        # Control messages (broadcasts) need a fanout exchange the filesystem transport lacks.
+        settings["worker_enable_remote_control"] = False
+        # kombu's transport with an atomic publish: a consumer could read a half-written
+        # message, lose it and stop the worker (workers/fs_broker.py).
+        settings["broker_transport"] = "workers.fs_broker:Transport"
+    elif broker.startswith(("redis://", "rediss://")):
+        settings["broker_transport_options"] = {
+            # Above the longest page (OCR timeout) plus the prefetch wait, or Redis redelivers
+            # a page still being worked on.
+            "visibility_timeout": app.config["OCR_TIMEOUT_S"] * 3,
+        }
+    return settings
+
+
+def connect_worker_signals(app: Flask) -> None:
+    """Wire a worker's life to the app: fresh DB connections per child, sweep and heartbeat."""
+    from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
+    from repo_app.extensions import db
+    from workers import heartbeat
+
+    state: dict = {}
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_connections(**_: object) -> None:
+        # Connections inherited through fork() must not be shared with the parent.
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    @worker_ready.connect(weak=False)
+    def _on_ready(**_: object) -> None:
+        from repo_app.services import jobs
+
+        with app.app_context():
+            report = jobs.sweep()
+            db.session.remove()
+            db.engine.dispose()
+        app.logger.info("worker ready; start-up sweep: %s", report)
+        if app.config["EMBEDDED_BROKER"]:
+            state["heartbeat"] = heartbeat.start(Path(app.config["HOME"]))
+
+    @worker_shutdown.connect(weak=False)
+    def _on_shutdown(**_: object) -> None:
+        if "heartbeat" in state:
+            state["heartbeat"].set()

@@ -1,0 +1,360 @@
+"""PDF output: the searchable page, the placeholder for a failed page, and the whole document.
+
+A page is the scan, drawn as an image XObject by its placement matrix, with Tesseract's
+text-only PDF page on top as a Form XObject (invisible text, render mode 3). A document is
+the page PDFs concatenated with pikepdf, with Info and XMP Dublin Core metadata and page
+labels 1..n.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import textwrap
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name
+
+from .context import disk_errors
+from .geometry import Matrix, Placement
+from .images import EncodedImage, PdfImageRef
+
+log = logging.getLogger(__name__)
+
+#: Page files added to the document per round (each round opens this many files) ...
+ASSEMBLY_BATCH_PAGES = 100
+#: ... or fewer, when their sizes add up to this: qpdf holds a round's pages in memory.
+ASSEMBLY_BATCH_BYTES = 64 * 1024 * 1024
+CREATOR = "Mura digitization workbench"
+
+#: Tesseract language codes -> BCP 47, for dc:language and /Lang.
+BCP47 = {"kaz": "kk", "rus": "ru", "kir": "ky", "eng": "en", "deu": "de", "fra": "fr", "tur": "tr"}
+
+
+@dataclass
+class DocumentMeta:
+    """Bibliographic metadata written into an assembled PDF.
+
+    Attributes:
+        title: Title of the document.
+        authors: Authors in order (dc:creator, Info /Author).
+        languages: Languages, as Tesseract codes ('kaz') or BCP 47 ('kk').
+        subject: Description / subject (dc:description, Info /Subject).
+        identifier: Identifier such as a call number or URN (dc:identifier).
+        doc_type: Kind of document, e.g. 'book' (dc:type).
+    """
+
+    title: str
+    authors: list[str]
+    languages: list[str]
+    subject: str | None = None
+    identifier: str | None = None
+    doc_type: str | None = None
+
+
+# --- one page ------------------------------------------------------------------------------
+
+
+def build_page_pdf(
+    visible: EncodedImage | PdfImageRef, place: Placement, text_pdf: Path | None, out: Path
+) -> Path:
+    """Write a single-page PDF: the scan as the page, the OCR text layer over it.
+
+    Args:
+        visible: The scan image, encoded or to be copied from the source PDF.
+        place: Page size and the image's placement matrix.
+        text_pdf: Tesseract's text-only PDF page, scaled onto the page; None for no text.
+        out: Where to write the page.
+
+    Returns:
+        ``out``.
+    """
+    with ExitStack() as stack:
+        pdf = stack.enter_context(pikepdf.new())
+        page = pdf.add_blank_page(page_size=(place.width_pt, place.height_pt))
+        xobjects = Dictionary(Im0=_image_xobject(pdf, visible, stack))
+        content = f"q {_matrix(place.image_matrix)} cm /Im0 Do Q\n"
+        if text_pdf is not None:
+            # qpdf copies stream data lazily: the source stays open until save().
+            text = stack.enter_context(pikepdf.open(text_pdf))
+            text_page = text.pages[0]
+            x0, y0, x1, y1 = (float(v) for v in text_page.mediabox)
+            xobjects.OCR = pdf.copy_foreign(text_page.as_form_xobject())
+            scale = (place.width_pt / (x1 - x0), 0, 0, place.height_pt / (y1 - y0), 0, 0)
+            content += f"q {_matrix(scale)} cm /OCR Do Q\n"
+        page.Resources = Dictionary(XObject=xobjects)
+        page.Contents = pdf.make_stream(content.encode("ascii"))
+        with disk_errors():
+            pdf.save(out)
+    return out
+
+
+def _image_xobject(
+    pdf: pikepdf.Pdf, visible: EncodedImage | PdfImageRef, stack: ExitStack
+) -> pikepdf.Object:
+    if isinstance(visible, PdfImageRef):
+        source = stack.enter_context(pikepdf.open(visible.pdf))
+        image = source.pages[visible.page].get_images(recursive=False)[visible.name]
+        return pdf.copy_foreign(image)
+    colorspace: pikepdf.Object = Name("/" + visible.colorspace)
+    if visible.icc is not None:
+        channels = {"DeviceGray": 1, "DeviceRGB": 3, "DeviceCMYK": 4}[visible.colorspace]
+        profile = pdf.make_stream(visible.icc, N=channels, Alternate=colorspace)
+        colorspace = Array([Name.ICCBased, profile])
+    if visible.palette is not None:
+        hival = len(visible.palette) // 3 - 1
+        colorspace = Array([Name.Indexed, colorspace, hival, pikepdf.String(visible.palette)])
+    image = pikepdf.Stream(pdf, visible.data)
+    image.Type = Name.XObject
+    image.Subtype = Name.Image
+    image.Width = visible.width
+    image.Height = visible.height
+    image.BitsPerComponent = visible.bits
+    image.ColorSpace = colorspace
+    image.Filter = Name("/" + visible.filter)
+    if visible.decode_parms:
+        image.DecodeParms = Dictionary({"/" + k: v for k, v in visible.decode_parms.items()})
+    if visible.decode:
+        image.Decode = Array(visible.decode)
+    return pdf.make_indirect(image)
+
+
+def _number(value: float) -> str:
+    # PDF has no exponent notation; 6 decimals are ample for points.
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _matrix(m: Matrix | tuple[float, ...]) -> str:
+    return " ".join(_number(v) for v in m)
+
+
+# --- placeholder ---------------------------------------------------------------------------
+
+_CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
+        "a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya "  # noqa: SIM905
+        "a gh q ng o u u h i".split(),
+        strict=True,
+    )
+)
+_PUNCTUATION = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'",
+                              "’": "'", "–": "-", "—": "-", "…": "...", "№": "No."})  # fmt: skip
+
+
+def to_ascii(text: str) -> str:
+    """Transliterate Cyrillic (Russian, Kazakh, Kyrgyz) and strip other accents to plain ASCII.
+
+    Characters without an ASCII form become '?'.
+    """
+    out = []
+    for char in text.translate(_PUNCTUATION):
+        lower = char.lower()
+        if lower in _CYRILLIC:
+            latin = _CYRILLIC[lower].replace("_", "")
+            out.append(latin.capitalize() if char != lower else latin)
+        else:
+            out.append(char)
+    decomposed = unicodedata.normalize("NFKD", "".join(out))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.encode("ascii", "replace").decode("ascii")
+
+
+def _pdf_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    return f"({escaped})"
+
+
+def placeholder_page(
+    out: Path, reason: str, width_pt: float = 595.0, height_pt: float = 842.0
+) -> Path:
+    """Write a one-page PDF that says why a page is missing, to keep the page numbering right.
+
+    The text, "This page could not be processed: <reason>", is plain ASCII in Helvetica
+    (non-ASCII reasons are transliterated or stripped) and visible, so staff and readers see it.
+
+    Args:
+        out: Where to write the page.
+        reason: Why the page failed (PageError.reason).
+        width_pt: Page width in points (A4 by default).
+        height_pt: Page height in points.
+
+    Returns:
+        ``out``.
+    """
+    size = 12.0
+    margin = min(56.0, width_pt / 8)
+    chars_per_line = max(20, int((width_pt - 2 * margin) / (size * 0.5)))
+    message = " ".join(to_ascii(f"This page could not be processed: {reason}").split())
+    lines = textwrap.wrap(message, chars_per_line)[:40]
+    top = height_pt - margin - size
+    content = [f"BT /F1 {_number(size)} Tf {_number(size * 1.3)} TL"]
+    content.append(f"{_number(margin)} {_number(top)} Td")
+    content += [f"{_pdf_string(line)} Tj T*" for line in lines]
+    content.append("ET")
+    with pikepdf.new() as pdf:
+        page = pdf.add_blank_page(page_size=(width_pt, height_pt))
+        font = Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type1,
+            BaseFont=Name.Helvetica,
+            Encoding=Name.WinAnsiEncoding,
+        )
+        page.Resources = Dictionary(Font=Dictionary(F1=pdf.make_indirect(font)))
+        page.Contents = pdf.make_stream("\n".join(content).encode("ascii"))
+        with _atomic_output(out) as tmp:
+            pdf.save(tmp)
+    return out
+
+
+# --- the document --------------------------------------------------------------------------
+
+
+def assemble_pdf(page_pdfs: Sequence[Path], out: Path, meta: DocumentMeta) -> Path:
+    """Concatenate single-page PDFs into one document with metadata and page labels.
+
+    qpdf copies the data of pages taken from another PDF into memory, but reads a file's
+    own streams lazily when saving it. So pages are added in batches of at most
+    ASSEMBLY_BATCH_BYTES (or ASSEMBLY_BATCH_PAGES files): each batch is appended to the
+    document written so far, which is then saved anew. Memory stays near one batch;
+    the price is rewriting the growing file once per batch (~0.5 s per 250 MB).
+    The result goes to a temporary file beside ``out`` and is renamed.
+
+    Args:
+        page_pdfs: The page PDFs (all pages of each are used), in document order.
+        out: The document to write.
+        meta: Title, authors, languages etc. for the Info dictionary and XMP.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        ValueError: No pages.
+        TransientError: Out of disk space.
+    """
+    if not page_pdfs:
+        raise ValueError("assemble_pdf needs at least one page")
+    batches = list(_batches(page_pdfs))
+    parts = [out.with_name(f".{out.name}.{os.getpid()}.part{i}") for i in range(2)]
+    try:
+        with _atomic_output(out) as tmp:
+            so_far: Path | None = None
+            for number, batch in enumerate(batches, 1):
+                last = number == len(batches)
+                target = tmp if last else parts[number % 2]
+                _append(so_far, batch, target, meta if last else None)
+                so_far = target
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+    return out
+
+
+def _batches(page_pdfs: Sequence[Path]) -> Iterator[list[Path]]:
+    batch: list[Path] = []
+    size = 0
+    for path in page_pdfs:
+        if batch and (len(batch) >= ASSEMBLY_BATCH_PAGES or size >= ASSEMBLY_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(path)
+        size += path.stat().st_size
+    yield batch
+
+
+def _append(
+    so_far: Path | None, sources: Sequence[Path], out: Path, meta: DocumentMeta | None
+) -> None:
+    """Write ``so_far`` (if any) followed by ``sources`` to ``out``; finish it when ``meta``."""
+    with ExitStack() as stack:
+        pdf = stack.enter_context(pikepdf.open(so_far) if so_far else pikepdf.new())
+        for source in sources:
+            pdf.pages.extend(stack.enter_context(pikepdf.open(source)).pages)
+        if meta is not None:
+            _share_fonts(pdf)
+            _write_metadata(pdf, meta)
+            pdf.Root.PageLabels = Dictionary(Nums=Array([0, Dictionary(S=Name.D)]))
+        with disk_errors():
+            pdf.save(
+                out,
+                object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                # Copy stream data as it is; never decode and re-compress images.
+                stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            )
+
+
+def _share_fonts(pdf: pikepdf.Pdf) -> None:
+    """Let all text layers use one copy of Tesseract's GlyphLessFont instead of one per page."""
+    seen: dict[str, pikepdf.Object] = {}
+    for page in pdf.pages:
+        layer = page.obj.get("/Resources", {}).get("/XObject", {}).get("/OCR")
+        fonts = layer.get("/Resources", {}).get("/Font") if layer is not None else None
+        if fonts is None:
+            continue
+        for name in list(fonts.keys()):
+            font = fonts[name]
+            key = _font_key(font)
+            if key is None:
+                continue
+            if key in seen:
+                fonts[name] = seen[key]
+            else:
+                seen[key] = font
+
+
+def _font_key(font: pikepdf.Object) -> str | None:
+    """A fingerprint of a Type0 font and its embedded streams, or None when not shareable."""
+    if not font.is_indirect or font.get("/Subtype") != Name.Type0:
+        return None
+    digest = hashlib.sha256(repr(font.get("/BaseFont")).encode())
+    try:
+        descendant = font.DescendantFonts[0]
+        streams = [font.get("/ToUnicode"), descendant.get("/CIDToGIDMap")]
+        streams.append(descendant.FontDescriptor.get("/FontFile2"))
+    except (AttributeError, IndexError, KeyError):
+        return None
+    for stream in streams:
+        data = stream.read_raw_bytes() if isinstance(stream, pikepdf.Stream) else repr(stream)
+        digest.update(data if isinstance(data, bytes) else data.encode())
+    return digest.hexdigest()
+
+
+def _write_metadata(pdf: pikepdf.Pdf, meta: DocumentMeta) -> None:
+    languages = [BCP47.get(lang, lang) for lang in meta.languages]
+    with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
+        xmp["dc:title"] = meta.title
+        xmp["dc:creator"] = list(meta.authors)
+        xmp["dc:language"] = set(languages)
+        if meta.subject:
+            xmp["dc:description"] = meta.subject
+        if meta.identifier:
+            xmp["dc:identifier"] = meta.identifier
+        if meta.doc_type:
+            xmp["dc:type"] = {meta.doc_type}
+        xmp["xmp:CreatorTool"] = CREATOR
+    pdf.docinfo[Name.Title] = meta.title
+    pdf.docinfo[Name.Author] = "; ".join(meta.authors)
+    pdf.docinfo[Name.Creator] = CREATOR
+    if meta.subject:
+        pdf.docinfo[Name.Subject] = meta.subject
+    if languages:
+        pdf.Root.Lang = languages[0]
+
+
+@contextmanager
+def _atomic_output(out: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``out`` and rename it to ``out`` when the block succeeds."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with disk_errors():
+            yield tmp
+            tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
