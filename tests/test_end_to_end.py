@@ -136,7 +136,14 @@ def test_reocr_with_other_languages_keeps_the_correction(
 ) -> None:
     page = copy_page(corpus, "p07_book_kir.png", pages_dir)
     [first] = stack.mura_json(
-        "ingest", str(page), "--title", "Кыргыз китеби", "--type", "book", "--lang", "kaz+rus",
+        "ingest",
+        str(page),
+        "--title",
+        "Кыргыз китеби",
+        "--type",
+        "book",
+        "--lang",
+        "kaz+rus",
         "--wait",
     )
     assert first["status"] == "done"
@@ -148,9 +155,7 @@ def test_reocr_with_other_languages_keeps_the_correction(
     from repo_app.services.corrections import correct_page_text
 
     with stack.app.app_context():
-        page_id = db.session.scalars(
-            db.select(Page.id).where(Page.job_id == first["job_id"])
-        ).one()
+        page_id = db.session.scalars(db.select(Page.id).where(Page.job_id == first["job_id"])).one()
         correct_page_text(page_id, "Түзетілген мәтін: жергиликтүү тарых мұрағаты", "tester")
     deadline = time.monotonic() + 60
     while not any(
