@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -22,6 +22,7 @@ from repo_app.extensions import db
 from repo_app.models import Branch, CatalogueRecord, Contract, RightsHolder, User
 from repo_app.models.rights import GRANTS
 from repo_app.services import contracts
+from repo_app.services.import_tally import ImportTally
 from repo_app.services.rights import RightsError
 
 #: Column -> headings that name it (case and spaces ignored). The first is the canonical one.
@@ -89,31 +90,15 @@ class RowProblem:
 
 
 @dataclass
-class ContractImportReport:
-    """What an import did."""
+class ContractImportReport(ImportTally):
+    """What an import did; ``contract_ids`` lists the contracts created or updated."""
 
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     contract_ids: list[int] = field(default_factory=list)
 
-    @property
-    def total(self) -> int:
-        """Rows read, good and bad."""
-        return self.created + self.updated + self.unchanged + len(self.problems)
-
     def as_dict(self) -> dict:
         """JSON-ready form (``mura contracts import --json``)."""
-        return {
-            "total": self.total,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "failed": len(self.problems),
-            "problems": [asdict(p) for p in self.problems],
-            "contract_ids": self.contract_ids,
-        }
+        return {**self.counts(), "contract_ids": self.contract_ids}
 
 
 def import_contracts(

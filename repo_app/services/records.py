@@ -31,6 +31,7 @@ from repo_app.models import (
 from repo_app.models.base import utcnow
 from repo_app.models.record import CREATOR_ROLES
 from repo_app.services import visibility
+from repo_app.services.import_tally import ImportTally
 from repo_app.services.marc_import import (
     AgentData,
     MarcError,
@@ -194,31 +195,15 @@ class ImportProblem:
 
 
 @dataclass
-class ImportReport:
+class ImportReport(ImportTally):
     """What an import did; ``record_ids`` lists the records created or updated, in file order."""
 
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     record_ids: list[int] = field(default_factory=list)
 
-    @property
-    def total(self) -> int:
-        """Records read from the file, good and bad."""
-        return self.created + self.updated + self.unchanged + len(self.problems)
-
     def as_dict(self) -> dict:
         """JSON-ready form (the CLI's ``--json``)."""
-        return {
-            "total": self.total,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "failed": len(self.problems),
-            "problems": [asdict(p) for p in self.problems],
-            "record_ids": self.record_ids,
-        }
+        return {**self.counts(), "record_ids": self.record_ids}
 
 
 def import_marc(

@@ -110,7 +110,7 @@ def search(
 
 
 def suggestion(query: str) -> str | None:
-    """ "Did you mean": the query with unknown words corrected, or None."""
+    """The "did you mean" query: unknown words corrected, or None."""
     from repo_app.services import discovery
 
     return discovery.suggestion(get_engine(), query)
