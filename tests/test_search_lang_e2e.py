@@ -1,7 +1,8 @@
 """Searching Kazakh, Kyrgyz and Russian pages: word forms, Latin script, OCR errors, ranking.
 
-A real Whoosh index on tmp_path holds pages of the shared corpus (../shared/corpus/pages, whose
-manifest gives each page's OCR languages) and copies of some of them with one OCR misreading.
+A real index of each engine kind on tmp_path holds pages of the shared corpus
+(../shared/corpus/pages, whose manifest gives each page's OCR languages) and copies of some of
+them with one OCR misreading.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from repo_app.search import DocumentEntry, PageEntry, SearchEngine, fuzzy, open_engine
+from repo_app.search import (
+    ENGINE_KINDS,
+    DocumentEntry,
+    PageEntry,
+    SearchEngine,
+    fuzzy,
+    open_engine,
+)
 from repo_app.search.query import parse_query
 from repo_app.search.snippets import make_snippet
 
@@ -70,8 +78,10 @@ def document(
 KAZAKH, MIXED, KYRGYZ, RUSSIAN, KAZAKH_OCR, RUSSIAN_OCR, KYRGYZ_OCR, TITLE = range(1, 9)
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
+@pytest.fixture(scope="module", params=ENGINE_KINDS)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchEngine]:
     store = Texts()
     regulation, data_protection = kyrgyz_parts()
     docs = [
@@ -108,7 +118,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
         ),
         document(TITLE, "Өлкетану", ["kaz"], [gt("p14_book_tiff-f1")], store),
     ]
-    with open_engine("whoosh", tmp_path_factory.mktemp("index"), store) as opened:
+    with open_engine(request.param, tmp_path_factory.mktemp("index"), store) as opened:
         opened.index_documents(docs)
         yield opened
 

@@ -36,9 +36,7 @@ process committed before it started.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
-import os
 import random
 import re
 import threading
@@ -51,13 +49,28 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import tantivy
-from markupsafe import Markup
 
 from repo_app.search import fuzzy
 from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
 from repo_app.search.facets import Filters, normalize_filters
+from repo_app.search.grouping import (
+    ALL_FIELDS,
+    BODY_ONLY,
+    MAX_PER_PAGE,
+    NEAR_BOOST,
+    NO_PAGE,
+    Candidate,
+    PageMatch,
+    best_per_document,
+    build_hits,
+    matching_pages,
+    ranked_ids,
+    read_analysis_version,
+    with_fallback,
+    write_analysis_version,
+)
+from repo_app.search.grouping import document_pages as grouped_document_pages
 from repo_app.search.query import Clause, ParsedQuery, parse_query
-from repo_app.search.snippets import make_snippet
 from repo_app.search.types import (
     FACET_KEYS,
     DocumentEntry,
@@ -72,16 +85,6 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-#: Small JSON file beside the index recording how its terms were made (as for Whoosh).
-META_FILE = "mura-search.json"
-#: Boosts of a match in the title and authors over a match in the page text (as for Whoosh).
-TITLE_BOOST = 4.0
-AUTHORS_BOOST = 2.0
-#: Weight of a near miss (OCR error) against the exact word (as for Whoosh).
-NEAR_BOOST = 0.5
-#: At most this many page numbers are listed per document hit.
-MAX_PAGES_PER_HIT = 50
-MAX_PER_PAGE = 100
 #: Writer memory: a single document's write, and a bulk load (rebuild), split over its threads.
 WRITER_HEAP = 50_000_000
 BULK_WRITER_HEAP = 256_000_000
@@ -91,12 +94,8 @@ _BULK_LOG_EVERY = 10_000
 #: Facet values counted per facet (more collections than this are not listed).
 MAX_FACET_VALUES = 1_000
 
-_ALL_FIELDS = (("title", TITLE_BOOST), ("authors", AUTHORS_BOOST), ("body", 1.0))
-_BODY_ONLY = (("body", 1.0),)
 # Fast field holding each facet's values.
 _FACET_FIELDS = {"collection": "collection", "doc_type": "doc_type", "language": "languages"}
-# Sequence number and page id of the entry of a document without pages.
-_NO_PAGE = 0
 # Values of the ``kind`` field: a page entry, a document entry (for counting).
 _PAGE, _DOCUMENT = 0, 1
 #: Most documents a query of the second kind counts exactly (tantivy's limit is 65,000 buckets);
@@ -137,13 +136,6 @@ def build_schema() -> tantivy.Schema:
 
 
 @dataclass
-class _PageMatch:
-    seq: int
-    page_id: int
-    score: float
-
-
-@dataclass
 class _Ranked:
     """A matching document: the score and address of its best entry."""
 
@@ -169,7 +161,7 @@ class _Known:
         present = self._present.get(term)
         if present is None:
             present = self._present[term] = any(
-                self._searcher.doc_freq(name, term) for name, _ in _ALL_FIELDS
+                self._searcher.doc_freq(name, term) for name, _ in ALL_FIELDS
             )
         return present
 
@@ -265,7 +257,7 @@ class TantivyEngine:
         self._index = _open_or_create(index_dir, lock_timeout)
         self._schema = self._index.schema
         self._reader = _Reader(self._index, index_dir)
-        self.needs_rebuild = _read_analysis_version(index_dir) != ANALYSIS_VERSION
+        self.needs_rebuild = read_analysis_version(index_dir) != ANALYSIS_VERSION
         if self.needs_rebuild:
             log.warning("search index %s was built with another analysis: rebuild it", index_dir)
 
@@ -339,7 +331,7 @@ class TantivyEngine:
             terms.update(body.split())
             yield self._entry(doc, title, authors, title_display, page.page_id, page.seq, body)
         if empty:
-            yield self._entry(doc, title, authors, title_display, _NO_PAGE, _NO_PAGE, "")
+            yield self._entry(doc, title, authors, title_display, NO_PAGE, NO_PAGE, "")
         yield self._document_entry(doc, " ".join(sorted(terms)))
 
     def _entry(
@@ -424,13 +416,15 @@ class TantivyEngine:
             return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
         searcher = self._reader.searcher()
         known = _Known(searcher)
-        pruned = known.prune(parsed)
-        found = self._find(searcher, pruned, wanted, page * per_page)
-        if found.total < fuzzy.FUZZY_BELOW:
-            near = fuzzy.with_near_misses(parsed, self._body_frequency(searcher))
-            if near is not parsed:
-                pruned = known.prune(near)
-                found = self._find(searcher, pruned, wanted, page * per_page)
+        _, (pruned, found) = with_fallback(
+            parsed,
+            lambda p: (
+                known.prune(p),
+                self._find(searcher, known.prune(p), wanted, page * per_page),
+            ),
+            lambda answer: answer[1].total,
+            self._body_frequency(searcher),
+        )
         hits = self._hits(searcher, pruned, found.ranked[(page - 1) * per_page :])
         return SearchResults(query, found.total, hits, page, per_page, found.facets)
 
@@ -439,28 +433,51 @@ class TantivyEngine:
 
         Pages must contain every part of the query; if none does, pages containing any part are
         returned, so a document found through its title and one word of a page still shows that
-        page.
+        page. If no page contains any part, near misses of the words count (OCR errors), as in
+        :meth:`search`.
+        """
+        searcher = self._reader.searcher()
+        parsed = parse_query(query, self._analyzer)
+        return grouped_document_pages(
+            self._page_matcher(searcher, _Known(searcher)),
+            parsed,
+            document_id,
+            self._body_frequency(searcher),
+        )
+
+    # Hooks of the search page (services.search): "did you mean", and the whole ranked list of
+    # matching documents for the facets and sorts the index does not hold (year, source).
+
+    def ranked_documents(
+        self, query: str, *, filters: Mapping[str, Sequence[str]] | None = None
+    ) -> list[tuple[int, float]]:
+        """Return ``(document id, score)`` of every matching document, best first (no snippets).
+
+        The same matching and ranking as :meth:`search`, near misses included. Its cost grows
+        with the matching pages (every one is scored and grouped), unlike :meth:`search`.
         """
         parsed = parse_query(query, self._analyzer)
         if parsed.is_empty:
             return []
+        wanted = normalize_filters(filters)
         searcher = self._reader.searcher()
         known = _Known(searcher)
-        matches = self._matching_pages(searcher, known.prune(parsed), [document_id])
-        if not matches:
-            near = fuzzy.with_near_misses(parsed, self._body_frequency(searcher))
-            if near is not parsed:
-                matches = self._matching_pages(searcher, known.prune(near), [document_id])
-        return sorted(match.seq for match in matches.get(document_id, []))
 
-    # Hooks of the search page (services.search): "did you mean". (``ranked_documents``, the
-    # whole ranked list of matching documents, is left out on purpose: it grows with the
-    # collection, which is what this engine is for; the search page then uses its own facets.)
+        def run(parsed: ParsedQuery) -> dict[int, tuple[float, None]]:
+            query = self._filtered(self._query(known.prune(parsed), ALL_FIELDS), wanted)
+            hits = _all_hits(searcher, query)
+            doc_ids = searcher.fast_field_values("document_id", [address for _, address in hits])
+            return best_per_document(
+                (doc_id, score, None) for (score, _), doc_id in zip(hits, doc_ids, strict=True)
+            )
+
+        _, best = with_fallback(parsed, run, len, self._body_frequency(searcher))
+        return [(doc_id, best[doc_id][0]) for doc_id in ranked_ids(best)]
 
     def doc_frequency(self, term: str) -> int:
         """Return how many entries hold ``term`` in the title, authors or page text."""
         searcher = self._reader.searcher()
-        return sum(searcher.doc_freq(name, term) for name, _ in _ALL_FIELDS)
+        return sum(searcher.doc_freq(name, term) for name, _ in ALL_FIELDS)
 
     def suggest(self, query: str) -> str | None:
         """Return the query with unknown words corrected (:mod:`repo_app.search.suggest`)."""
@@ -472,7 +489,7 @@ class TantivyEngine:
         self, searcher: tantivy.Searcher, parsed: ParsedQuery, wanted: Filters, need: int
     ) -> _Found:
         """Run the query: the best ``need`` documents, the number of documents, the facets."""
-        filtered = self._filtered(self._query(parsed, _ALL_FIELDS), wanted)
+        filtered = self._filtered(self._query(parsed, ALL_FIELDS), wanted)
         # tantivy releases the GIL: the counting runs on another core meanwhile.
         counting = _POOL.submit(self._counts, searcher, parsed, wanted)
         ranked = _top_documents(searcher, filtered, need)
@@ -530,7 +547,7 @@ class TantivyEngine:
         simple = len(parsed.groups) == 1 and not parsed.excluded
         if simple and not any(clause.is_phrase for clause in parsed.groups[0]):
             return loose  # any page holding a word <=> the document holding it
-        pages = self._query(parsed, _ALL_FIELDS)
+        pages = self._query(parsed, ALL_FIELDS)
         spec = {"ids": {"terms": {"field": "document_id", "size": MAX_COUNTED_DOCUMENTS}}}
         try:
             ids = searcher.aggregate(pages, spec)["ids"]
@@ -549,75 +566,50 @@ class TantivyEngine:
         self, searcher: tantivy.Searcher, parsed: ParsedQuery, shown: list[_Ranked]
     ) -> list[DocumentHit]:
         doc_ids = [ranked.document_id for ranked in shown]
-        pages = self._matching_pages(searcher, parsed, doc_ids)
+        pages = matching_pages(self._page_matcher(searcher), parsed, doc_ids)
         fallback = _page_of(searcher, [ranked.address for ranked in shown])
-        sources: dict[int, tuple[int, int] | None] = {}
+        candidates = []
         for ranked, (page_id, seq) in zip(shown, fallback, strict=True):
-            matches = pages.get(ranked.document_id)
-            if matches:
-                best = max(matches, key=lambda m: (m.score, -m.seq))
-                page_id, seq = best.page_id, best.seq
-            sources[ranked.document_id] = None if seq == _NO_PAGE else (page_id, seq)
-        stored = {ranked.document_id: searcher.doc(ranked.address) for ranked in shown}
-        languages = {doc_id: doc.get_all("languages") for doc_id, doc in stored.items()}
-        snippets = self._snippets(sources, parsed.positive_terms(), languages)
-        hits = []
-        for ranked in shown:
-            doc_id = ranked.document_id
-            seqs = sorted(match.seq for match in pages.get(doc_id, []))
-            source = sources[doc_id]
-            hits.append(
-                DocumentHit(
-                    document_id=doc_id,
-                    title=_title(stored[doc_id]),
-                    pages=seqs[:MAX_PAGES_PER_HIT],
-                    snippet=snippets[doc_id],
-                    snippet_page=source[1] if source else None,
+            stored = searcher.doc(ranked.address)
+            candidates.append(
+                Candidate(
+                    document_id=ranked.document_id,
+                    title=_title(stored),
                     score=ranked.score,
-                    page_count=len(seqs),
+                    languages=stored.get_all("languages"),
+                    matches=pages.get(ranked.document_id, []),
+                    fallback=None if seq == NO_PAGE else (page_id, seq),
                 )
             )
-        return hits
+        return build_hits(
+            candidates,
+            parsed.positive_terms(),
+            page_of=lambda match: (match.ref, match.seq),  # type: ignore[return-value]
+            text_loader=self._text_loader,
+            analyzer=self._analyzer,
+        )
 
-    def _snippets(
-        self,
-        sources: dict[int, tuple[int, int] | None],
-        terms: frozenset[str],
-        languages: Mapping[int, Sequence[str]],
-    ) -> dict[int, Markup]:
-        """Return a snippet per document, loading the pages' texts in one call.
+    def _page_matcher(
+        self, searcher: tantivy.Searcher, known: _Known | None = None
+    ) -> Callable[..., dict[int, list[PageMatch]]]:
+        """The pages of some documents matching a query (see ``grouping.PageMatcher``).
 
-        The page is analysed with its document's languages, as when it was indexed, so the
-        inflected forms that matched are marked.
+        With ``known``, the query is first pruned of terms the index lacks.
         """
-        page_ids = [source[0] for source in sources.values() if source]
-        texts = self._text_loader(page_ids) if page_ids else {}
-        snippets = {}
-        for doc_id, source in sources.items():
-            text = texts.get(source[0], "") if source else ""
-            snippets[doc_id] = (
-                make_snippet(text, terms, analyzer=self._analyzer, languages=languages[doc_id])
-                if text
-                else Markup()
-            )
-        return snippets
 
-    def _matching_pages(
-        self, searcher: tantivy.Searcher, parsed: ParsedQuery, doc_ids: Sequence[int]
-    ) -> dict[int, list[_PageMatch]]:
-        """Return the pages of ``doc_ids`` whose text matches all of the query, else any part."""
-        if not doc_ids:
-            return {}
-        found = self._page_matches(searcher, self._query(parsed, _BODY_ONLY), doc_ids)
-        missing = [doc_id for doc_id in doc_ids if doc_id not in found]
-        if missing:
-            any_part = self._query(parsed, _BODY_ONLY, any_group=True)
-            found.update(self._page_matches(searcher, any_part, missing))
-        return found
+        def match(
+            parsed: ParsedQuery, any_group: bool, doc_ids: Sequence[int]
+        ) -> dict[int, list[PageMatch]]:
+            if known is not None:
+                parsed = known.prune(parsed)
+            query = self._query(parsed, BODY_ONLY, any_group=any_group)
+            return self._page_matches(searcher, query, doc_ids)
+
+        return match
 
     def _page_matches(
         self, searcher: tantivy.Searcher, query: tantivy.Query, doc_ids: Sequence[int]
-    ) -> dict[int, list[_PageMatch]]:
+    ) -> dict[int, list[PageMatch]]:
         only = tantivy.Query.const_score_query(
             tantivy.Query.term_set_query(self._schema, "document_id", list(doc_ids)), 0.0
         )
@@ -630,10 +622,10 @@ class TantivyEngine:
             searcher.fast_field_values(name, addresses)
             for name in ("document_id", "seq", "page_id")
         ]
-        found: dict[int, list[_PageMatch]] = {}
+        found: dict[int, list[PageMatch]] = {}
         for (score, _), doc_id, seq, page_id in zip(hits, *columns, strict=True):
-            if seq != _NO_PAGE:
-                found.setdefault(doc_id, []).append(_PageMatch(seq, page_id, score))
+            if seq != NO_PAGE:
+                found.setdefault(doc_id, []).append(PageMatch(seq, score, page_id))
         return found
 
     # Building tantivy queries from the parsed query
@@ -653,7 +645,7 @@ class TantivyEngine:
         groups = [self._any([self._clause(c, fields) for c in group]) for group in parsed.groups]
         occur = tantivy.Occur.Should if any_group else tantivy.Occur.Must
         parts = [(occur, group) for group in groups]
-        parts += [(tantivy.Occur.MustNot, self._clause(c, _ALL_FIELDS)) for c in parsed.excluded]
+        parts += [(tantivy.Occur.MustNot, self._clause(c, ALL_FIELDS)) for c in parsed.excluded]
         return tantivy.Query.boolean_query(parts)
 
     def _clause(self, clause: Clause, fields: Sequence[tuple[str, float]]) -> tantivy.Query:
@@ -803,7 +795,9 @@ def _open_or_create(index_dir: Path, lock_timeout: float) -> tantivy.Index:
     if not tantivy.Index.exists(str(index_dir)):
         with _file_lock(index_dir / _CREATE_LOCK, lock_timeout):
             if not tantivy.Index.exists(str(index_dir)):
-                _write_analysis_version(index_dir)  # first, so an index never lacks it
+                write_analysis_version(
+                    index_dir, "tantivy", ANALYSIS_VERSION
+                )  # first, so an index never lacks it
                 tantivy.Index(build_schema(), path=str(index_dir), reuse=True)
     index = tantivy.Index.open(str(index_dir))
     index.config_reader(reload_policy="Manual")
@@ -852,19 +846,3 @@ def _retry_locked(attempt: Callable[[], _T], deadline: float, index_dir: Path) -
                 waited = True
             time.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 2, 1.0)
-
-
-def _read_analysis_version(index_dir: Path) -> int | None:
-    try:
-        meta = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    version = meta.get("analysis_version") if isinstance(meta, dict) else None
-    return version if isinstance(version, int) else None
-
-
-def _write_analysis_version(index_dir: Path) -> None:
-    meta = {"engine": "tantivy", "analysis_version": ANALYSIS_VERSION}
-    tmp = index_dir / f".{META_FILE}.{os.getpid()}"
-    tmp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
-    tmp.replace(index_dir / META_FILE)

@@ -22,7 +22,6 @@ the index has a newer generation, so a search sees what any process committed be
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -33,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from markupsafe import Markup
 from whoosh import fields
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.filedb.filestore import FileStorage
@@ -54,8 +52,25 @@ from whoosh.searching import Searcher
 from repo_app.search import fuzzy
 from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
 from repo_app.search.facets import FacetValues, count_facets, normalize_filters, passes
+from repo_app.search.grouping import (
+    ALL_FIELDS,
+    BODY_ONLY,
+    MAX_PER_PAGE,
+    NEAR_BOOST,
+    NO_PAGE,
+    Candidate,
+    PageMatch,
+    PageSource,
+    best_per_document,
+    build_hits,
+    matching_pages,
+    ranked_ids,
+    read_analysis_version,
+    with_fallback,
+    write_analysis_version,
+)
+from repo_app.search.grouping import document_pages as grouped_document_pages
 from repo_app.search.query import Clause, ParsedQuery, parse_query
-from repo_app.search.snippets import make_snippet
 from repo_app.search.types import (
     FACET_KEYS,
     DocumentEntry,
@@ -71,23 +86,8 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 INDEX_NAME = "MAIN"
-#: Small JSON file beside the index recording how its terms were made.
-META_FILE = "mura-search.json"
-#: Boosts of a match in the title and authors over a match in the page text.
-TITLE_BOOST = 4.0
-AUTHORS_BOOST = 2.0
-#: Weight of a near miss (OCR error) against the exact word.
-NEAR_BOOST = 0.5
-#: At most this many page numbers are listed per document hit.
-MAX_PAGES_PER_HIT = 50
-MAX_PER_PAGE = 100
 #: Memory for the writer's posting pool; 512 MB bought nothing over 256 (DESIGN-NOTES).
 WRITER_LIMITMB = 256
-
-_ALL_FIELDS = (("title", TITLE_BOOST), ("authors", AUTHORS_BOOST), ("body", 1.0))
-_BODY_ONLY = (("body", 1.0),)
-# Sequence number of the entry of a document without pages.
-_NO_PAGE = 0
 
 
 def build_schema() -> fields.Schema:
@@ -112,13 +112,6 @@ def build_schema() -> fields.Schema:
 class _DocInfo:
     title: str
     facets: FacetValues
-
-
-@dataclass
-class _PageMatch:
-    seq: int
-    score: float
-    docnum: int
 
 
 class _Snapshot:
@@ -228,7 +221,7 @@ class WhooshEngine:
         self._lock_timeout = lock_timeout
         self._write_lock = threading.Lock()
         self._index = _open_or_create(index_dir, lock_timeout)
-        self.needs_rebuild = _read_analysis_version(index_dir) != ANALYSIS_VERSION
+        self.needs_rebuild = read_analysis_version(index_dir) != ANALYSIS_VERSION
         if self.needs_rebuild:
             log.warning("search index %s was built with another analysis: rebuild it", index_dir)
         self._searchers = _SearcherPool(self._index)
@@ -307,7 +300,7 @@ class WhooshEngine:
                 "body": self._terms(page.text, languages),
             }
         if empty:
-            yield common | {"page_id": None, "seq": _NO_PAGE, "body": ""}
+            yield common | {"page_id": None, "seq": NO_PAGE, "body": ""}
 
     def _terms(self, text: str, languages: Sequence[str]) -> str:
         return " ".join(self._analyzer.index_terms(text, languages))
@@ -353,15 +346,15 @@ class WhooshEngine:
         if parsed.is_empty:
             return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
         snapshot = self._searchers.current()
-        best, infos, facets, ranked = _ranked(snapshot, parsed, wanted)
-        if len(ranked) < fuzzy.FUZZY_BELOW:
-            near = fuzzy.with_near_misses(parsed, _body_frequency(snapshot))
-            if near is not parsed:
-                parsed = near
-                best, infos, facets, ranked = _ranked(snapshot, parsed, wanted)
-        shown = ranked[(page - 1) * per_page : page * per_page]
-        hits = self._hits(snapshot, parsed, shown, best, infos)
-        return SearchResults(query, len(ranked), hits, page, per_page, facets)
+        parsed, found = with_fallback(
+            parsed,
+            lambda p: _ranked(snapshot, p, wanted),
+            lambda found: len(found.ranked),
+            _body_frequency(snapshot),
+        )
+        shown = found.ranked[(page - 1) * per_page : page * per_page]
+        hits = self._hits(snapshot, parsed, shown, found)
+        return SearchResults(query, len(found.ranked), hits, page, per_page, found.facets)
 
     def document_pages(self, document_id: int, query: str) -> list[int]:
         """Return the page numbers of one document whose text matches ``query``, ascending.
@@ -371,16 +364,11 @@ class WhooshEngine:
         page. If no page contains any part, near misses of the words count (OCR errors), as in
         :meth:`search`.
         """
-        parsed = parse_query(query, self._analyzer)
-        if parsed.is_empty:
-            return []
         snapshot = self._searchers.current()
-        matches = _matching_pages(snapshot, parsed, [document_id]).get(document_id, [])
-        if not matches:
-            near = fuzzy.with_near_misses(parsed, _body_frequency(snapshot))
-            if near is not parsed:
-                matches = _matching_pages(snapshot, near, [document_id]).get(document_id, [])
-        return sorted(match.seq for match in matches)
+        parsed = parse_query(query, self._analyzer)
+        return grouped_document_pages(
+            _page_matcher(snapshot), parsed, document_id, _body_frequency(snapshot)
+        )
 
     # Hooks of the search page (services.search): "did you mean", and the whole ranked list of
     # matching documents for the facets and sorts the index does not hold (year, source).
@@ -388,7 +376,7 @@ class WhooshEngine:
     def doc_frequency(self, term: str) -> int:
         """Return how many entries hold ``term`` in the title, authors or page text."""
         reader = self._searchers.current().searcher.reader()
-        return sum(reader.doc_frequency(name, term) for name, _ in _ALL_FIELDS)
+        return sum(reader.doc_frequency(name, term) for name, _ in ALL_FIELDS)
 
     def suggest(self, query: str) -> str | None:
         """Return the query with unknown words corrected (:mod:`repo_app.search.suggest`)."""
@@ -397,7 +385,7 @@ class WhooshEngine:
         reader = self._searchers.current().searcher.reader()
 
         def known(term: str) -> int:
-            return sum(reader.doc_frequency(name, term) for name, _ in _ALL_FIELDS)
+            return sum(reader.doc_frequency(name, term) for name, _ in ALL_FIELDS)
 
         return suggest(
             query, lambda term: reader.doc_frequency("body", term), self._analyzer, known=known
@@ -415,81 +403,61 @@ class WhooshEngine:
             return []
         wanted = normalize_filters(filters)
         snapshot = self._searchers.current()
-        best, _, _, ranked = _ranked(snapshot, parsed, wanted)
-        if len(ranked) < fuzzy.FUZZY_BELOW:
-            near = fuzzy.with_near_misses(parsed, _body_frequency(snapshot))
-            if near is not parsed:
-                best, _, _, ranked = _ranked(snapshot, near, wanted)
-        return [(doc_id, best[doc_id][0]) for doc_id in ranked]
+        _, found = with_fallback(
+            parsed,
+            lambda p: _ranked(snapshot, p, wanted),
+            lambda found: len(found.ranked),
+            _body_frequency(snapshot),
+        )
+        return [(doc_id, found.best[doc_id][0]) for doc_id in found.ranked]
 
     def _hits(
-        self,
-        snapshot: _Snapshot,
-        parsed: ParsedQuery,
-        shown: list[int],
-        best: dict[int, tuple[float, int]],
-        infos: dict[int, _DocInfo],
+        self, snapshot: _Snapshot, parsed: ParsedQuery, shown: list[int], found: _Found
     ) -> list[DocumentHit]:
-        pages = _matching_pages(snapshot, parsed, shown)
-        sources = {
-            doc_id: _snippet_source(snapshot, pages.get(doc_id, []), best[doc_id][1])
+        pages = matching_pages(_page_matcher(snapshot), parsed, shown)
+        candidates = [
+            Candidate(
+                document_id=doc_id,
+                title=found.infos[doc_id].title,
+                score=found.best[doc_id][0],
+                languages=found.infos[doc_id].facets.languages,
+                matches=pages.get(doc_id, []),
+                fallback=_page_source(snapshot, found.best[doc_id][1]),
+            )
             for doc_id in shown
-        }
-        languages = {doc_id: infos[doc_id].facets.languages for doc_id in shown}
-        snippets = self._snippets(sources, parsed.positive_terms(), languages)
-        hits = []
-        for doc_id in shown:
-            seqs = sorted(match.seq for match in pages.get(doc_id, []))
-            source = sources[doc_id]
-            hits.append(
-                DocumentHit(
-                    document_id=doc_id,
-                    title=infos[doc_id].title,
-                    pages=seqs[:MAX_PAGES_PER_HIT],
-                    snippet=snippets[doc_id],
-                    snippet_page=source[1] if source else None,
-                    score=best[doc_id][0],
-                    page_count=len(seqs),
-                )
-            )
-        return hits
+        ]
+        return build_hits(
+            candidates,
+            parsed.positive_terms(),
+            page_of=lambda match: _page_source(snapshot, match.ref),  # type: ignore[arg-type]
+            text_loader=self._text_loader,
+            analyzer=self._analyzer,
+        )
 
-    def _snippets(
-        self,
-        sources: dict[int, tuple[int, int] | None],
-        terms: frozenset[str],
-        languages: Mapping[int, Sequence[str]],
-    ) -> dict[int, Markup]:
-        """Return a snippet per document, loading the pages' texts in one call.
 
-        The page is analysed with its document's languages, as when it was indexed, so the
-        inflected forms that matched are marked.
-        """
-        page_ids = [source[0] for source in sources.values() if source]
-        texts = self._text_loader(page_ids) if page_ids else {}
-        snippets = {}
-        for doc_id, source in sources.items():
-            text = texts.get(source[0], "") if source else ""
-            snippets[doc_id] = (
-                make_snippet(text, terms, analyzer=self._analyzer, languages=languages[doc_id])
-                if text
-                else Markup()
-            )
-        return snippets
+@dataclass
+class _Found:
+    """What a query found: each document's best entry, their infos, the facets, the order."""
+
+    best: dict[int, tuple[float, int]]
+    infos: dict[int, _DocInfo]
+    facets: dict[str, dict[str, int]]
+    ranked: list[int]
 
 
 def _ranked(
     snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]
-) -> tuple[dict[int, tuple[float, int]], dict[int, _DocInfo], dict[str, dict[str, int]], list[int]]:
+) -> _Found:
     """Run the query: best page per document, their infos, the facets and the ranked ids."""
-    best = _best_page_per_document(snapshot, _to_whoosh(parsed, _ALL_FIELDS))
+    query = _to_whoosh(parsed, ALL_FIELDS)
+    hits = snapshot.searcher.search(query, limit=None).items()
+    best = best_per_document(
+        (snapshot.document_id(docnum), score, docnum) for docnum, score in hits
+    )
     infos = {doc_id: snapshot.info(doc_id, docnum) for doc_id, (_, docnum) in best.items()}
     facets = count_facets((info.facets for info in infos.values()), wanted)
-    ranked = sorted(
-        (doc_id for doc_id in best if passes(infos[doc_id].facets, wanted)),
-        key=lambda doc_id: (-best[doc_id][0], doc_id),
-    )
-    return best, infos, facets, ranked
+    ranked = [doc_id for doc_id in ranked_ids(best) if passes(infos[doc_id].facets, wanted)]
+    return _Found(best, infos, facets, ranked)
 
 
 def _body_frequency(snapshot: _Snapshot) -> fuzzy.DocFrequency:
@@ -498,55 +466,34 @@ def _body_frequency(snapshot: _Snapshot) -> fuzzy.DocFrequency:
     return lambda term: reader.doc_frequency("body", term)
 
 
-def _snippet_source(
-    snapshot: _Snapshot, matches: list[_PageMatch], fallback_docnum: int
-) -> tuple[int, int] | None:
-    """Return ``(page_id, seq)`` of the best page whose text matches, else of ``fallback_docnum``.
-
-    ``None`` for the entry of a document without pages.
-    """
-    docnum = max(matches, key=lambda m: (m.score, -m.seq)).docnum if matches else fallback_docnum
+def _page_source(snapshot: _Snapshot, docnum: int) -> PageSource | None:
+    """Return ``(page_id, seq)`` of an entry; ``None`` for the entry of a document without pages."""
     page_id = snapshot.searcher.stored_fields(docnum).get("page_id")
     return None if page_id is None else (page_id, snapshot.seq(docnum))
 
 
-def _best_page_per_document(snapshot: _Snapshot, query: Query) -> dict[int, tuple[float, int]]:
-    """Return document id -> (score, docnum) of its best-scoring matching entry."""
-    best: dict[int, tuple[float, int]] = {}
-    for docnum, score in snapshot.searcher.search(query, limit=None).items():
-        doc_id = snapshot.document_id(docnum)
-        if doc_id not in best or score > best[doc_id][0]:
-            best[doc_id] = (score, docnum)
-    return best
+def _page_matcher(snapshot: _Snapshot) -> Callable[..., dict[int, list[PageMatch]]]:
+    """The pages of some documents matching a query (see ``grouping.PageMatcher``)."""
 
+    def match(
+        parsed: ParsedQuery, any_group: bool, doc_ids: Sequence[int]
+    ) -> dict[int, list[PageMatch]]:
+        return _page_matches(snapshot, _to_whoosh(parsed, BODY_ONLY, any_group=any_group), doc_ids)
 
-def _matching_pages(
-    snapshot: _Snapshot, parsed: ParsedQuery, doc_ids: Sequence[int]
-) -> dict[int, list[_PageMatch]]:
-    """Return the pages of ``doc_ids`` whose text matches all of the query, else any part of it."""
-    if not doc_ids:
-        return {}
-    found = _page_matches(snapshot, _to_whoosh(parsed, _BODY_ONLY), doc_ids)
-    missing = [doc_id for doc_id in doc_ids if doc_id not in found]
-    if missing:
-        any_part = _to_whoosh(parsed, _BODY_ONLY, any_group=True)
-        found.update(_page_matches(snapshot, any_part, missing))
-    return found
+    return match
 
 
 def _page_matches(
     snapshot: _Snapshot, query: Query, doc_ids: Sequence[int]
-) -> dict[int, list[_PageMatch]]:
+) -> dict[int, list[PageMatch]]:
     # An AND with the few documents' entries, not a ``filter=``: the intersection skips
     # through the posting lists instead of scoring every matching page of the index.
     only = ConstantScoreQuery(Or([Term("document_id", doc_id) for doc_id in doc_ids]), 0.0)
-    found: dict[int, list[_PageMatch]] = {}
+    found: dict[int, list[PageMatch]] = {}
     for docnum, score in snapshot.searcher.search(And([only, query]), limit=None).items():
         seq = snapshot.seq(docnum)
-        if seq != _NO_PAGE:
-            found.setdefault(snapshot.document_id(docnum), []).append(
-                _PageMatch(seq, score, docnum)
-            )
+        if seq != NO_PAGE:
+            found.setdefault(snapshot.document_id(docnum), []).append(PageMatch(seq, score, docnum))
     return found
 
 
@@ -562,7 +509,7 @@ def _to_whoosh(
     positive = Or(groups) if any_group else And(groups)
     if not parsed.excluded:
         return positive
-    return AndNot(positive, Or([_clause(clause, _ALL_FIELDS) for clause in parsed.excluded]))
+    return AndNot(positive, Or([_clause(clause, ALL_FIELDS) for clause in parsed.excluded]))
 
 
 def _clause(clause: Clause, fields_: Sequence[tuple[str, float]]) -> Query:
@@ -609,7 +556,9 @@ def _open_or_create(index_dir: Path, lock_timeout: float) -> FileIndex:
         try:
             # Creating clears any index files, so check again under the lock.
             if not storage.index_exists(INDEX_NAME):
-                _write_analysis_version(index_dir)  # first, so an index never lacks it
+                write_analysis_version(
+                    index_dir, "whoosh", ANALYSIS_VERSION
+                )  # first, so an index never lacks it
                 storage.create_index(build_schema(), indexname=INDEX_NAME)
         finally:
             lock.release()
@@ -637,17 +586,3 @@ def _retry_locked(attempt: Callable[[], _T], deadline: float, index_dir: Path) -
             pause = min(pause * 2, 1.0)
         else:
             return result
-
-
-def _read_analysis_version(index_dir: Path) -> int | None:
-    try:
-        meta = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    version = meta.get("analysis_version") if isinstance(meta, dict) else None
-    return version if isinstance(version, int) else None
-
-
-def _write_analysis_version(index_dir: Path) -> None:
-    meta = {"engine": "whoosh", "analysis_version": ANALYSIS_VERSION}
-    (index_dir / META_FILE).write_text(json.dumps(meta) + "\n", encoding="utf-8")
