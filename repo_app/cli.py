@@ -205,7 +205,12 @@ def _describe(job_id: int) -> dict:
     from repo_app.services.job_status import describe_job
 
     db.session.expire_all()
-    return describe_job(db.session.get(ScanJob, job_id))
+    job = db.session.get(ScanJob, job_id)
+    summary = describe_job(job)
+    # Where the document is in the workflow (services/workflow.py): "scanned" while the OCR
+    # runs, then "ocr_done" (waiting for review) or "published".
+    summary["document_status"] = job.document.status
+    return summary
 
 
 def _wait_for(job_id: int, timeout: int, show_progress: bool) -> dict:

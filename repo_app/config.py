@@ -87,6 +87,12 @@ DOWNLOAD_RATE_LIMIT = "30 per minute"
 #: Tell clients their limit and when to come back (X-RateLimit-*, Retry-After).
 RATELIMIT_HEADERS_ENABLED = True
 
+# --- the document workflow (repo_app/services/workflow.py) ---
+#: A document's OCR is checked by staff of its branch and approved by a reviewer before the
+#: public sees it. False: a document is published as soon as its OCR is done (a one-person
+#: library; MURA_REVIEW_REQUIRED=false).
+REVIEW_REQUIRED = True
+
 # --- rights and author contracts (docs/rights.md) ---
 #: What a document with no mark of its own is treated as: "none" (only public domain and
 #: contracts publish it: the correct setting for a library), "library_owned" or "public_domain"

@@ -47,6 +47,8 @@ def _base_config(home: Path) -> dict:
         "SECRET_KEY": "test",
         # Tests of OCR and search publish what they ingest; the rights tests set "none".
         "DEFAULT_ACCESS": "library_owned",
+        # ... as soon as the OCR is done: tests/test_workflow.py turns the review on.
+        "REVIEW_REQUIRED": False,
         # Assertions quote the English text; the i18n tests ask for kk and ru explicitly.
         "BABEL_DEFAULT_LOCALE": "en",
     }
@@ -190,6 +192,7 @@ def _stack_env(home: Path, config: dict) -> dict[str, str]:
     env["MURA_SECRET_KEY"] = "test"
     env["OMP_THREAD_LIMIT"] = "1"
     env["MURA_DEFAULT_ACCESS"] = "library_owned"  # as in _base_config: these stacks test OCR
+    env["MURA_REVIEW_REQUIRED"] = "false"  # and search, published without review
     for key, value in config.items():
         env[f"MURA_{key}"] = str(value)
     return env

@@ -75,6 +75,7 @@ class Cluster:
             MURA_INDEX_DIR=str(self.root / "shared-index"),
             MURA_SECRET_KEY="cluster",
             MURA_DEFAULT_ACCESS="public_domain",
+            MURA_REVIEW_REQUIRED="false",
             OMP_THREAD_LIMIT="1",
             **extra,
         )

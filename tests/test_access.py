@@ -53,8 +53,15 @@ PUBLIC = {
 LOGIN_ONLY = {"auth.password"}
 #: Never walked with a logged-in client: it would end the session the walk goes on with.
 SKIP = {("auth.logout", "POST")}
-#: Staff-area routes that staff of another branch may not use on this branch's objects.
-OWN_BRANCH_ONLY = {"staff.retry"}
+#: Staff-area routes (endpoint, method) that staff of another branch may not use on this
+#: branch's objects.
+OWN_BRANCH_ONLY = {
+    ("staff.retry", "POST"),
+    ("staff.reocr", "POST"),
+    ("staff.page_text", "POST"),
+    ("staff.page_pdf", "GET"),
+    ("staff_review.submit", "POST"),
+}
 
 STAFF_PREFIXES = ("/staff", "/api/jobs")
 ADMIN_PREFIXES = ("/admin",)
@@ -172,10 +179,12 @@ def _expected(area: str, who: str, endpoint: str, method: str, app: Flask) -> st
         return "login"
     if area == "admin":
         return "allowed" if who == "admin" else "forbidden"
+    declared = getattr(app.view_functions[endpoint], "_mura_roles", None)
     if who == "reviewer" and method != "GET":
-        declared = getattr(app.view_functions[endpoint], "_mura_roles", None)
         return "allowed" if declared and "reviewer" in declared else "forbidden"
-    if who == "other_branch_staff" and endpoint in OWN_BRANCH_ONLY:
+    if who in ("staff", "other_branch_staff") and declared and "staff" not in declared:
+        return "forbidden"  # e.g. approving a document: reviewers decide
+    if who == "other_branch_staff" and (endpoint, method) in OWN_BRANCH_ONLY:
         return "forbidden"
     return "allowed"
 

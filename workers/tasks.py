@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from repo_app.extensions import db
 from repo_app.models import Document, Page, ScanJob
-from repo_app.services import files, jobs
+from repo_app.services import files, jobs, workflow
 from repo_app.services import search as search_service
 from repo_app.services.quality import page_flags
 from storage import StoreError
@@ -179,6 +179,8 @@ def assemble_pdf(self, job_id: int) -> str:  # noqa: ANN001
             document = job.document
             document.pdf_file_id = stored.id
             document.page_count = len(job.pages)
+            # OCR done: the document enters review, or is published (services/workflow.py).
+            workflow.ocr_finished(document)
             db.session.commit()
     except TRANSIENT as exc:
         db.session.rollback()

@@ -12,6 +12,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp, url_prefix="/staff")
+    from repo_app.blueprints import staff_review  # the document workflow (services/workflow.py)
+
+    app.register_blueprint(staff_review.bp, url_prefix="/staff/review")
     app.register_blueprint(api.bp, url_prefix="/api")
     _register_catalogue(app)
     _register_accounts(app)

@@ -6,14 +6,15 @@ without doing anything:
 - the staff area — every blueprint whose name starts with ``staff``, every URL under ``/staff``,
   and the job API under ``/api/jobs`` — needs a logged-in user: ``admin`` and ``staff`` may do
   everything there, ``reviewer`` may only read (GET) unless a view says otherwise with
-  :func:`allow_roles`;
+  :func:`allow_roles` (the review decisions: approve and return, ``blueprints.staff_review``,
+  which in turn staff may not POST);
 - the ``admin`` blueprint (and any named ``admin_*``) and everything under ``/admin`` is for
   administrators only;
 - a user whose password was reset must change it before anything else.
 
 Anonymous visitors are sent to the login page (HTML) or get 401 (JSON); a wrong role gets 403.
 Finer rules that depend on the object (a job of another branch) are checked by the views with
-helpers such as :func:`can_modify_job`.
+helpers such as :func:`can_modify_job` and :func:`can_read_job_files`.
 """
 
 from __future__ import annotations
@@ -175,6 +176,11 @@ def can_modify_job(user: User, job: ScanJob) -> bool:
     if user.is_admin:
         return True
     return user.role == "staff" and (job.branch_id is None or job.branch_id == user.branch_id)
+
+
+def can_read_job_files(user: User, job: ScanJob) -> bool:
+    """The page files of a job: its branch's staff, reviewers (they check), administrators."""
+    return user.role == "reviewer" or can_modify_job(user, job)
 
 
 def _no_store(response: Response) -> Response:

@@ -154,6 +154,7 @@ def dashboard_view() -> str:
         year=year,
         today=today,
         running=dashboard.running_jobs(),
+        counts=dashboard.review_queue(current_user),
         failures=dashboard.failures(),
         pages_year=dashboard.Progress(total["pages_year"], plan.get("pages")),
         pages_month=dashboard.Progress(

@@ -11,11 +11,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from repo_app.blueprints.access import can_modify_job
+from repo_app.blueprints.access import can_modify_job, can_read_job_files
 from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS, UploadForm
+from repo_app.blueprints.staff_review import ActionForm, ReturnForm
 from repo_app.extensions import db
 from repo_app.models import Collection, Page, ScanJob
-from repo_app.services import audit, files
+from repo_app.services import audit, files, workflow
 from repo_app.services import jobs as job_service
 from repo_app.services.corrections import correct_page_text
 from repo_app.services.fixity import status as fixity_status
@@ -99,8 +100,18 @@ def _natural_key(name: str) -> list:
 def job(job_id: int) -> str:
     """One job: live progress, each page's state and the reason of any failure."""
     row = db.session.get(ScanJob, job_id) or abort(404)
+    document = row.document
     return render_template(
-        "staff/job.html", job=row, summary=describe_job(row), doc_types=DOC_TYPE_LABELS
+        "staff/job.html",
+        job=row,
+        summary=describe_job(row),
+        doc_types=DOC_TYPE_LABELS,
+        # The document's place in the workflow and this user's buttons (staff/_workflow.html).
+        document_state=workflow.state_label(document.status),
+        actions=workflow.actions_for(current_user, document),
+        return_form=ReturnForm(),
+        action_form=ActionForm(),
+        page_pdf_allowed=can_read_job_files(current_user, row),
     )
 
 
@@ -121,6 +132,8 @@ def retry(job_id: int) -> ResponseReturnValue:
 def reocr(job_id: int) -> ResponseReturnValue:
     """OCR some or all pages again, maybe with other languages or cleaning."""
     row = db.session.get(ScanJob, job_id) or abort(404)
+    if not can_modify_job(current_user, row):
+        abort(403)  # another branch's job: its own staff decide
     langs_value = request.form.get("langs", "").strip()
     try:
         langs = parse_langs(langs_value) if langs_value else None
@@ -140,6 +153,8 @@ def page_text(page_id: int) -> ResponseReturnValue:
     """Correct the OCR text of a page by hand."""
     page = db.session.get(Page, page_id) or abort(404)
     if request.method == "POST":
+        if not can_modify_job(current_user, page.job):
+            abort(403)  # another branch's page: its own staff correct it
         if request.form.get("action") == "revert":
             correct_page_text(page_id, None)
             flash(_("The correction was removed; search uses the OCR text again."))
@@ -154,6 +169,8 @@ def page_text(page_id: int) -> ResponseReturnValue:
 def page_pdf(page_id: int) -> ResponseReturnValue:
     """The one-page searchable PDF of a page (staff only; the public gets the document)."""
     page = db.session.get(Page, page_id) or abort(404)
+    if not can_read_job_files(current_user, page.job):
+        abort(403)
     if page.pdf_file is None:
         abort(404)
     return send_file(files.local_path(page.pdf_file), mimetype="application/pdf")

@@ -12,8 +12,14 @@ from repo_app.models.base import created_at_column, utcnow
 from repo_app.models.collection import Collection
 from repo_app.models.record import CatalogueRecord
 from repo_app.models.stored_file import StoredFile
+from repo_app.models.user import User
 
 DOC_TYPES = ("book", "newspaper_article", "journal_article", "book_article")
+#: The document workflow (repo_app/services/workflow.py): an upload starts ``scanned``; its OCR
+#: done, ``ocr_done``; staff checked the text and send it for approval, ``reviewed``; a reviewer
+#: approves, ``published``, or returns it to staff with a comment, ``returned``. Only
+#: ``published`` documents are shown to the public (repo_app/services/visibility.py).
+WORKFLOW_STATES = ("scanned", "ocr_done", "reviewed", "published", "returned")
 
 
 class Document(db.Model):
@@ -49,6 +55,27 @@ class Document(db.Model):
     access_print: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The rights statement URI shown on public pages and in dc:rights.
     rights_uri: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # --- workflow, moved only by services.workflow ---
+    #: One of WORKFLOW_STATES. A row made outside the upload workflow (a restored bag, a bulk
+    #: load, documents from before the workflow existed) is ``published`` as it always was:
+    #: rights still decide what the public sees; an upload starts ``scanned`` (services.ingest).
+    status: Mapped[str] = mapped_column(
+        String(20), default="published", server_default="published", index=True
+    )
+    #: Published as soon as its OCR is done whatever ``REVIEW_REQUIRED`` says (the demo's
+    #: sample texts, written for it).
+    skip_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Why a reviewer returned it to staff (kept after a resubmission, for the record).
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    #: Who last sent it for approval (state ``reviewed``: "checked the OCR") and when.
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Who last returned it to staff, and when.
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: When it was last published, and by whom (None: automatically, REVIEW_REQUIRED off).
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -57,6 +84,9 @@ class Document(db.Model):
     collection: Mapped[Collection | None] = relationship()
     pdf_file: Mapped[StoredFile | None] = relationship()
     record: Mapped[CatalogueRecord | None] = relationship(back_populates="documents")
+    checked_by: Mapped[User | None] = relationship(foreign_keys=[checked_by_id])
+    returned_by: Mapped[User | None] = relationship(foreign_keys=[returned_by_id])
+    published_by: Mapped[User | None] = relationship(foreign_keys=[published_by_id])
 
     @property
     def languages(self) -> list[str]:

@@ -15,8 +15,9 @@ from repo_app.extensions import db
 from repo_app.models.base import created_at_column
 
 #: ``admin`` manages users and branches and does everything staff do; ``staff`` upload and
-#: describe (bound to a branch); ``reviewer`` reads the staff screens and changes nothing there
-#: unless a view allows it explicitly.
+#: describe (bound to a branch), and check the OCR of their branch's documents; ``reviewer`` reads
+#: the staff screens and changes nothing there but the review decisions: approve a checked
+#: document (it is published) or return it to staff with a comment (services/workflow.py).
 ROLES = ("admin", "staff", "reviewer")
 
 

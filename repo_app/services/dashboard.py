@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from repo_app.extensions import db
-from repo_app.models import Contract, CopyRequest, Page, ScanJob
-from repo_app.services import reports
+from repo_app.models import Contract, CopyRequest, Page, ScanJob, User
+from repo_app.services import reports, workflow
 
 #: Job states of work under way.
 RUNNING_STATES = ("queued", "running", "assembling", "indexing")
@@ -189,3 +189,12 @@ def open_requests(limit: int = 10) -> tuple[dict[str, int], list[CopyRequest]]:
         )
     )
     return counts, oldest
+
+
+def review_queue(user: User | None = None) -> workflow.QueueCounts:
+    """What waits for whom in the document workflow, per branch (``user``'s branch first).
+
+    To check (OCR done: staff of the branch), returned to staff (by a reviewer, with a
+    comment), waiting for approval (checked: reviewers); see :mod:`repo_app.services.workflow`.
+    """
+    return workflow.queue_counts(user)

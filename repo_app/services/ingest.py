@@ -89,6 +89,7 @@ def ingest(
         langs=fields.langs,
         year=fields.year,
         collection=collection,
+        status="scanned",  # the workflow starts here (services/workflow.py)
     )
     job = ScanJob(document=document, langs=fields.langs, options=options or {}, status="queued")
     if user is not None:

@@ -2,7 +2,8 @@
 
 A document's rights (public domain, the library's own, author contracts) are computed by
 :mod:`repo_app.services.rights` and kept on the document as ``Document.access``; a document is
-shown only once its searchable PDF exists. Two levels, from the access:
+shown only once its searchable PDF exists and it is ``published`` (its OCR checked by staff and
+approved by a reviewer, :mod:`repo_app.services.workflow`). Two levels, from the access:
 
 - **public** (``access == "online"``): the description, the full text and the PDF are on the
   public site; the search index holds exactly these documents. :func:`public_condition`,
@@ -27,16 +28,26 @@ from repo_app.models import Document
 
 #: Access levels whose description the public sees (``models.rights.ACCESS_LEVELS``).
 LISTED_ACCESS = ("online", "reading_room", "record_only")
+#: The workflow state of documents the public sees (``models.document.WORKFLOW_STATES``).
+PUBLISHED = "published"
 
 
 def public_condition() -> ColumnElement[bool]:
     """SQL condition on :class:`Document` rows whose full text the public may read."""
-    return and_(Document.access == "online", Document.pdf_file_id.is_not(None))
+    return and_(
+        Document.access == "online",
+        Document.pdf_file_id.is_not(None),
+        Document.status == PUBLISHED,
+    )
 
 
 def is_public(document: Document) -> bool:
     """Whether the public may read ``document`` in full (text, PDF, search)."""
-    return document.access == "online" and document.pdf_file_id is not None
+    return (
+        document.access == "online"
+        and document.pdf_file_id is not None
+        and document.status == PUBLISHED
+    )
 
 
 def public_ids(ids: list[int]) -> set[int]:
@@ -52,12 +63,20 @@ def get_public_document(document_id: int) -> Document | None:
 
 def listed_condition() -> ColumnElement[bool]:
     """SQL condition on :class:`Document` rows whose description the public may see."""
-    return and_(Document.access.in_(LISTED_ACCESS), Document.pdf_file_id.is_not(None))
+    return and_(
+        Document.access.in_(LISTED_ACCESS),
+        Document.pdf_file_id.is_not(None),
+        Document.status == PUBLISHED,
+    )
 
 
 def is_listed(document: Document) -> bool:
     """Whether the public may see ``document``'s description (its page, OAI-PMH, collections)."""
-    return document.access in LISTED_ACCESS and document.pdf_file_id is not None
+    return (
+        document.access in LISTED_ACCESS
+        and document.pdf_file_id is not None
+        and document.status == PUBLISHED
+    )
 
 
 def listed_ids(ids: list[int]) -> set[int]:
@@ -76,12 +95,17 @@ def may_read(document: Document, *, staff: bool, client_ip: str | None) -> bool:
 
     Args:
         document: The document (any access).
-        staff: A logged-in member of staff (any role) reads everything that has a PDF.
+        staff: A logged-in member of staff (any role) reads everything that has a PDF
+            (unpublished documents too: they review them).
         client_ip: The client's address as the app sees it (``PROXY_COUNT`` behind a proxy).
     """
     if document.pdf_file_id is None:
         return False
-    if staff or document.access == "online":
+    if staff:
+        return True
+    if document.status != PUBLISHED:
+        return False
+    if document.access == "online":
         return True
     return document.access == "reading_room" and in_reading_room(client_ip)
 
