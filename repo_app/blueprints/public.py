@@ -16,6 +16,8 @@ from repo_app.services import search as search_service
 bp = Blueprint("public", __name__)
 
 PER_PAGE = 10
+#: Pages of text shown at once on a document's page (the reader shows one page at a time).
+TEXT_WINDOW = 20
 
 
 @bp.route("/")
@@ -76,7 +78,14 @@ def document(document_id: int) -> ResponseReturnValue:
     """
     doc, staff = _document_for_reader(document_id)
     readable = visibility.may_read(doc, staff=staff, client_ip=request.remote_addr)
-    pages = search_service.document_pages(doc.id) if readable else []
+    # A book's text is read in windows: 300 pages on one page would be megabytes of HTML.
+    first = min(max(1, request.args.get("from", 1, type=int) or 1), max(1, doc.page_count))
+    first -= (first - 1) % TEXT_WINDOW
+    pages = search_service.document_pages(doc.id, first, TEXT_WINDOW) if readable else []
+    windows = [
+        (start, min(start + TEXT_WINDOW - 1, doc.page_count))
+        for start in range(1, doc.page_count + 1, TEXT_WINDOW)
+    ]
     query = request.args.get("q", "").strip()[:500]
     response = make_response(
         render_template(
@@ -86,6 +95,8 @@ def document(document_id: int) -> ResponseReturnValue:
             query=query,
             readable=readable,
             show_rights_reason=staff,
+            windows=windows if len(windows) > 1 else [],
+            first=first,
         )
     )
     return _private_unless_public(response, doc)

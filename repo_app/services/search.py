@@ -41,8 +41,8 @@ def load_texts(page_ids: Sequence[int]) -> dict[int, str]:
     }
 
 
-def document_pages(document_id: int) -> list[Page]:
-    """The pages of the document's latest finished job, in order."""
+def document_pages(document_id: int, first: int = 1, count: int | None = None) -> list[Page]:
+    """The pages of the document's latest finished job, in order; ``count`` from ``first`` on."""
     job_id = db.session.scalar(
         select(ScanJob.id)
         .where(ScanJob.document_id == document_id, ScanJob.status.in_(("indexing", "done")))
@@ -51,7 +51,8 @@ def document_pages(document_id: int) -> list[Page]:
     )
     if job_id is None:
         return []
-    return list(db.session.scalars(select(Page).where(Page.job_id == job_id).order_by(Page.seq)))
+    pages = select(Page).where(Page.job_id == job_id, Page.seq >= first).order_by(Page.seq)
+    return list(db.session.scalars(pages if count is None else pages.limit(count)))
 
 
 def document_entry(document: Document) -> DocumentEntry:
