@@ -5,93 +5,30 @@ Drives a real ``mura serve`` (waitress + the embedded worker) on a free port.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.e2e.conftest import add_account, mura_cli, mura_env, mura_serve
 
-CHROMIUM = os.environ.get("MURA_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 STAFF, PASSWORD = "browser-staff", "browser-password-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("browser-home")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MURA_")}
-    # This test is about OCR and search, not rights: documents are library-owned.
-    env.update(MURA_HOME=str(home), OMP_THREAD_LIMIT="1", MURA_DEFAULT_ACCESS="library_owned")
+    # This test is about OCR and search, not rights nor review: documents are library-owned
+    # and published as soon as their OCR is done (test_workflow_browser.py reviews them).
+    env = mura_env(home, DEFAULT_ACCESS="library_owned", REVIEW_REQUIRED="false")
     # The staff screens need an account: made the way an administrator makes one.
-    for args, stdin in (
-        (["branches", "add", "central", "Central library", "--central"], None),
-        (["users", "create", STAFF, "--role", "staff", "--branch", "central", "--password-stdin"],
-         PASSWORD + "\n"),
-    ):  # fmt: skip
-        subprocess.run(
-            [sys.executable, "-m", "repo_app.cli", *args],
-            env=env, cwd=ROOT, input=stdin, text=True, check=True, capture_output=True,
-        )  # fmt: skip
-    with open(home / "serve.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "repo_app.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((home / "serve.log").read_text()) from None
-            time.sleep(0.3)
-    yield url
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=60)
-
-
-@pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
+    mura_cli(env, "branches", "add", "central", "Central library", "--central")
+    add_account(env, STAFF, PASSWORD, "staff", "central")
+    with mura_serve(env) as url:
+        yield url
 
 
 def test_upload_progress_and_public_search(
