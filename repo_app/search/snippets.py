@@ -44,7 +44,8 @@ def make_snippet(
     Returns:
         Escaped HTML; matches wrapped in ``<mark>``. Without any match, the start of the page.
     """
-    spans = match_spans(text, terms, analyzer, languages)
+    # Matches further than ``width`` after the first one are never shown: not looked for.
+    spans = match_spans(text, terms, analyzer, languages, within=width)
     start = _window_start(text, spans[0][0]) if spans else 0
     end = _window_end(text, start, width, spans)
     visible = [(s, e) for s, e in spans if s < end]
@@ -60,7 +61,12 @@ def make_snippet(
 
 
 def match_spans(
-    text: str, terms: Collection[str], analyzer: Analyzer, languages: Sequence[str] = ()
+    text: str,
+    terms: Collection[str],
+    analyzer: Analyzer,
+    languages: Sequence[str] = (),
+    *,
+    within: int | None = None,
 ) -> list[tuple[int, int]]:
     """Return the character spans of the words of ``text`` whose index terms are in ``terms``.
 
@@ -72,6 +78,8 @@ def match_spans(
         terms: Index terms.
         analyzer: The analysis that produced ``terms``.
         languages: The OCR languages of the text's document.
+        within: Only the matches starting at most this many characters after the first one
+            (a snippet's window); default: every match.
 
     Returns:
         Sorted, non-overlapping ``(start, end)`` offsets: the words as written, inflected.
@@ -82,6 +90,8 @@ def match_spans(
     beginnings = {term[:2] for term in wanted}
     spans: list[tuple[int, int]] = []
     for token in analyzer.tokens(text):
+        if within is not None and spans and token.start > spans[0][0] + within:
+            break
         if token.text[:2] not in beginnings:
             continue
         if token.text not in wanted and wanted.isdisjoint(
