@@ -49,7 +49,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from repo_app.search import lang_detect, lang_en, lang_kk, lang_ky, lang_ru, translit
 
@@ -74,6 +74,8 @@ _PART_RE = re.compile(_PART)
 _STRIP_RE = re.compile(f"[{_MARKS}{_INVISIBLE}]")
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 _JOINERS = frozenset("-\u2010\u2011")
+# Marks a word the fold cache has not seen (``None`` there means "dropped").
+_UNSEEN: Any = object()
 # Ends of the runs of text whose words vote for their language on mixed pages: sentence ends,
 # quotes (a Russian title in «quotes» inside a Kazakh sentence is its own run) and line ends
 # (a Kazakh table heading above a Russian paragraph).
@@ -223,18 +225,22 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Return the terms of ``text`` in order (as ``tokens()``, without offsets; faster)."""
-        fold = self.fold
-        terms = []
+        fold, cache = self.fold, self._cache
+        terms: list[str] = []
+        append = terms.append
         for word in _WORD_RE.findall(text):
-            if _JOINERS.isdisjoint(word):
+            # Most words were folded before (the cache holds only words without joiners).
+            folded = cache.get(word, _UNSEEN)
+            if folded is _UNSEEN:
+                if not _JOINERS.isdisjoint(word):
+                    for _, _, raw in _split_word(word, 0):
+                        part = fold(raw)
+                        if part is not None:
+                            append(part)
+                    continue
                 folded = fold(word)
-                if folded is not None:
-                    terms.append(folded)
-                continue
-            for _, _, raw in _split_word(word, 0):
-                folded = fold(raw)
-                if folded is not None:
-                    terms.append(folded)
+            if folded is not None:
+                append(folded)  # type: ignore[arg-type]
         return terms
 
     def index_terms(self, text: str, languages: Sequence[str] = ()) -> list[str]:
