@@ -99,3 +99,20 @@ def test_tantivy_counts_an_upper_bound_beyond_its_aggregation_limit(
         results = engine.search("беру оқырман")
         assert sorted(hit.document_id for hit in results.hits) == [2, 4, 6, 8, 10]
         assert results.total == 6  # more than 4 to list: the words anywhere in a document
+
+
+def test_the_ranked_list_holds_every_matching_document_once(
+    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repo_app.search import tantivy_engine
+
+    monkeypatch.setattr(tantivy_engine, "RANKED_EXACTLY", 7)  # tantivy ranks only the first
+    ranked = engine.ranked_documents("кітапхана оқырман")  # type: ignore[attr-defined]
+    ids = [doc_id for doc_id, _ in ranked]
+    assert sorted(ids) == sorted(expected(lambda d: d % 6 == 0 and d % 12 != 0))
+    first = [hit.document_id for hit in engine.search("кітапхана оқырман", per_page=7).hits]
+    assert ids[:7] == first
+    filtered = engine.ranked_documents("кітапхана", filters={"collection": ["taraz"]})  # type: ignore[attr-defined]
+    assert sorted(d for d, _ in filtered) == sorted(
+        expected(lambda d: d % 3 == 0 and COLLECTIONS[d % 5] == "taraz")
+    )

@@ -61,10 +61,8 @@ from repo_app.search.grouping import (
     NO_PAGE,
     Candidate,
     PageMatch,
-    best_per_document,
     build_hits,
     matching_pages,
-    ranked_ids,
     read_analysis_version,
     with_fallback,
     write_analysis_version,
@@ -101,6 +99,9 @@ _PAGE, _DOCUMENT = 0, 1
 #: Most documents a query of the second kind counts exactly (tantivy's limit is 65,000 buckets);
 #: beyond, its counts are those of the same words without the page condition (an upper bound).
 MAX_COUNTED_DOCUMENTS = 60_000
+#: Documents ``ranked_documents`` ranks by score (25 results pages of 20); the rest
+#: follow in id order.
+RANKED_EXACTLY = 500
 # First number of top pages fetched to find a results page of documents; grows fourfold. The
 # pages of one document crowd the top (a title match lifts them all); up to about a thousand,
 # more pages cost no more than fewer: the query's evaluation dominates.
@@ -453,8 +454,10 @@ class TantivyEngine:
     ) -> list[tuple[int, float]]:
         """Return ``(document id, score)`` of every matching document, best first (no snippets).
 
-        The same matching and ranking as :meth:`search`, near misses included. Its cost grows
-        with the matching pages (every one is scored and grouped), unlike :meth:`search`.
+        The same matching and ranking as :meth:`search`, near misses included, for the first
+        :data:`RANKED_EXACTLY` documents; any further matching documents follow in id order
+        with score 0. Ranking them all would score and group every matching page (a common
+        word on a million pages: half a second), and a reader never pages that far.
         """
         parsed = parse_query(query, self._analyzer)
         if parsed.is_empty:
@@ -463,16 +466,21 @@ class TantivyEngine:
         searcher = self._reader.searcher()
         known = _Known(searcher)
 
-        def run(parsed: ParsedQuery) -> dict[int, tuple[float, None]]:
-            query = self._filtered(self._query(known.prune(parsed), ALL_FIELDS), wanted)
-            hits = _all_hits(searcher, query)
-            doc_ids = searcher.fast_field_values("document_id", [address for _, address in hits])
-            return best_per_document(
-                (doc_id, score, None) for (score, _), doc_id in zip(hits, doc_ids, strict=True)
-            )
+        def run(parsed: ParsedQuery) -> list[tuple[int, float]]:
+            pruned = known.prune(parsed)
+            query = self._filtered(self._query(pruned, ALL_FIELDS), wanted)
+            top = _top_documents(searcher, query, RANKED_EXACTLY + 1)
+            ranked = [(found.document_id, found.score) for found in top[:RANKED_EXACTLY]]
+            if len(top) <= RANKED_EXACTLY:
+                return ranked
+            documents = self._filtered(self._matching_documents(searcher, pruned), wanted)
+            addresses = [address for _, address in _all_hits(searcher, documents)]
+            shown = {doc_id for doc_id, _ in ranked}
+            rest = set(searcher.fast_field_values("document_id", addresses)) - shown
+            return ranked + [(doc_id, 0.0) for doc_id in sorted(rest)]
 
-        _, best = with_fallback(parsed, run, len, self._body_frequency(searcher))
-        return [(doc_id, best[doc_id][0]) for doc_id in ranked_ids(best)]
+        _, ranked = with_fallback(parsed, run, len, self._body_frequency(searcher))
+        return ranked
 
     def doc_frequency(self, term: str) -> int:
         """Return how many entries hold ``term`` in the title, authors or page text."""
