@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import random
 import re
 import threading
 import time
@@ -68,6 +67,7 @@ from repo_app.search.grouping import (
     write_analysis_version,
 )
 from repo_app.search.grouping import document_pages as grouped_document_pages
+from repo_app.search.locking import retry_locked
 from repo_app.search.query import Clause, ParsedQuery, parse_query
 from repo_app.search.types import (
     FACET_KEYS,
@@ -377,10 +377,11 @@ class TantivyEngine:
         if not self._write_lock.acquire(timeout=self._lock_timeout):
             raise IndexBusyError(f"search index {self.index_dir} busy in this process")
         try:
-            writer = _retry_locked(
-                lambda: self._index.writer(heap_size=heap, num_threads=threads),
+            writer = retry_locked(
+                lambda: _open_writer(self._index, heap, threads),
                 deadline,
                 self.index_dir,
+                _LockBusy,
             )
             try:
                 yield writer
@@ -822,7 +823,7 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
             except BlockingIOError as exc:
                 raise _LockBusy from exc
 
-        _retry_locked(acquire, time.monotonic() + timeout, path.parent)
+        retry_locked(acquire, time.monotonic() + timeout, path.parent, _LockBusy)
         try:
             yield
         finally:
@@ -833,24 +834,11 @@ class _LockBusy(Exception):
     """The index's writer lock is held by another writer."""
 
 
-def _retry_locked(attempt: Callable[[], _T], deadline: float, index_dir: Path) -> _T:
-    """Call ``attempt`` until the index lock is free, pausing longer each time.
-
-    Raises:
-        IndexBusyError: When ``deadline`` (a ``time.monotonic()`` value) passes first.
-    """
-    pause = 0.02
-    waited = False
-    while True:
-        try:
-            return attempt()
-        except (_LockBusy, ValueError) as exc:
-            if isinstance(exc, ValueError) and "LockBusy" not in str(exc):
-                raise
-            if time.monotonic() + pause > deadline:
-                raise IndexBusyError(f"search index {index_dir} stayed locked") from exc
-            if not waited:
-                log.info("search index %s locked by another writer; waiting", index_dir)
-                waited = True
-            time.sleep(pause * random.uniform(0.5, 1.5))
-            pause = min(pause * 2, 1.0)
+def _open_writer(index: tantivy.Index, heap: int, threads: int) -> tantivy.IndexWriter:
+    """Open the index's writer; raise :class:`_LockBusy` while another process holds it."""
+    try:
+        return index.writer(heap_size=heap, num_threads=threads)
+    except ValueError as exc:
+        if "LockBusy" not in str(exc):
+            raise
+        raise _LockBusy from exc

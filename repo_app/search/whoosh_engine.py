@@ -23,7 +23,6 @@ the index has a newer generation, so a search sees what any process committed be
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -70,6 +69,7 @@ from repo_app.search.grouping import (
     write_analysis_version,
 )
 from repo_app.search.grouping import document_pages as grouped_document_pages
+from repo_app.search.locking import retry_locked
 from repo_app.search.query import Clause, ParsedQuery, parse_query
 from repo_app.search.types import (
     FACET_KEYS,
@@ -334,8 +334,11 @@ class WhooshEngine:
         if not self._write_lock.acquire(timeout=self._lock_timeout):
             raise IndexBusyError(f"search index {self.index_dir} busy in this process")
         try:
-            writer = _retry_locked(
-                lambda: self._index.writer(limitmb=WRITER_LIMITMB), deadline, self.index_dir
+            writer = retry_locked(
+                lambda: self._index.writer(limitmb=WRITER_LIMITMB),
+                deadline,
+                self.index_dir,
+                LockError,
             )
             try:
                 yield writer
@@ -575,37 +578,13 @@ def _open_or_create(index_dir: Path, lock_timeout: float) -> FileIndex:
             if not lock.acquire():
                 raise LockError("index being created")
 
-        _retry_locked(acquire, time.monotonic() + lock_timeout, index_dir)
+        retry_locked(acquire, time.monotonic() + lock_timeout, index_dir, LockError)
         try:
             # Creating clears any index files, so check again under the lock.
             if not storage.index_exists(INDEX_NAME):
-                write_analysis_version(
-                    index_dir, "whoosh", ANALYSIS_VERSION
-                )  # first, so an index never lacks it
+                # First, so an index never lacks it.
+                write_analysis_version(index_dir, "whoosh", ANALYSIS_VERSION)
                 storage.create_index(build_schema(), indexname=INDEX_NAME)
         finally:
             lock.release()
     return storage.open_index(INDEX_NAME)
-
-
-def _retry_locked(attempt: Callable[[], _T], deadline: float, index_dir: Path) -> _T:
-    """Call ``attempt`` until it stops raising ``LockError``, pausing longer each time.
-
-    Raises:
-        IndexBusyError: When ``deadline`` (a ``time.monotonic()`` value) passes first.
-    """
-    pause = 0.02
-    waited = False
-    while True:
-        try:
-            result = attempt()
-        except LockError as exc:
-            if time.monotonic() + pause > deadline:
-                raise IndexBusyError(f"search index {index_dir} stayed locked") from exc
-            if not waited:
-                log.info("search index %s locked by another writer; waiting", index_dir)
-                waited = True
-            time.sleep(pause * random.uniform(0.5, 1.5))
-            pause = min(pause * 2, 1.0)
-        else:
-            return result
