@@ -90,7 +90,8 @@ RATELIMIT_HEADERS_ENABLED = True
 # --- the document workflow (repo_app/services/workflow.py) ---
 #: A document's OCR is checked by staff of its branch and approved by a reviewer before the
 #: public sees it. False: a document is published as soon as its OCR is done (a one-person
-#: library; MURA_REVIEW_REQUIRED=false).
+#: library; MURA_REVIEW_REQUIRED=false). The worker applies it when a document's OCR is done:
+#: give every machine the same value. Changing it moves no document that is already waiting.
 REVIEW_REQUIRED = True
 
 # --- rights and author contracts (docs/rights.md) ---
