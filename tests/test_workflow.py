@@ -293,6 +293,25 @@ def test_illegal_moves_say_why(app: Flask, tmp_path: Path, people: dict[str, Fla
         workflow.submit(job.document, staff)
 
 
+def test_two_decisions_at_once_only_one_wins(
+    app: Flask, tmp_path: Path, people: dict[str, FlaskClient]
+) -> None:
+    from sqlalchemy import update
+
+    from repo_app.services.accounts import get_user
+
+    document_id = scanned(app, tmp_path)
+    document = db.session.get(Document, document_id)
+    workflow.submit(document, get_user("staff-a"))
+    assert document.status == "reviewed"  # what the second reviewer's screen was made from
+    with db.engine.begin() as other:  # meanwhile the first reviewer returns it
+        other.execute(update(Document).where(Document.id == document_id).values(status="returned"))
+    with pytest.raises(workflow.WorkflowError, match="Someone else .* It is now: returned"):
+        workflow.approve(document, get_user("reviewer"))
+    assert status(document_id) == "returned"
+    assert [a for a, _ in actions(document_id)] == ["document.ocr_done", "document.submit"]
+
+
 def test_returning_a_published_document_withdraws_it(
     app: Flask, tmp_path: Path, people: dict[str, FlaskClient], sent: list
 ) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 
 from repo_app.extensions import db
 from repo_app.models import Branch, Document, ScanJob, User
@@ -177,8 +177,7 @@ def submit(document: Document, user: User) -> None:
     if not may_submit(user, document):
         raise WorkflowError(_("Only staff of the document's branch can send it for approval."))
     again = document.status == "returned"
-    document.status = "reviewed"
-    document.checked_by_id, document.checked_at = user.id, utcnow()
+    _move(document, ("ocr_done", "returned"), "reviewed", checked_by_id=user.id)
     audit.record("document.submit", "document", document.id, actor=user, resubmitted=again)
     db.session.commit()
 
@@ -194,8 +193,7 @@ def approve(document: Document, user: User) -> None:
     if document.status != "reviewed":
         rule = _("Only a document sent for approval can be approved.")
         raise WorkflowError(_not_now(document, rule))
-    document.status = "published"
-    document.published_by_id, document.published_at = user.id, utcnow()
+    _move(document, ("reviewed",), "published", published_by_id=user.id)
     audit.record("document.publish", "document", document.id, actor=user, review=True)
     enqueue_after_commit(REINDEX_TASK, document.id)  # search now finds it (if its rights allow)
     db.session.commit()
@@ -223,9 +221,7 @@ def return_document(document: Document, user: User, comment: str) -> None:
             _("Say what staff should fix: a comment is required to return a document.")
         )
     was_published, was_listed = document.status == "published", visibility.is_listed(document)
-    document.status = "returned"
-    document.review_comment = comment
-    document.returned_by_id, document.returned_at = user.id, utcnow()
+    _move(document, (document.status,), "returned", review_comment=comment, returned_by_id=user.id)
     audit.record(
         "document.return", "document", document.id, actor=user,
         comment=comment, unpublished=was_published,
@@ -244,6 +240,31 @@ def skip_review(document: Document, reason: str, *, actor: User | None = None) -
     """
     document.skip_review = True
     audit.record("document.skip_review", "document", document.id, actor=actor, reason=reason)
+
+
+def _move(document: Document, from_states: tuple[str, ...], to: str, **values: object) -> None:
+    """Set the state with a conditional UPDATE, so two people deciding at once cannot both win.
+
+    ``<to>_at`` is set to now for ``reviewed`` (``checked_at``), ``published`` and ``returned``.
+
+    Raises:
+        WorkflowError: someone else moved the document since it was read (rolled back).
+    """
+    stamp = {"reviewed": "checked_at", "published": "published_at", "returned": "returned_at"}
+    now = utcnow()
+    result = db.session.execute(
+        update(Document)
+        .where(Document.id == document.id, Document.status.in_(from_states))
+        .values(status=to, updated_at=now, **{stamp[to]: now}, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        db.session.rollback()
+        db.session.refresh(document)
+        raise WorkflowError(
+            _not_now(document, _("Someone else changed this document in the meantime."))
+        )
+    db.session.expire(document)  # read again: the new state and stamps
 
 
 def _not_now(document: Document, rule: str) -> str:
