@@ -321,3 +321,24 @@ def test_backup_and_restore_as_documented(kind: str, tmp_path: Path) -> None:
     finally:
         for name in made:
             _drop_database(name)
+
+
+def test_a_bag_keeps_the_review_state(app: Flask, tmp_path: Path) -> None:
+    """A document returned by a reviewer must not come back published from its bag."""
+    from repo_app.models import Document
+    from repo_app.services import preservation
+    from tests.conftest import make_app
+
+    uploads = [Upload(p.name, io.BytesIO(p.read_bytes())) for p in render_pages(tmp_path / "p", 1)]
+    job = ingest(uploads, DocumentFields("Returned", "book", [], "eng"))
+    doc = db.session.get(Document, job.document_id)
+    doc.status, doc.review_comment = "returned", "Pages 3-4 are missing"
+    db.session.commit()
+    preservation.export_bag([doc.id], tmp_path / "bag")
+
+    other = make_app(tmp_path / "other")
+    with other.app_context():
+        preservation.import_bag(tmp_path / "bag")
+        restored = db.session.get(Document, job.document_id)
+        assert (restored.status, restored.review_comment) == ("returned", "Pages 3-4 are missing")
+        db.engine.dispose()

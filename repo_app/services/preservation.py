@@ -67,6 +67,7 @@ PAGE_DATES = ("queued_at", "started_at", "finished_at", "corrected_at")
 DOCUMENT_FIELDS = (
     "title", "authors", "doc_type", "langs", "year", "part_label", "collection_position",
     "page_count", "access", "access_reason", "access_download", "access_print", "rights_uri",
+    "status", "review_comment", "skip_review",
 )  # fmt: skip
 COLLECTION_FIELDS = ("slug", "title", "description", "title_kk", "title_ru", "title_en", "branch")
 #: A page's files in mura.json, and the Page column each one goes to.
