@@ -492,7 +492,13 @@ class TantivyEngine:
         """Return the query with unknown words corrected (:mod:`repo_app.search.suggest`)."""
         from repo_app.search.suggest import suggest
 
-        return suggest(query, self.doc_frequency, self._analyzer)
+        searcher = self._reader.searcher()
+
+        def known(term: str) -> int:
+            return sum(searcher.doc_freq(name, term) for name, _ in ALL_FIELDS)
+
+        # As for Whoosh: replacements come from the page text, known words from every field.
+        return suggest(query, self._body_frequency(searcher), self._analyzer, known=known)
 
     def _find(
         self, searcher: tantivy.Searcher, parsed: ParsedQuery, wanted: Filters, need: int
