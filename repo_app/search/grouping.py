@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from repo_app.search import fuzzy
 from repo_app.search.analysis import Analyzer
-from repo_app.search.query import ParsedQuery
+from repo_app.search.query import Clause, ParsedQuery
 from repo_app.search.snippets import make_snippet
 from repo_app.search.types import DocumentHit, TextLoader
 
@@ -97,6 +97,43 @@ class Candidate:
     languages: Sequence[str]
     matches: list[PageMatch]
     fallback: PageSource | None
+
+
+class KnownTerms:
+    """The terms of a query that are in the index, looked up once per search.
+
+    Alternatives that no entry holds (most Latin spellings of a Cyrillic word, most stems by the
+    other languages) are dropped before an engine's query is built: fewer terms to walk, and a
+    phrase whose words are left with one term each is a plain phrase query instead of a
+    sequence of alternatives, which costs ten times less on common words (both engines).
+
+    Args:
+        present: Whether any entry holds a term in any searched field.
+    """
+
+    def __init__(self, present: Callable[[str], bool]) -> None:
+        self._present = present
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, term: str) -> bool:
+        known = self._known.get(term)
+        if known is None:
+            known = self._known[term] = bool(self._present(term))
+        return known
+
+    def prune(self, parsed: ParsedQuery) -> ParsedQuery:
+        """Return ``parsed`` with only the alternatives and near misses the index holds."""
+        return ParsedQuery(
+            tuple(tuple(self._clause(clause) for clause in group) for group in parsed.groups),
+            tuple(self._clause(clause) for clause in parsed.excluded),
+        )
+
+    def _clause(self, clause: Clause) -> Clause:
+        return replace(
+            clause,
+            alternatives=tuple(tuple(t for t in ts if t in self) for ts in clause.positions),
+            near=tuple(tuple(t for t in ts if t in self) for ts in clause.near_positions),
+        )
 
 
 def best_per_document(entries: Iterable[tuple[int, float, _R]]) -> dict[int, tuple[float, _R]]:

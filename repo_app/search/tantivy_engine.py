@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +59,7 @@ from repo_app.search.grouping import (
     NEAR_BOOST,
     NO_PAGE,
     Candidate,
+    KnownTerms,
     PageMatch,
     build_hits,
     matching_pages,
@@ -143,42 +144,6 @@ class _Ranked:
     document_id: int
     score: float
     address: tantivy.DocAddress
-
-
-class _Known:
-    """The terms of a query that are in the index, looked up once per search.
-
-    Alternatives that no entry holds (most Latin spellings of a Cyrillic word, most stems by the
-    other languages) are dropped before the tantivy query is built: a phrase whose words are
-    left with one term each is a phrase query instead of a regular-expression phrase, which
-    costs ten times less on common words.
-    """
-
-    def __init__(self, searcher: tantivy.Searcher) -> None:
-        self._searcher = searcher
-        self._present: dict[str, bool] = {}
-
-    def __contains__(self, term: str) -> bool:
-        present = self._present.get(term)
-        if present is None:
-            present = self._present[term] = any(
-                self._searcher.doc_freq(name, term) for name, _ in ALL_FIELDS
-            )
-        return present
-
-    def prune(self, parsed: ParsedQuery) -> ParsedQuery:
-        """Return ``parsed`` with only the alternatives and near misses the index holds."""
-        return ParsedQuery(
-            tuple(tuple(self._clause(clause) for clause in group) for group in parsed.groups),
-            tuple(self._clause(clause) for clause in parsed.excluded),
-        )
-
-    def _clause(self, clause: Clause) -> Clause:
-        return replace(
-            clause,
-            alternatives=tuple(tuple(t for t in ts if t in self) for ts in clause.positions),
-            near=tuple(tuple(t for t in ts if t in self) for ts in clause.near_positions),
-        )
 
 
 @dataclass
@@ -417,7 +382,7 @@ class TantivyEngine:
         if parsed.is_empty:
             return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
         searcher = self._reader.searcher()
-        known = _Known(searcher)
+        known = _known(searcher)
         _, (pruned, found) = with_fallback(
             parsed,
             lambda p: (
@@ -441,7 +406,7 @@ class TantivyEngine:
         searcher = self._reader.searcher()
         parsed = parse_query(query, self._analyzer)
         return grouped_document_pages(
-            self._page_matcher(searcher, _Known(searcher)),
+            self._page_matcher(searcher, _known(searcher)),
             parsed,
             document_id,
             self._body_frequency(searcher),
@@ -465,7 +430,7 @@ class TantivyEngine:
             return []
         wanted = normalize_filters(filters)
         searcher = self._reader.searcher()
-        known = _Known(searcher)
+        known = _known(searcher)
 
         def run(parsed: ParsedQuery) -> list[tuple[int, float]]:
             pruned = known.prune(parsed)
@@ -605,7 +570,7 @@ class TantivyEngine:
         )
 
     def _page_matcher(
-        self, searcher: tantivy.Searcher, known: _Known | None = None
+        self, searcher: tantivy.Searcher, known: KnownTerms | None = None
     ) -> Callable[..., dict[int, list[PageMatch]]]:
         """The pages of some documents matching a query (see ``grouping.PageMatcher``).
 
@@ -718,6 +683,11 @@ class TantivyEngine:
             terms = tantivy.Query.term_set_query(self._schema, field, sorted(values))
             parts.append((tantivy.Occur.Must, tantivy.Query.const_score_query(terms, 0.0)))
         return tantivy.Query.boolean_query(parts)
+
+
+def _known(searcher: tantivy.Searcher) -> KnownTerms:
+    """The query terms any entry of ``searcher`` holds in a searched field."""
+    return KnownTerms(lambda term: any(searcher.doc_freq(name, term) for name, _ in ALL_FIELDS))
 
 
 def _top_documents(searcher: tantivy.Searcher, query: tantivy.Query, need: int) -> list[_Ranked]:

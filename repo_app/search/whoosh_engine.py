@@ -58,6 +58,7 @@ from repo_app.search.grouping import (
     NEAR_BOOST,
     NO_PAGE,
     Candidate,
+    KnownTerms,
     PageMatch,
     PageSource,
     best_per_document,
@@ -371,14 +372,15 @@ class WhooshEngine:
         if parsed.is_empty:
             return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
         snapshot = self._searchers.current()
-        parsed, found = with_fallback(
+        known = _known(snapshot)
+        _, found = with_fallback(
             parsed,
-            lambda p: _ranked(snapshot, p, wanted),
+            lambda p: _ranked(snapshot, known.prune(p), wanted),
             lambda found: len(found.ranked),
             _body_frequency(snapshot),
         )
         shown = found.ranked[(page - 1) * per_page : page * per_page]
-        hits = self._hits(snapshot, parsed, shown, found)
+        hits = self._hits(snapshot, found.parsed, shown, found)
         return SearchResults(query, len(found.ranked), hits, page, per_page, found.facets)
 
     def document_pages(self, document_id: int, query: str) -> list[int]:
@@ -392,7 +394,10 @@ class WhooshEngine:
         snapshot = self._searchers.current()
         parsed = parse_query(query, self._analyzer)
         return grouped_document_pages(
-            _page_matcher(snapshot), parsed, document_id, _body_frequency(snapshot)
+            _page_matcher(snapshot, _known(snapshot)),
+            parsed,
+            document_id,
+            _body_frequency(snapshot),
         )
 
     # Hooks of the search page (services.search): "did you mean", and the whole ranked list of
@@ -428,9 +433,10 @@ class WhooshEngine:
             return []
         wanted = normalize_filters(filters)
         snapshot = self._searchers.current()
+        known = _known(snapshot)
         _, found = with_fallback(
             parsed,
-            lambda p: _ranked(snapshot, p, wanted),
+            lambda p: _ranked(snapshot, known.prune(p), wanted),
             lambda found: len(found.ranked),
             _body_frequency(snapshot),
         )
@@ -462,8 +468,12 @@ class WhooshEngine:
 
 @dataclass
 class _Found:
-    """What a query found: each document's best entry, their infos, the facets, the order."""
+    """What a query found: each document's best entry, their infos, the facets, the order.
 
+    ``parsed`` is the query that was run (pruned of terms the index lacks).
+    """
+
+    parsed: ParsedQuery
     best: dict[int, tuple[float, int]]
     infos: dict[int, _DocInfo]
     facets: dict[str, dict[str, int]]
@@ -482,7 +492,7 @@ def _ranked(
     infos = {doc_id: snapshot.info(doc_id, docnum) for doc_id, (_, docnum) in best.items()}
     facets = count_facets((info.facets for info in infos.values()), wanted)
     ranked = [doc_id for doc_id in ranked_ids(best) if passes(infos[doc_id].facets, wanted)]
-    return _Found(best, infos, facets, ranked)
+    return _Found(parsed, best, infos, facets, ranked)
 
 
 def _body_frequency(snapshot: _Snapshot) -> fuzzy.DocFrequency:
@@ -497,12 +507,25 @@ def _page_source(snapshot: _Snapshot, docnum: int) -> PageSource | None:
     return None if page_id is None else (page_id, snapshot.seq(docnum))
 
 
-def _page_matcher(snapshot: _Snapshot) -> Callable[..., dict[int, list[PageMatch]]]:
-    """The pages of some documents matching a query (see ``grouping.PageMatcher``)."""
+def _known(snapshot: _Snapshot) -> KnownTerms:
+    """The query terms any entry of ``snapshot`` holds in a searched field."""
+    reader = snapshot.searcher.reader()
+    return KnownTerms(lambda term: any((name, term) in reader for name, _ in ALL_FIELDS))
+
+
+def _page_matcher(
+    snapshot: _Snapshot, known: KnownTerms | None = None
+) -> Callable[..., dict[int, list[PageMatch]]]:
+    """The pages of some documents matching a query (see ``grouping.PageMatcher``).
+
+    With ``known``, the query is first pruned of terms the index lacks.
+    """
 
     def match(
         parsed: ParsedQuery, any_group: bool, doc_ids: Sequence[int]
     ) -> dict[int, list[PageMatch]]:
+        if known is not None:
+            parsed = known.prune(parsed)
         return _page_matches(snapshot, _to_whoosh(parsed, BODY_ONLY, any_group=any_group), doc_ids)
 
     return match
@@ -541,6 +564,8 @@ def _to_whoosh(
 def _clause(clause: Clause, fields_: Sequence[tuple[str, float]]) -> Query:
     """Match the clause in any of ``fields_``: each word by any of its alternatives."""
     words = list(zip(clause.positions, clause.near_positions, strict=True))
+    if any(not exact and not near for exact, near in words):
+        return NullQuery  # a word the index lacks
     if not clause.is_phrase:
         exact, near = words[0]
         return Or([_word(name, exact, near, boost) for name, boost in fields_])
