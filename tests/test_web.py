@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+import re
+from html import unescape
 from pathlib import Path
 
+import flask_babel
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -111,3 +115,18 @@ def test_ui_language_follows_the_reader(client: FlaskClient) -> None:
     # the choice is kept in a cookie
     assert 'lang="ru"' in client.get("/").get_data(as_text=True)
     assert 'lang="en"' in client.get("/", headers={"Cookie": "lang=en"}).get_data(as_text=True)
+
+
+def test_job_states_and_failures_speak_the_readers_language(staff: FlaskClient, png: bytes) -> None:
+    """Codes ("queued", "empty_file") never reach the screen: labels come from the catalogue."""
+    _upload(staff, [(png, "page1.png"), (b"", "page2.png")])
+    job = db.session.scalars(db.select(ScanJob)).one()
+    flask_babel.refresh()  # the test client shares one app context, where the locale is cached
+    html = staff.get(f"/staff/jobs/{job.id}?lang=ru").get_data(as_text=True)
+    assert "В очереди" in html and "Пустой файл" in html
+    assert 'data-status="queued"' in html  # the code stays for scripts and tests
+    [labels] = re.findall(r'data-labels="([^"]*)"', html)  # for the live update (job.js)
+    assert json.loads(unescape(labels))["queued"] == "В очереди"
+    flask_babel.refresh()
+    listing = staff.get("/staff/?lang=kk").get_data(as_text=True)
+    assert "Кезекте" in listing and ">queued<" not in listing

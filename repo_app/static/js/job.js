@@ -21,7 +21,8 @@
         if (status && status.dataset.status !== j.status) {
           const wasRunning = !finished(status.dataset.status);
           status.dataset.status = j.status;
-          status.textContent = j.status;
+          const labels = JSON.parse(status.dataset.labels || "{}");
+          status.textContent = labels[j.status] || j.status;
           if (wasRunning && finished(j.status)) { window.location.reload(); return; }
         }
         if (!finished(j.status)) pending++;
