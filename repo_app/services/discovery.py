@@ -8,8 +8,9 @@ and the filters, the facet counts and the order are computed here for all facets
 counts are "disjunctive", as in :mod:`repo_app.search.facets`: each facet counts with every
 filter except its own.
 
-An engine without the hook (tantivy, for now) is searched as before: its own facets, relevance
-only (``SearchResults.facets`` then lacks the database facets, and the page hides them).
+Both engines have the hook (tantivy ranks its first 500 documents exactly and lists the rest by
+id). An engine without it would be searched as the index alone answers: its own facets,
+relevance only (``SearchResults.facets`` then lacks the database facets, and the page hides them).
 """
 
 from __future__ import annotations
