@@ -6,6 +6,7 @@ Heavy imports stay inside the commands so ``mura --help`` is quick.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -61,13 +62,33 @@ def _worker_command(*extra: str) -> list[str]:
     return [sys.executable, "-m", "repo_app.cli", "worker", *extra]
 
 
+def _die_with_parent() -> None:
+    """In the worker before it starts (Linux): SIGTERM when its parent dies without stopping it."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the parent's stop applies
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 @contextmanager
 def embedded_worker(needed: bool) -> Iterator[subprocess.Popen | None]:
-    """Run a worker beside this process while the block runs (embedded broker only)."""
+    """Run a worker beside this process while the block runs (embedded broker only).
+
+    The worker gets its own session, so a signal sent to this process's group (a service
+    manager, a terminal) reaches it only through the ``finally`` below, as one SIGTERM to its
+    main process, which then stops its pool in order. Sent straight to the pool processes too,
+    it killed them mid-task and left the worker hanging forever in billiard's pool shutdown,
+    waiting for a queue lock a dead child held.
+    """
     if not needed:
         yield None
         return
-    proc = subprocess.Popen(_worker_command("--loglevel", "WARNING"))
+    proc = subprocess.Popen(
+        _worker_command("--loglevel", "WARNING"),
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call, before exec
+    )
     try:
         yield proc
     finally:
@@ -95,6 +116,9 @@ def _serve(host: str, port: int, threads: int, no_worker: bool) -> None:
 
     app = current_app._get_current_object()  # noqa: SLF001
     want_worker = app.config["EMBEDDED_BROKER"] and app.config["EMBEDDED_WORKER"] and not no_worker
+    # SIGTERM (systemd, docker, kill) ends waitress's loop as Ctrl-C does, so the embedded
+    # worker is stopped on the way out instead of being left behind.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     with embedded_worker(want_worker):
         click.echo(f"Mura on http://{host}:{port}/  (MURA_HOME={app.config['HOME']})")
         waitress.serve(app, host=host, port=port, threads=threads, ident="Mura")
