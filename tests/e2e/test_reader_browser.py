@@ -7,82 +7,23 @@ Serves the session's published library (tests/discovery_helpers.py) with a real 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.discovery_helpers import LIBRARY_CONFIG, Library
+from tests.e2e.conftest import mura_env, mura_serve
 
-CHROMIUM = os.environ.get("MURA_CHROMIUM", "/usr/bin/chromium")
 QUERY = "кітапхана"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(library: Library) -> Iterator[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MURA_")}
-    env.update(MURA_HOME=str(library.home), OMP_THREAD_LIMIT="1")
-    env.update({f"MURA_{key}": str(value) for key, value in LIBRARY_CONFIG.items()})
-    log_path = library.home / "serve-reader.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "repo_app.cli", "serve", "--no-worker", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/", timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log_path.read_text()) from None
-            time.sleep(0.3)
-    yield url
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=60)
-
-
-@pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
+    env = mura_env(library.home, **{key: str(value) for key, value in LIBRARY_CONFIG.items()})
+    with mura_serve(env, "--no-worker") as url:
+        yield url
 
 
 def _expected_box(library: Library, seq: int) -> tuple[float, float, float, float]:
