@@ -100,7 +100,7 @@ def build(home: Path, pages: int, engine: str) -> list[int]:
         page_no = 0
         for number in range(pages // PAGES_PER_DOC):
             document = Document(
-                title=f"Өлкетану жинағы {number + 1}", authors=["Бench Автор"], doc_type="book",
+                title=f"Өлкетану жинағы {number + 1}", authors=["Сынақ Авторы"], doc_type="book",
                 langs="kaz+rus", year=1950 + number % 70, access="online",
                 access_reason="bench", pdf_file_id=pdf.id, page_count=PAGES_PER_DOC,
             )  # fmt: skip
