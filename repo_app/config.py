@@ -23,6 +23,9 @@ STORE_DIR = ""
 #: Search index directory and engine.
 INDEX_DIR = ""
 SEARCH_ENGINE = "whoosh"
+#: Published pages past which the dashboard advises moving from Whoosh to tantivy: beyond about
+#: 20,000 pages Whoosh answers pairs of words and phrases in over 250 ms ("Search at scale").
+SEARCH_ADVICE_PAGES = 20_000
 #: Scratch space for page work folders (local to each machine).
 WORK_DIR = ""
 

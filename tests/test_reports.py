@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -278,3 +279,25 @@ def test_admin_pages(app: Flask, library: dict[str, Branch]) -> None:
     assert "<svg" in html and "cdn" not in html.lower()
     assert 'id="failures"' in html and "Retry failed pages" in html
     assert logged_in(app, "clerk").get("/admin/reports/?year=2025").status_code == 403
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
+def test_the_dashboard_advises_tantivy_when_whoosh_grows(tmp_path: Path, engine: str) -> None:
+    from tests.conftest import make_app
+    from tests.synthetic import publish
+
+    app = make_app(
+        tmp_path / "home",
+        DEFAULT_ACCESS="public_domain",
+        SEARCH_ENGINE=engine,
+        SEARCH_ADVICE_PAGES=2,
+    )
+    publish(app, tmp_path / "pages", "Three pages", count=3)
+    with app.app_context():
+        make_user("boss", "admin", None)
+        html = logged_in(app, "boss").get("/admin/reports/dashboard?lang=en").get_data(as_text=True)
+        advised = 'id="search-advice"' in html
+        assert advised == (engine == "whoosh")
+        if advised:
+            assert "3 published pages" in html and "mura reindex --engine tantivy" in html
+        db.engine.dispose()

@@ -155,6 +155,7 @@ def dashboard_view() -> str:
         today=today,
         running=dashboard.running_jobs(),
         counts=dashboard.review_queue(current_user),
+        search_advice=dashboard.search_engine_advice(),
         failures=dashboard.failures(),
         pages_year=dashboard.Progress(total["pages_year"], plan.get("pages")),
         pages_month=dashboard.Progress(

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, or_, select
 
 from repo_app.extensions import db
-from repo_app.models import Contract, CopyRequest, Page, ScanJob, User
-from repo_app.services import reports, workflow
+from repo_app.models import Contract, CopyRequest, Document, Page, ScanJob, User
+from repo_app.services import reports, visibility, workflow
 
 #: Job states of work under way.
 RUNNING_STATES = ("queued", "running", "assembling", "indexing")
@@ -198,3 +199,21 @@ def review_queue(user: User | None = None) -> workflow.QueueCounts:
     comment), waiting for approval (checked: reviewers); see :mod:`repo_app.services.workflow`.
     """
     return workflow.queue_counts(user)
+
+
+def search_engine_advice() -> dict[str, int] | None:
+    """The published pages and the advised limit, when Whoosh serves more than it does quickly.
+
+    None on tantivy, or below ``SEARCH_ADVICE_PAGES``.
+    """
+    if current_app.config["SEARCH_ENGINE"] != "whoosh":
+        return None
+    pages = int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Document.page_count), 0)).where(
+                visibility.public_condition()
+            )
+        )
+    )
+    limit = int(current_app.config["SEARCH_ADVICE_PAGES"])
+    return {"pages": pages, "limit": limit} if pages > limit else None
