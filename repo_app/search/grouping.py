@@ -128,6 +128,10 @@ class KnownTerms:
             tuple(self._clause(clause) for clause in parsed.excluded),
         )
 
+    def pruning(self, match: PageMatcher) -> PageMatcher:
+        """Return ``match`` run on the query pruned of the terms the index lacks."""
+        return lambda parsed, any_group, doc_ids: match(self.prune(parsed), any_group, doc_ids)
+
     def _clause(self, clause: Clause) -> Clause:
         return replace(
             clause,

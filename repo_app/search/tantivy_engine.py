@@ -40,7 +40,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +61,7 @@ from repo_app.search.grouping import (
     Candidate,
     KnownTerms,
     PageMatch,
+    PageMatcher,
     build_hits,
     matching_pages,
     read_analysis_version,
@@ -383,14 +384,13 @@ class TantivyEngine:
             return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
         searcher = self._reader.searcher()
         known = _known(searcher)
+
+        def run(parsed: ParsedQuery) -> tuple[ParsedQuery, _Found]:
+            pruned = known.prune(parsed)
+            return pruned, self._find(searcher, pruned, wanted, page * per_page)
+
         _, (pruned, found) = with_fallback(
-            parsed,
-            lambda p: (
-                known.prune(p),
-                self._find(searcher, known.prune(p), wanted, page * per_page),
-            ),
-            lambda answer: answer[1].total,
-            self._body_frequency(searcher),
+            parsed, run, lambda answer: answer[1].total, self._body_frequency(searcher)
         )
         hits = self._hits(searcher, pruned, found.ranked[(page - 1) * per_page :])
         return SearchResults(query, found.total, hits, page, per_page, found.facets)
@@ -406,7 +406,7 @@ class TantivyEngine:
         searcher = self._reader.searcher()
         parsed = parse_query(query, self._analyzer)
         return grouped_document_pages(
-            self._page_matcher(searcher, _known(searcher)),
+            _known(searcher).pruning(self._page_matcher(searcher)),
             parsed,
             document_id,
             self._body_frequency(searcher),
@@ -569,19 +569,12 @@ class TantivyEngine:
             analyzer=self._analyzer,
         )
 
-    def _page_matcher(
-        self, searcher: tantivy.Searcher, known: KnownTerms | None = None
-    ) -> Callable[..., dict[int, list[PageMatch]]]:
-        """The pages of some documents matching a query (see ``grouping.PageMatcher``).
-
-        With ``known``, the query is first pruned of terms the index lacks.
-        """
+    def _page_matcher(self, searcher: tantivy.Searcher) -> PageMatcher:
+        """The pages of some documents matching a query (see ``grouping.PageMatcher``)."""
 
         def match(
             parsed: ParsedQuery, any_group: bool, doc_ids: Sequence[int]
         ) -> dict[int, list[PageMatch]]:
-            if known is not None:
-                parsed = known.prune(parsed)
             query = self._query(parsed, BODY_ONLY, any_group=any_group)
             return self._page_matches(searcher, query, doc_ids)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +60,7 @@ from repo_app.search.grouping import (
     Candidate,
     KnownTerms,
     PageMatch,
+    PageMatcher,
     PageSource,
     best_per_document,
     build_hits,
@@ -372,13 +373,7 @@ class WhooshEngine:
         if parsed.is_empty:
             return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
         snapshot = self._searchers.current()
-        known = _known(snapshot)
-        _, found = with_fallback(
-            parsed,
-            lambda p: _ranked(snapshot, known.prune(p), wanted),
-            lambda found: len(found.ranked),
-            _body_frequency(snapshot),
-        )
+        found = _find(snapshot, parsed, wanted)
         shown = found.ranked[(page - 1) * per_page : page * per_page]
         hits = self._hits(snapshot, found.parsed, shown, found)
         return SearchResults(query, len(found.ranked), hits, page, per_page, found.facets)
@@ -394,7 +389,7 @@ class WhooshEngine:
         snapshot = self._searchers.current()
         parsed = parse_query(query, self._analyzer)
         return grouped_document_pages(
-            _page_matcher(snapshot, _known(snapshot)),
+            _known(snapshot).pruning(_page_matcher(snapshot)),
             parsed,
             document_id,
             _body_frequency(snapshot),
@@ -432,14 +427,7 @@ class WhooshEngine:
         if parsed.is_empty:
             return []
         wanted = normalize_filters(filters)
-        snapshot = self._searchers.current()
-        known = _known(snapshot)
-        _, found = with_fallback(
-            parsed,
-            lambda p: _ranked(snapshot, known.prune(p), wanted),
-            lambda found: len(found.ranked),
-            _body_frequency(snapshot),
-        )
+        found = _find(self._searchers.current(), parsed, wanted)
         return [(doc_id, found.best[doc_id][0]) for doc_id in found.ranked]
 
     def _hits(
@@ -480,6 +468,18 @@ class _Found:
     ranked: list[int]
 
 
+def _find(snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]) -> _Found:
+    """Run the query pruned of unknown terms; with its near misses if it finds too few."""
+    known = _known(snapshot)
+    _, found = with_fallback(
+        parsed,
+        lambda p: _ranked(snapshot, known.prune(p), wanted),
+        lambda found: len(found.ranked),
+        _body_frequency(snapshot),
+    )
+    return found
+
+
 def _ranked(
     snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]
 ) -> _Found:
@@ -513,19 +513,12 @@ def _known(snapshot: _Snapshot) -> KnownTerms:
     return KnownTerms(lambda term: any((name, term) in reader for name, _ in ALL_FIELDS))
 
 
-def _page_matcher(
-    snapshot: _Snapshot, known: KnownTerms | None = None
-) -> Callable[..., dict[int, list[PageMatch]]]:
-    """The pages of some documents matching a query (see ``grouping.PageMatcher``).
-
-    With ``known``, the query is first pruned of terms the index lacks.
-    """
+def _page_matcher(snapshot: _Snapshot) -> PageMatcher:
+    """The pages of some documents matching a query (see ``grouping.PageMatcher``)."""
 
     def match(
         parsed: ParsedQuery, any_group: bool, doc_ids: Sequence[int]
     ) -> dict[int, list[PageMatch]]:
-        if known is not None:
-            parsed = known.prune(parsed)
         return _page_matches(snapshot, _to_whoosh(parsed, BODY_ONLY, any_group=any_group), doc_ids)
 
     return match
