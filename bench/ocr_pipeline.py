@@ -136,20 +136,11 @@ class MemorySampler:
         return process_tree(self.root)
 
     @staticmethod
-    def _rss(pid: int) -> int:
+    def _kb_field(path: str, key: str) -> int:
+        """A ``key: N kB`` line of a /proc file, in bytes; 0 once the process is gone."""
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return 0
-
-    @staticmethod
-    def _pss(pid: int) -> int:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -158,11 +149,14 @@ class MemorySampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             tree = self._tree()
-            sizes = [self._rss(pid) for pid in tree]
+            sizes = [self._kb_field(f"/proc/{pid}/status", "VmRSS:") for pid in tree]
             if sizes:
                 self.peak_process = max(self.peak_process, max(sizes))
                 self.peak_rss_sum = max(self.peak_rss_sum, sum(sizes))
-                self.peak_total = max(self.peak_total, sum(self._pss(pid) for pid in tree))
+                self.peak_total = max(
+                    self.peak_total,
+                    sum(self._kb_field(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in tree),
+                )
             self._stop.wait(0.2)
 
 

@@ -34,6 +34,33 @@ def render_pages(folder: Path, count: int) -> list[Path]:
     return [render_page(folder / f"page-{n:03d}.png", n) for n in range(1, count + 1)]
 
 
+def ingest_pages(folder: Path, title: str, count: int, user=None):  # noqa: ANN001, ANN201
+    """Upload ``count`` synthetic pages as one book (in an app context); returns the scan job."""
+    from repo_app.services.ingest import DocumentFields, Upload, ingest
+
+    scans = [open(p, "rb") for p in render_pages(folder, count)]  # noqa: SIM115
+    try:
+        return ingest(
+            [Upload(Path(s.name).name, s) for s in scans],
+            DocumentFields(title, "book", ["Автор"], "eng"),
+            options={"rotate": False, "deskew": False},
+            user=user,
+        )
+    finally:
+        for scan in scans:
+            scan.close()
+
+
+def run_job(job) -> None:  # noqa: ANN001
+    """Run the job's real tasks in this process, as the workers would (no broker)."""
+    from workers import tasks
+
+    for page in job.pages:
+        assert tasks.ocr_page.run(page.id) == "processed"
+    assert tasks.assemble_pdf.run(job.id) == "assembled"
+    assert tasks.index_job.run(job.id) == "indexed"
+
+
 def publish(app, folder: Path, title: str, count: int = 1) -> int:  # noqa: ANN001
     """Ingest ``count`` synthetic pages and run the real tasks in this process (no broker).
 
@@ -42,25 +69,11 @@ def publish(app, folder: Path, title: str, count: int = 1) -> int:  # noqa: ANN0
     """
     from repo_app.extensions import db
     from repo_app.services import rights
-    from repo_app.services.ingest import DocumentFields, Upload, ingest
-    from workers import tasks
 
     with app.app_context():
-        scans = [open(p, "rb") for p in render_pages(folder, count)]  # noqa: SIM115
-        try:
-            job = ingest(
-                [Upload(Path(s.name).name, s) for s in scans],
-                DocumentFields(title, "book", ["Автор"], "eng"),
-                options={"rotate": False, "deskew": False},
-            )
-        finally:
-            for scan in scans:
-                scan.close()
-        job_id, document_id = job.id, job.document_id
-        for page in job.pages:
-            assert tasks.ocr_page.run(page.id) == "processed"
-        assert tasks.assemble_pdf.run(job_id) == "assembled"
-        assert tasks.index_job.run(job_id) == "indexed"
+        job = ingest_pages(folder, title, count)
+        document_id = job.document_id
+        run_job(job)
         rights.refresh_rights([document_id])
         db.session.remove()
     return document_id

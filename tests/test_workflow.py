@@ -24,7 +24,7 @@ from repo_app.services import workflow
 from repo_app.services.ingest import DocumentFields, Upload, ingest
 from tests.auth_helpers import branch, english, logged_in, make_user
 from tests.conftest import make_app
-from tests.synthetic import render_pages
+from tests.synthetic import ingest_pages, render_pages, run_job
 from workers import tasks
 
 
@@ -66,22 +66,9 @@ def scanned(app: Flask, tmp_path: Path, title: str = "Workflow book", pages: int
     from repo_app.services.accounts import get_user
 
     folder = tmp_path / f"scans-{title.replace(' ', '-')}"
-    streams = [open(p, "rb") for p in render_pages(folder, pages)]  # noqa: SIM115
-    try:
-        job = ingest(
-            [Upload(Path(s.name).name, s) for s in streams],
-            DocumentFields(title, "book", ["Автор"], "eng"),
-            options={"rotate": False, "deskew": False},
-            user=get_user("staff-a"),
-        )
-    finally:
-        for stream in streams:
-            stream.close()
+    job = ingest_pages(folder, title, pages, user=get_user("staff-a"))
     assert job.document.status == "scanned"
-    for page in job.pages:
-        assert tasks.ocr_page.run(page.id) == "processed"
-    assert tasks.assemble_pdf.run(job.id) == "assembled"
-    assert tasks.index_job.run(job.id) == "indexed"
+    run_job(job)
     return job.document_id
 
 
@@ -394,7 +381,6 @@ def test_staff_of_another_branch_cannot_change_this_branchs_job(
 def test_dashboard_counts_what_waits_for_whom(
     app: Flask, tmp_path: Path, people: dict[str, FlaskClient]
 ) -> None:
-    from repo_app.services import dashboard
     from repo_app.services.accounts import get_user
 
     staff_a, staff_b, reviewer = (get_user(n) for n in ("staff-a", "staff-b", "reviewer"))
@@ -411,14 +397,14 @@ def test_dashboard_counts_what_waits_for_whom(
     db.session.get(ScanJob, job_of(first)).branch_id = staff_b.branch_id
     db.session.commit()
 
-    counts = dashboard.review_queue(staff_b)
+    counts = workflow.queue_counts(staff_b)
     assert [q.branch.code for q in counts.branches] == ["b02", "central"]  # own branch first
     assert [(q.to_check, q.returned, q.to_approve) for q in counts.branches] == [
         (1, 0, 0),
         (0, 1, 1),
     ]
     assert (counts.to_check, counts.returned, counts.to_approve) == (1, 1, 1)
-    assert [q.branch.code for q in dashboard.review_queue(staff_a).branches] == ["central", "b02"]
+    assert [q.branch.code for q in workflow.queue_counts(staff_a).branches] == ["central", "b02"]
 
     page = people["admin"].get("/admin/reports/dashboard").get_data(as_text=True)
     table = page[page.index('id="review-counts"') :]

@@ -173,9 +173,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 def can_modify_job(user: User, job: ScanJob) -> bool:
     """Staff change their own branch's jobs (and jobs of no branch); administrators any."""
-    if user.is_admin:
-        return True
-    return user.role == "staff" and (job.branch_id is None or job.branch_id == user.branch_id)
+    return user.works_for(job.branch_id)
 
 
 def can_read_job_files(user: User, job: ScanJob) -> bool:

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from repo_app.extensions import db
 from repo_app.models import PLAN_FIELDS, Branch
-from repo_app.services import audit, charts, dashboard, reports
+from repo_app.services import audit, charts, dashboard, reports, workflow
 
 bp = Blueprint("admin_reports", __name__)
 
@@ -154,7 +154,7 @@ def dashboard_view() -> str:
         year=year,
         today=today,
         running=dashboard.running_jobs(),
-        counts=dashboard.review_queue(current_user),
+        counts=workflow.queue_counts(current_user),
         search_advice=dashboard.search_engine_advice(),
         failures=dashboard.failures(),
         pages_year=dashboard.Progress(total["pages_year"], plan.get("pages")),

@@ -12,8 +12,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from repo_app.blueprints.access import can_modify_job, can_read_job_files
-from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS, UploadForm
-from repo_app.blueprints.staff_review import ActionForm, ReturnForm
+from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS, ActionForm, ReturnForm, UploadForm
 from repo_app.extensions import db
 from repo_app.models import Collection, Page, ScanJob
 from repo_app.services import audit, files, workflow

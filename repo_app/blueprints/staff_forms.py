@@ -9,6 +9,8 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from repo_app.services.workflow import MAX_COMMENT
+
 DOC_TYPE_LABELS = {
     "book": _l("Book"),
     "newspaper_article": _l("Newspaper article"),
@@ -41,3 +43,17 @@ class UploadForm(FlaskForm):
     #: The catalogue record the scans belong to (chosen with the picker), or a new one from above.
     record_id = HiddenField(validators=[Optional()])
     new_record = BooleanField(_l("Create a catalogue record from these fields"))
+
+
+class ActionForm(FlaskForm):
+    """A button that moves a document in the workflow (only the CSRF token)."""
+
+
+class ReturnForm(FlaskForm):
+    """Return a document to staff: what to fix is required."""
+
+    comment = TextAreaField(
+        _l("What should be fixed"),
+        validators=[DataRequired(), Length(max=MAX_COMMENT)],
+        description=_l("Staff of the branch see this comment in their review queue."),
+    )

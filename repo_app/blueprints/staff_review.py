@@ -13,32 +13,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from repo_app.blueprints.access import allow_roles, safe_next
+from repo_app.blueprints.staff_forms import ActionForm, ReturnForm
 from repo_app.extensions import db
 from repo_app.models import Document, User
 from repo_app.services import workflow
 
 bp = Blueprint("staff_review", __name__)
-
-
-class ActionForm(FlaskForm):
-    """A button that moves a document (only the CSRF token)."""
-
-
-class ReturnForm(FlaskForm):
-    """Return a document to staff: what to fix is required."""
-
-    comment = TextAreaField(
-        _l("What should be fixed"),
-        validators=[DataRequired(), Length(max=workflow.MAX_COMMENT)],
-        description=_l("Staff of the branch see this comment in their review queue."),
-    )
 
 
 @bp.route("/")

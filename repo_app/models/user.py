@@ -94,6 +94,15 @@ class User(db.Model):
         """Administrators manage users, branches and see the audit log."""
         return self.role == "admin"
 
+    def works_for(self, branch_id: int | None) -> bool:
+        """Whether this user changes work of ``branch_id`` (None: work of no branch).
+
+        Staff change their own branch's work and work of no branch; administrators any.
+        """
+        if self.is_admin:
+            return True
+        return self.role == "staff" and (branch_id is None or branch_id == self.branch_id)
+
     @property
     def label(self) -> str:
         """The name shown in the header and lists."""

@@ -14,8 +14,8 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 
 from repo_app.extensions import db
-from repo_app.models import Contract, CopyRequest, Document, Page, ScanJob, User
-from repo_app.services import reports, visibility, workflow
+from repo_app.models import Contract, CopyRequest, Document, Page, ScanJob
+from repo_app.services import reports, visibility
 
 #: Job states of work under way.
 RUNNING_STATES = ("queued", "running", "assembling", "indexing")
@@ -190,15 +190,6 @@ def open_requests(limit: int = 10) -> tuple[dict[str, int], list[CopyRequest]]:
         )
     )
     return counts, oldest
-
-
-def review_queue(user: User | None = None) -> workflow.QueueCounts:
-    """What waits for whom in the document workflow, per branch (``user``'s branch first).
-
-    To check (OCR done: staff of the branch), returned to staff (by a reviewer, with a
-    comment), waiting for approval (checked: reviewers); see :mod:`repo_app.services.workflow`.
-    """
-    return workflow.queue_counts(user)
 
 
 def search_engine_advice() -> dict[str, int] | None:

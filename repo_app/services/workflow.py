@@ -44,8 +44,9 @@ from repo_app.services.queue import enqueue_after_commit
 REINDEX_TASK = "workers.tasks.reindex_document"
 #: Longest comment kept on a returned document.
 MAX_COMMENT = 4000
-#: States in which a document waits for someone (the review queue and the dashboard).
-WAITING_STATES = ("ocr_done", "returned", "reviewed")
+#: States in which a document waits for someone, and the :class:`BranchQueue` counter of each.
+QUEUE_COUNTERS = {"ocr_done": "to_check", "returned": "returned", "reviewed": "to_approve"}
+WAITING_STATES = tuple(QUEUE_COUNTERS)
 
 #: What each state is called on the screens (never the raw code).
 STATE_LABELS = {
@@ -97,16 +98,8 @@ def branch_id_of(document: Document) -> int | None:
 
 
 def may_submit(user: User, document: Document) -> bool:
-    """Staff of the document's branch (or of a document of no branch), and administrators.
-
-    The same rule as ``blueprints.access.can_modify_job`` for the document's job.
-    """
-    if user.is_admin:
-        return True
-    if user.role != "staff":
-        return False
-    branch_id = branch_id_of(document)
-    return branch_id is None or branch_id == user.branch_id
+    """Staff of the document's branch (or of a document of no branch), and administrators."""
+    return user.works_for(branch_id_of(document))
 
 
 def may_decide(user: User) -> bool:
@@ -338,8 +331,8 @@ def queue_counts(user: User | None = None) -> QueueCounts:
         if queue is None:
             branch = db.session.get(Branch, branch_id) if branch_id is not None else None
             queue = by_branch[branch_id] = BranchQueue(branch)
-        attribute = {"ocr_done": "to_check", "returned": "returned", "reviewed": "to_approve"}
-        setattr(queue, attribute[status], getattr(queue, attribute[status]) + n)
+        counter = QUEUE_COUNTERS[status]
+        setattr(queue, counter, getattr(queue, counter) + n)
     own = user.branch_id if user is not None else None
 
     def order(queue: BranchQueue) -> tuple:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,18 @@ import pytest
 from tests.conftest import ROOT
 
 CHROMIUM = os.environ.get("MURA_CHROMIUM", "/usr/bin/chromium")
+
+
+#: The two corpus pages the upload tests send (a Kazakh book page, a sans-serif one).
+TWO_PAGES = ("p01_book.png", "p09_book_sans.png")
+
+
+def scans_folder(corpus: Path, folder: Path, names: tuple[str, ...] = TWO_PAGES) -> Path:
+    """A folder holding copies of corpus pages, as a scanner would leave them; returns it."""
+    folder.mkdir()
+    for name in names:
+        shutil.copy(corpus / name, folder / name)
+    return folder
 
 
 def free_port() -> int:

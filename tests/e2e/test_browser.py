@@ -6,13 +6,12 @@ Drives a real ``mura serve`` (waitress + the embedded worker) on a free port.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import add_account, mura_cli, mura_env, mura_serve
+from tests.e2e.conftest import add_account, mura_cli, mura_env, mura_serve, scans_folder
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 STAFF, PASSWORD = "browser-staff", "browser-password-1"
@@ -37,10 +36,7 @@ def test_upload_progress_and_public_search(
     corpus: Path,
     tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    scans = tmp_path / "scans"
-    scans.mkdir()
-    for name in ("p01_book.png", "p09_book_sans.png"):
-        shutil.copy(corpus / name, scans / name)
+    scans = scans_folder(corpus, tmp_path / "scans")
     (scans / "p03-broken.png").write_bytes(b"not an image at all")
 
     page = browser.new_page(locale="en-US")

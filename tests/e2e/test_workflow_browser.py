@@ -11,14 +11,21 @@ Drives a real ``mura serve`` (waitress + the embedded worker) on a free port.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import add_account, log_in, log_out, mura_cli, mura_env, mura_serve
+from tests.e2e.conftest import (
+    add_account,
+    log_in,
+    log_out,
+    mura_cli,
+    mura_env,
+    mura_serve,
+    scans_folder,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 PASSWORD = "browser-password-1"
@@ -63,10 +70,7 @@ def test_staff_check_reviewer_publishes(
     corpus: Path,
     tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    scans = tmp_path / "scans"
-    scans.mkdir()
-    for name in ("p01_book.png", "p09_book_sans.png"):
-        shutil.copy(corpus / name, scans / name)
+    scans = scans_folder(corpus, tmp_path / "scans")
 
     # Staff of the central library upload and watch the progress bar finish.
     staff = browser.new_context(locale="en-US")
