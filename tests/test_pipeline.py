@@ -20,6 +20,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
+from tests.conftest import CORPUS, SHARED
 from workers.pipeline import (
     DocumentMeta,
     PageError,
@@ -34,8 +35,6 @@ from workers.pipeline import (
 from workers.pipeline import ocr as ocr_module
 from workers.pipeline.images import png_passthrough
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CORPUS = SHARED / "corpus" / "pages"
 MAX_CER = 0.05
 
 

@@ -15,6 +15,7 @@ import pytest
 from pikepdf import Name
 from PIL import Image, ImageChops, ImageStat
 
+from tests.conftest import CORPUS
 from workers.pipeline import (
     DocumentMeta,
     UploadInfo,
@@ -41,8 +42,6 @@ from workers.pipeline.inputs import identify
 from workers.pipeline.layout import estimate_layout
 from workers.pipeline.pdf import build_page_pdf, to_ascii
 from workers.pipeline.pdfinput import full_page_image
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ from repo_app.search.query import parse_query
 from repo_app.search.snippets import make_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus" / "pages"
+from tests.conftest import CORPUS, SHARED  # noqa: E402
+
 SAMPLES = SHARED / "search"
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus missing: {CORPUS}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from markupsafe import Markup
@@ -24,8 +23,7 @@ from repo_app.search import (
 )
 from repo_app.search.query import parse_query
 from repo_app.search.snippets import make_snippet
-
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pages"
+from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus missing: {CORPUS}")
 

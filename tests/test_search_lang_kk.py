@@ -7,14 +7,13 @@ beyond them, and the words they must leave alone.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from repo_app.search import lang_kk
 from repo_app.search.analysis import DEFAULT_ANALYZER
+from tests.conftest import SHARED
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "search"
+SAMPLES = SHARED / "search"
 
 
 def tsv(name: str) -> list[tuple[str, list[str]]]:

@@ -7,15 +7,14 @@ and 2017 alphabets and words beyond the sample.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from repo_app.search import translit
 from repo_app.search.analysis import DEFAULT_ANALYZER
 from repo_app.search.query import parse_query
+from tests.conftest import SHARED
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "search"
+SAMPLES = SHARED / "search"
 
 
 def tsv(name: str) -> list[tuple[str, list[str]]]:
