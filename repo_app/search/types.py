@@ -95,6 +95,9 @@ class SearchResults:
         facets: For each of ``collection``, ``doc_type`` and ``language``, the number of
             matching documents per value. Each facet counts with the other facets' filters
             applied but not its own, so the counts show what choosing another value would give.
+        total_exact: Whether ``total`` and the facet counts are exact. Counting every matching
+            document of a query whose words are on most pages of a large index would cost more
+            than the ranking; then the engine gives an upper bound close to it ("about N").
     """
 
     query: str
@@ -103,6 +106,7 @@ class SearchResults:
     page: int
     per_page: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    total_exact: bool = True
 
 
 class SearchError(Exception):
