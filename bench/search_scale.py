@@ -50,6 +50,7 @@ from _ocr_text import DocSpec, Lexicon, PageText, collection_names, layout  # no
 from repo_app.search import DocumentEntry, PageEntry  # noqa: E402
 from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer  # noqa: E402
 from repo_app.search.engine import open_index  # noqa: E402
+from repo_app.search.rebuild import prepare_folder, sample_pages  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "search"
 KINDS = ("common", "rare", "and", "phrase", "prefix", "fuzzy", "filtered")
@@ -117,6 +118,15 @@ def entry(spec: DocSpec) -> DocumentEntry:
     )
 
 
+def _document(spec: DocSpec, store: TextStore) -> tuple[DocumentEntry, list[PageEntry]]:
+    texts = store.range(spec.first_page, spec.first_page + spec.page_count - 1)
+    pages = [
+        PageEntry(page_id=n, seq=seq, text=text)
+        for seq, (n, text) in enumerate(zip(spec.page_numbers(), texts, strict=True), 1)
+    ]
+    return entry(spec), pages
+
+
 def analyzer_for(stemming: bool) -> Analyzer:
     return DEFAULT_ANALYZER if stemming else Analyzer(stemming=False)
 
@@ -135,6 +145,14 @@ def build(
     folder = out / f"index-{kind}-{size}"
     if folder.exists():
         _rmtree(folder)
+    # As `mura reindex` does: the collection's common terms (grams) from a sample of its pages.
+    by_id = {spec.document_id: spec for spec in docs}
+    prepare_folder(
+        folder,
+        kind,
+        sample_pages(list(by_id), lambda doc_id: _document(by_id[doc_id], store)),
+        analyzer_for(stemming),
+    )
     engine = open_index(kind, folder, store, analyzer=analyzer_for(stemming))
     started = time.monotonic()
     cpu_started = _cpu_seconds()
@@ -143,12 +161,7 @@ def build(
 
     def items() -> Iterator[tuple[DocumentEntry, list[PageEntry]]]:
         for spec in docs:
-            texts = store.range(spec.first_page, spec.first_page + spec.page_count - 1)
-            pages = [
-                PageEntry(page_id=n, seq=seq, text=text)
-                for seq, (n, text) in enumerate(zip(spec.page_numbers(), texts, strict=True), 1)
-            ]
-            yield entry(spec), pages
+            yield _document(spec, store)
             done[0] += spec.page_count
             done[1] += 1
             elapsed = time.monotonic() - started

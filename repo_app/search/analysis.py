@@ -54,8 +54,8 @@ from typing import Any, NamedTuple
 from repo_app.search import lang_detect, lang_en, lang_kk, lang_ky, lang_ru, translit
 
 #: Version of the analysis; an index built with another version must be rebuilt.
-#: 2: stems by language (Kazakh, Kyrgyz, Russian, English).
-ANALYSIS_VERSION = 2
+#: 2: stems by language (Kazakh, Kyrgyz, Russian, English). 3: common grams (grams.py).
+ANALYSIS_VERSION = 3
 
 #: One step of the fold pipeline: returns the new token text, or ``None`` to drop the token.
 TokenFilter = Callable[[str], "str | None"]

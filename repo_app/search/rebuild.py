@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import random
 import secrets
 import shutil
 import threading
@@ -35,6 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repo_app.search import grams
+from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
+from repo_app.search.index_meta import IndexMeta, write_meta
 from repo_app.search.types import (
     DocumentEntry,
     PageEntry,
@@ -51,6 +55,9 @@ Source = Callable[[int], "tuple[DocumentEntry, list[PageEntry]] | None"]
 
 #: Seconds an engine replaced by a switch stays open for searches already under way.
 RETIRE_AFTER = 60.0
+#: Pages a rebuild samples to find its collection's common terms, and at most per document.
+SAMPLE_PAGES = 2_000
+SAMPLE_PAGES_PER_DOCUMENT = 20
 
 
 class RebuildRunningError(SearchError):
@@ -92,8 +99,11 @@ def rebuild(
     source: Source,
     *,
     progress: Callable[[int], None] | None = None,
+    analyzer: Analyzer = DEFAULT_ANALYZER,
 ) -> RebuildReport:
     """Index every document into a new folder, catch up with concurrent writes, switch to it.
+
+    The new index gets the common terms of its collection (:func:`prepare_folder`).
 
     Args:
         kind: Engine kind (``whoosh`` or ``tantivy``).
@@ -102,6 +112,7 @@ def rebuild(
         document_ids: Every document to index.
         source: Reads a document's entry and pages (``None``: leave it out).
         progress: Called with 1 after each document of the bulk load.
+        analyzer: The engine's analysis (for the common terms).
 
     Returns:
         What was done.
@@ -120,6 +131,7 @@ def rebuild(
         _write_atomically(marker, new.name)  # from here on, writers note what they write
         switched = False
         try:
+            prepare_folder(new, kind, sample_pages(document_ids, source), analyzer)
             engine = opener(new)
             try:
                 count = engine.index_documents(_bulk_items(document_ids, source, progress))
@@ -140,6 +152,46 @@ def rebuild(
     seconds = time.monotonic() - started
     log.info("search index %s rebuilt in %s: %d documents in %.0f s", kind, new, count, seconds)
     return RebuildReport(kind, new, previous, count, seen + more, seconds)
+
+
+def prepare_folder(
+    folder: Path,
+    kind: str,
+    pages: Iterable[tuple[str, Sequence[str]]],
+    analyzer: Analyzer = DEFAULT_ANALYZER,
+) -> None:
+    """Make ``folder`` for a new index of ``kind`` whose common terms come from ``pages``.
+
+    Args:
+        folder: The new index's folder (created; must not hold an index yet).
+        kind: Engine kind.
+        pages: ``(text, OCR languages)`` of a sample of the collection's pages.
+        analyzer: The engine's analysis.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    common = grams.sample_common_terms(pages, analyzer)
+    write_meta(folder, IndexMeta(kind, ANALYSIS_VERSION, common))
+
+
+def sample_pages(
+    document_ids: Sequence[int], source: Source, pages: int = SAMPLE_PAGES
+) -> Iterator[tuple[str, Sequence[str]]]:
+    """Yield ``(text, languages)`` of up to ``pages`` pages of random documents (reproducibly)."""
+    rng = random.Random(len(document_ids))
+    order = list(document_ids)
+    rng.shuffle(order)
+    given = 0
+    for document_id in order:
+        item = source(document_id)
+        if item is None:
+            continue
+        doc, doc_pages = item
+        with_text = [page for page in doc_pages if page.text]
+        for page in rng.sample(with_text, min(len(with_text), SAMPLE_PAGES_PER_DOCUMENT)):
+            yield page.text, doc.languages
+            given += 1
+            if given >= pages:
+                return
 
 
 def _bulk_items(

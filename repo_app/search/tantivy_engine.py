@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 
 import tantivy
 
-from repo_app.search import fuzzy
+from repo_app.search import fuzzy, grams
 from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
 from repo_app.search.facets import Filters, normalize_filters
 from repo_app.search.grouping import (
@@ -64,11 +64,10 @@ from repo_app.search.grouping import (
     PageMatcher,
     build_hits,
     matching_pages,
-    read_analysis_version,
     with_fallback,
-    write_analysis_version,
 )
 from repo_app.search.grouping import document_pages as grouped_document_pages
+from repo_app.search.index_meta import meta_for_new_index, read_meta
 from repo_app.search.locking import retry_locked
 from repo_app.search.query import Clause, ParsedQuery, parse_query
 from repo_app.search.types import (
@@ -101,6 +100,11 @@ _PAGE, _DOCUMENT = 0, 1
 #: Most documents a query of the second kind counts exactly (tantivy's limit is 65,000 buckets);
 #: beyond, its counts are those of the same words without the page condition (an upper bound).
 MAX_COUNTED_DOCUMENTS = 60_000
+#: Past about this many matching entries (by :meth:`TantivyEngine._estimated_pages`), a query
+#: whose pages decide (words that must share a page, phrases, exclusions) is counted by its
+#: documents' words instead: an upper bound, shown as "about N". Below, counting exactly costs
+#: less than ranking; at a million pages, two of the commonest words share 400,000 pages.
+EXACT_COUNT_PAGES = 50_000
 #: Documents ``ranked_documents`` ranks by score (25 results pages of 20); the rest
 #: follow in id order.
 RANKED_EXACTLY = 500
@@ -127,6 +131,8 @@ def build_schema() -> tantivy.Schema:
     builder.add_unsigned_field("seq", fast=True)
     for name in ("title", "authors", "body"):
         builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    # Pairs of adjacent common terms of the body (grams.py): a common phrase is one term.
+    builder.add_text_field("grams", tokenizer_name="whitespace", index_option="freq")
     builder.add_bytes_field("title_display", stored=True)
     for name in _FACET_FIELDS.values():
         # Languages are stored too: snippets analyse a page with its document's languages.
@@ -153,6 +159,7 @@ class _Counts:
 
     total: int
     facets: dict[str, dict[str, int]]
+    exact: bool = True
 
 
 @dataclass
@@ -162,6 +169,7 @@ class _Found:
     ranked: list[_Ranked]
     total: int
     facets: dict[str, dict[str, int]]
+    exact: bool = True
 
 
 class _Reader:
@@ -221,10 +229,13 @@ class TantivyEngine:
         self._analyzer = analyzer
         self._lock_timeout = lock_timeout
         self._write_lock = threading.Lock()
-        self._index = _open_or_create(index_dir, lock_timeout)
+        self._index = _open_or_create(index_dir, lock_timeout, grams.default_common_terms(analyzer))
         self._schema = self._index.schema
         self._reader = _Reader(self._index, index_dir)
-        self.needs_rebuild = read_analysis_version(index_dir) != ANALYSIS_VERSION
+        meta = read_meta(index_dir)
+        # None: an index made before grams, without their field; phrases use positions only.
+        self._common = meta.common_terms if meta else None
+        self.needs_rebuild = (meta.analysis_version if meta else None) != ANALYSIS_VERSION
         if self.needs_rebuild:
             log.warning("search index %s was built with another analysis: rebuild it", index_dir)
 
@@ -287,18 +298,25 @@ class TantivyEngine:
     def _entries(
         self, doc: DocumentEntry, pages: Iterable[PageEntry]
     ) -> Iterator[tantivy.Document]:
-        title = self._terms(doc.title, doc.languages)
-        authors = " ".join(self._terms(author, doc.languages) for author in doc.authors)
+        title_terms = self._terms(doc.title, doc.languages)
+        title = " ".join(title_terms)
+        authors = " ".join(" ".join(self._terms(a, doc.languages)) for a in doc.authors)
         title_display = doc.title.encode("utf-8")
-        terms = set(title.split()) | set(authors.split())
+        # The document entry holds the grams of the title too: a phrase of common words is in
+        # the document if and only if one of its grams is (see _document_clause).
+        terms = {*title_terms, *authors.split(), *self._grams(title_terms)}
         empty = True
         for page in pages:
             empty = False
-            body = self._terms(page.text, doc.languages) if page.text else ""
-            terms.update(body.split())
-            yield self._entry(doc, title, authors, title_display, page.page_id, page.seq, body)
+            body = self._terms(page.text, doc.languages) if page.text else []
+            page_grams = self._grams(body)
+            terms.update(body)
+            terms.update(page_grams)
+            yield self._entry(
+                doc, title, authors, title_display, (page.page_id, page.seq), body, page_grams
+            )
         if empty:
-            yield self._entry(doc, title, authors, title_display, NO_PAGE, NO_PAGE, "")
+            yield self._entry(doc, title, authors, title_display, (NO_PAGE, NO_PAGE), [], [])
         yield self._document_entry(doc, " ".join(sorted(terms)))
 
     def _entry(
@@ -307,18 +325,20 @@ class TantivyEngine:
         title: str,
         authors: str,
         title_display: bytes,
-        page_id: int,
-        seq: int,
-        body: str,
+        page: tuple[int, int],
+        body: list[str],
+        page_grams: list[str],
     ) -> tantivy.Document:
         entry = tantivy.Document()
         entry.add_unsigned("document_id", doc.document_id)
         entry.add_unsigned("kind", _PAGE)
-        entry.add_unsigned("page_id", page_id)
-        entry.add_unsigned("seq", seq)
+        entry.add_unsigned("page_id", page[0])
+        entry.add_unsigned("seq", page[1])
         entry.add_text("title", title)
         entry.add_text("authors", authors)
-        entry.add_text("body", body)
+        entry.add_text("body", " ".join(body))
+        if self._common is not None:
+            entry.add_text("grams", " ".join(page_grams))
         entry.add_bytes("title_display", title_display)
         _add_facets(entry, doc)
         return entry
@@ -333,8 +353,11 @@ class TantivyEngine:
         _add_facets(entry, doc)
         return entry
 
-    def _terms(self, text: str, languages: Sequence[str]) -> str:
-        return " ".join(self._analyzer.index_terms(text, languages))
+    def _terms(self, text: str, languages: Sequence[str]) -> list[str]:
+        return self._analyzer.index_terms(text, languages)
+
+    def _grams(self, terms: list[str]) -> list[str]:
+        return grams.index_grams(terms, self._common) if self._common is not None else []
 
     @contextmanager
     def _writer(self, heap: int, threads: int) -> Iterator[tantivy.IndexWriter]:
@@ -393,7 +416,9 @@ class TantivyEngine:
             parsed, run, lambda answer: answer[1].total, self._body_frequency(searcher)
         )
         hits = self._hits(searcher, pruned, found.ranked[(page - 1) * per_page :])
-        return SearchResults(query, found.total, hits, page, per_page, found.facets)
+        return SearchResults(
+            query, found.total, hits, page, per_page, found.facets, total_exact=found.exact
+        )
 
     def document_pages(self, document_id: int, query: str) -> list[int]:
         """Return the page numbers of one document whose text matches ``query``, ascending.
@@ -439,7 +464,7 @@ class TantivyEngine:
             ranked = [(found.document_id, found.score) for found in top[:RANKED_EXACTLY]]
             if len(top) <= RANKED_EXACTLY:
                 return ranked
-            documents = self._filtered(self._matching_documents(searcher, pruned), wanted)
+            documents = self._filtered(self._matching_documents(searcher, pruned)[0], wanted)
             addresses = [address for _, address in _all_hits(searcher, documents)]
             shown = {doc_id for doc_id, _ in ranked}
             rest = set(searcher.fast_field_values("document_id", addresses)) - shown
@@ -474,7 +499,7 @@ class TantivyEngine:
         counting = _POOL.submit(self._counts, searcher, parsed, wanted)
         ranked = _top_documents(searcher, filtered, need)
         counts = counting.result()
-        return _Found(ranked, counts.total, counts.facets)
+        return _Found(ranked, counts.total, counts.facets, counts.exact)
 
     @staticmethod
     def _body_frequency(searcher: tantivy.Searcher) -> fuzzy.DocFrequency:
@@ -487,7 +512,7 @@ class TantivyEngine:
         A facet's counts ignore its own filter: the facets without a filter are counted with
         the total, over the filtered documents; each filtered facet needs one more aggregation.
         """
-        documents = self._matching_documents(searcher, parsed)
+        documents, exact = self._matching_documents(searcher, parsed)
         spec: dict[str, Any] = {"total": {"value_count": {"field": "document_id"}}}
         spec |= {key: _facet_agg(key) for key in FACET_KEYS if key not in wanted}
         result = searcher.aggregate(self._filtered(documents, wanted), spec)
@@ -496,28 +521,35 @@ class TantivyEngine:
             others = {other: values for other, values in wanted.items() if other != key}
             own = searcher.aggregate(self._filtered(documents, others), {key: _facet_agg(key)})
             facets[key] = _facet_counts(own[key])
-        return _Counts(round(result["total"]["value"]), {key: facets[key] for key in FACET_KEYS})
+        total = round(result["total"]["value"])
+        return _Counts(total, {key: facets[key] for key in FACET_KEYS}, exact)
 
     def _document_clause(self, clause: Clause) -> tantivy.Query:
-        """Match the document entries holding every word of ``clause`` (any alternative)."""
+        """Match the document entries holding every word of ``clause`` (any alternative).
+
+        For a phrase, they must hold its grams too; for a two-word phrase of common words, that
+        is exactly the documents with a page (or title) holding the phrase.
+        """
         words = [
-            self._any(
-                [
-                    tantivy.Query.term_query(self._schema, "doc_terms", term, "basic")
-                    for term in (*exact, *near)
-                ]
-                or [tantivy.Query.empty_query()]
-            )
+            self._any_term("doc_terms", [*exact, *near])
             for exact, near in zip(clause.positions, clause.near_positions, strict=True)
         ]
+        words += [self._any_term("doc_terms", pair) for pair in self._phrase_grams(clause) if pair]
         if len(words) == 1:
             return words[0]
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, word) for word in words])
 
-    def _matching_documents(self, searcher: tantivy.Searcher, parsed: ParsedQuery) -> tantivy.Query:
-        """Return a query matching the document entries of the documents ``parsed`` matches."""
-        # Every group's words in the document, anywhere: exact for one group of single words,
-        # an upper bound otherwise.
+    def _matching_documents(
+        self, searcher: tantivy.Searcher, parsed: ParsedQuery
+    ) -> tuple[tantivy.Query, bool]:
+        """Return a query matching the document entries of the documents ``parsed`` matches.
+
+        Returns:
+            The query, and whether it matches exactly those documents (else it matches a few
+            more: an upper bound).
+        """
+        # Every group's words in the document, anywhere: exact for alternatives of single words
+        # (or of two-word phrases answered by grams), an upper bound otherwise.
         loose = tantivy.Query.boolean_query(
             [
                 (tantivy.Occur.Must, self._any([self._document_clause(c) for c in group]))
@@ -525,8 +557,10 @@ class TantivyEngine:
             ]
         )
         simple = len(parsed.groups) == 1 and not parsed.excluded
-        if simple and not any(clause.is_phrase for clause in parsed.groups[0]):
-            return loose  # any page holding a word <=> the document holding it
+        if simple and all(self._by_document(clause) for clause in parsed.groups[0]):
+            return loose, True  # any page holding a word <=> the document holding it
+        if self._estimated_pages(searcher, parsed) > EXACT_COUNT_PAGES:
+            return loose, False
         pages = self._query(parsed, ALL_FIELDS)
         spec = {"ids": {"terms": {"field": "document_id", "size": MAX_COUNTED_DOCUMENTS}}}
         try:
@@ -534,13 +568,59 @@ class TantivyEngine:
         except ValueError:  # more buckets than tantivy allows in one aggregation
             ids = {"sum_other_doc_count": 1}
         if ids.get("sum_other_doc_count"):  # documents left out: too many to list
-            log.warning("search: too many documents to count exactly; counting an upper bound")
-            return loose
+            return loose, False
         only = tantivy.Query.term_set_query(
             self._schema, "document_id", [int(bucket["key"]) for bucket in ids["buckets"]]
         )
         kind = tantivy.Query.term_query(self._schema, "kind", _DOCUMENT)
-        return tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Must, kind)])
+        query = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, only), (tantivy.Occur.Must, kind)]
+        )
+        return query, True
+
+    def _by_document(self, clause: Clause) -> bool:
+        """Whether the document entries answer ``clause`` exactly (see ``_document_clause``)."""
+        if not clause.is_phrase:
+            return True
+        pairs = self._phrase_grams(clause)
+        return len(pairs) == 1 and pairs[0] is not None
+
+    def _estimated_pages(self, searcher: tantivy.Searcher, parsed: ParsedQuery) -> float:
+        """Estimate how many entries match ``parsed``: its groups' shares multiplied.
+
+        Words are taken as independent, which they are not quite; the estimate only decides
+        whether counting the documents exactly is worth its cost.
+        """
+        entries = max(1, searcher.num_docs)
+        share = 1.0
+        for group in parsed.groups:
+            matched = sum(self._clause_entries(searcher, clause) for clause in group)
+            share *= min(1.0, matched / entries)
+        return share * entries
+
+    def _clause_entries(self, searcher: tantivy.Searcher, clause: Clause) -> int:
+        """The most entries ``clause`` can match: its rarest word's (or gram's) entries."""
+        counts = [
+            sum(searcher.doc_freq(name, term) for name, _ in ALL_FIELDS for term in (*ex, *near))
+            for ex, near in zip(clause.positions, clause.near_positions, strict=True)
+        ]
+        counts += [
+            sum(searcher.doc_freq("grams", gram) for gram in pair)
+            for pair in self._phrase_grams(clause)
+            if pair
+        ]
+        return min(counts)
+
+    def _phrase_grams(self, clause: Clause) -> list[tuple[str, ...] | None]:
+        """The grams of each adjacent pair of a phrase's words (``grams.phrase_grams``)."""
+        if self._common is None or not clause.is_phrase:
+            return []
+        return grams.phrase_grams(clause, self._common)
+
+    def _any_term(self, name: str, terms: Sequence[str]) -> tantivy.Query:
+        """Match entries holding any of ``terms`` in field ``name`` (none: nothing)."""
+        queries = [tantivy.Query.term_query(self._schema, name, term, "basic") for term in terms]
+        return self._any(queries or [tantivy.Query.empty_query()])
 
     def _hits(
         self, searcher: tantivy.Searcher, parsed: ParsedQuery, shown: list[_Ranked]
@@ -638,14 +718,41 @@ class TantivyEngine:
                 exact, near = words[0]
                 queries.append(self._word(name, exact, near, boost))
                 continue
-            if all(len(exact) == 1 and not near for exact, near in words):
-                terms = [exact[0] for exact, _ in words]
-                query = tantivy.Query.phrase_query(self._schema, name, terms)
-            else:
-                patterns = [_alternation([*exact, *near]) for exact, near in words]
-                query = tantivy.Query.regex_phrase_query(self._schema, name, patterns)
+            query = self._phrase(name, words, self._phrase_grams(clause) if name == "body" else [])
             queries.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
         return self._any(queries)
+
+    def _phrase(
+        self,
+        name: str,
+        words: list[tuple[Sequence[str], Sequence[str]]],
+        pairs: list[tuple[str, ...] | None],
+    ) -> tantivy.Query:
+        """Match the phrase in field ``name``; ``pairs``: its grams (``_phrase_grams``), if any.
+
+        Two common words are a gram lookup; a longer phrase checks positions only in the
+        entries holding its grams.
+        """
+        if len(pairs) == 1 and pairs[0] is not None:
+            return self._any(
+                [tantivy.Query.term_query(self._schema, "grams", gram) for gram in pairs[0]]
+            )
+        if all(len(exact) == 1 and not near for exact, near in words):
+            terms = [exact[0] for exact, _ in words]
+            query = tantivy.Query.phrase_query(self._schema, name, terms)
+        else:
+            patterns = [_alternation([*exact, *near]) for exact, near in words]
+            query = tantivy.Query.regex_phrase_query(self._schema, name, patterns)
+        having = [
+            tantivy.Query.const_score_query(self._any_term("grams", pair), 0.0)
+            for pair in pairs
+            if pair
+        ]
+        if not having:
+            return query
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, part) for part in (query, *having)]
+        )
 
     def _word(
         self, name: str, exact: Sequence[str], near: Sequence[str], boost: float
@@ -764,7 +871,9 @@ def _facet_counts(result: Mapping[str, Any]) -> dict[str, int]:
 # Opening, creating and locking
 
 
-def _open_or_create(index_dir: Path, lock_timeout: float) -> tantivy.Index:
+def _open_or_create(
+    index_dir: Path, lock_timeout: float, default_common: frozenset[str]
+) -> tantivy.Index:
     """Open the index, creating it under a lock if no process has created it yet.
 
     Without the lock, a process creating the index could overwrite the first commit of another.
@@ -773,9 +882,8 @@ def _open_or_create(index_dir: Path, lock_timeout: float) -> tantivy.Index:
     if not tantivy.Index.exists(str(index_dir)):
         with _file_lock(index_dir / _CREATE_LOCK, lock_timeout):
             if not tantivy.Index.exists(str(index_dir)):
-                write_analysis_version(
-                    index_dir, "tantivy", ANALYSIS_VERSION
-                )  # first, so an index never lacks it
+                # First, so an index never lacks it; a rebuild's common terms are kept.
+                meta_for_new_index(index_dir, "tantivy", ANALYSIS_VERSION, default_common)
                 tantivy.Index(build_schema(), path=str(index_dir), reuse=True)
     index = tantivy.Index.open(str(index_dir))
     index.config_reader(reload_policy="Manual")
