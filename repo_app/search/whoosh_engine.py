@@ -48,7 +48,7 @@ from whoosh.query import (
 from whoosh.query import Sequence as WordSequence
 from whoosh.searching import Searcher
 
-from repo_app.search import fuzzy
+from repo_app.search import fuzzy, grams
 from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
 from repo_app.search.facets import FacetValues, count_facets, normalize_filters, passes
 from repo_app.search.grouping import (
@@ -66,11 +66,10 @@ from repo_app.search.grouping import (
     build_hits,
     matching_pages,
     ranked_ids,
-    read_analysis_version,
     with_fallback,
-    write_analysis_version,
 )
 from repo_app.search.grouping import document_pages as grouped_document_pages
+from repo_app.search.index_meta import meta_for_new_index, read_meta
 from repo_app.search.locking import retry_locked
 from repo_app.search.query import Clause, ParsedQuery, parse_query
 from repo_app.search.types import (
@@ -102,6 +101,8 @@ def build_schema() -> fields.Schema:
         title=fields.TEXT(analyzer=terms, phrase=True),
         authors=fields.TEXT(analyzer=terms, phrase=True),
         body=fields.TEXT(analyzer=terms, phrase=True),
+        # Pairs of adjacent common terms of the body (grams.py): a common phrase is one term.
+        grams=fields.TEXT(analyzer=terms, phrase=False),
         doc_type=fields.ID(stored=True),
         collection=fields.ID(stored=True),
         languages=fields.KEYWORD(stored=True),
@@ -119,8 +120,9 @@ class _DocInfo:
 class _Snapshot:
     """A searcher of one index generation, used by one thread, with caches that live with it."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, common: frozenset[str] | None) -> None:
         self.searcher = searcher
+        self.common = common
         self.owner = threading.current_thread()
         self._columns: dict[str, Any] = {}
         self._infos: dict[int, _DocInfo] = {}
@@ -183,8 +185,9 @@ class _SearcherPool:
     closed the next time any thread opens a searcher.
     """
 
-    def __init__(self, index: FileIndex) -> None:
+    def __init__(self, index: FileIndex, common: frozenset[str] | None) -> None:
         self._index = index
+        self._common = common
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: set[_Snapshot] = set()
@@ -194,7 +197,7 @@ class _SearcherPool:
         snapshot: _Snapshot | None = getattr(self._local, "snapshot", None)
         if snapshot is not None and snapshot.searcher.up_to_date():
             return snapshot
-        fresh = _Snapshot(self._index.searcher())
+        fresh = _Snapshot(self._index.searcher(), self._common)
         with self._lock:
             stale = {s for s in self._open if s is snapshot or not s.owner.is_alive()}
             for old in stale:
@@ -244,11 +247,14 @@ class WhooshEngine:
         self._analyzer = analyzer
         self._lock_timeout = lock_timeout
         self._write_lock = threading.Lock()
-        self._index = _open_or_create(index_dir, lock_timeout)
-        self.needs_rebuild = read_analysis_version(index_dir) != ANALYSIS_VERSION
+        self._index = _open_or_create(index_dir, lock_timeout, grams.default_common_terms(analyzer))
+        meta = read_meta(index_dir)
+        # None: an index made before grams (maybe without their field); phrases use positions.
+        self._common = meta.common_terms if meta and "grams" in self._index.schema else None
+        self.needs_rebuild = (meta.analysis_version if meta else None) != ANALYSIS_VERSION
         if self.needs_rebuild:
             log.warning("search index %s was built with another analysis: rebuild it", index_dir)
-        self._searchers = _SearcherPool(self._index)
+        self._searchers = _SearcherPool(self._index, self._common)
 
     def __enter__(self) -> WhooshEngine:
         return self
@@ -318,11 +324,11 @@ class WhooshEngine:
         empty = True
         for page in pages:
             empty = False
-            yield common | {
-                "page_id": page.page_id,
-                "seq": page.seq,
-                "body": self._terms(page.text, languages),
-            }
+            body = self._analyzer.index_terms(page.text, languages)
+            entry = common | {"page_id": page.page_id, "seq": page.seq, "body": " ".join(body)}
+            if self._common is not None:
+                entry["grams"] = " ".join(grams.index_grams(body, self._common))
+            yield entry
         if empty:
             yield common | {"page_id": None, "seq": NO_PAGE, "body": ""}
 
@@ -487,7 +493,7 @@ def _ranked(
     document_ids = snapshot.column("document_id")
     best = best_per_document(
         (document_ids[docnum], score, docnum)
-        for docnum, score in snapshot.scored(_to_whoosh(parsed, ALL_FIELDS))
+        for docnum, score in snapshot.scored(_to_whoosh(parsed, ALL_FIELDS, snapshot.common))
     )
     infos = {doc_id: snapshot.info(doc_id, docnum) for doc_id, (_, docnum) in best.items()}
     facets = count_facets((info.facets for info in infos.values()), wanted)
@@ -519,7 +525,8 @@ def _page_matcher(snapshot: _Snapshot) -> PageMatcher:
     def match(
         parsed: ParsedQuery, any_group: bool, doc_ids: Sequence[int]
     ) -> dict[int, list[PageMatch]]:
-        return _page_matches(snapshot, _to_whoosh(parsed, BODY_ONLY, any_group=any_group), doc_ids)
+        query = _to_whoosh(parsed, BODY_ONLY, snapshot.common, any_group=any_group)
+        return _page_matches(snapshot, query, doc_ids)
 
     return match
 
@@ -540,21 +547,29 @@ def _page_matches(
 
 
 def _to_whoosh(
-    parsed: ParsedQuery, fields_: Sequence[tuple[str, float]], *, any_group: bool = False
+    parsed: ParsedQuery,
+    fields_: Sequence[tuple[str, float]],
+    common: frozenset[str] | None,
+    *,
+    any_group: bool = False,
 ) -> Query:
     """Build the Whoosh query: every group (or, with ``any_group``, one) in one of ``fields_``.
 
     Excluded clauses are always looked for in every field: a word excluded by the reader
-    excludes a document whose title contains it.
+    excludes a document whose title contains it. ``common``: the index's common terms, whose
+    adjacent pairs are indexed as grams (``None``: an index without grams).
     """
-    groups = [Or([_clause(clause, fields_) for clause in group]) for group in parsed.groups]
+    groups = [Or([_clause(clause, fields_, common) for clause in group]) for group in parsed.groups]
     positive = Or(groups) if any_group else And(groups)
     if not parsed.excluded:
         return positive
-    return AndNot(positive, Or([_clause(clause, ALL_FIELDS) for clause in parsed.excluded]))
+    excluded = Or([_clause(clause, ALL_FIELDS, common) for clause in parsed.excluded])
+    return AndNot(positive, excluded)
 
 
-def _clause(clause: Clause, fields_: Sequence[tuple[str, float]]) -> Query:
+def _clause(
+    clause: Clause, fields_: Sequence[tuple[str, float]], common: frozenset[str] | None
+) -> Query:
     """Match the clause in any of ``fields_``: each word by any of its alternatives."""
     words = list(zip(clause.positions, clause.near_positions, strict=True))
     if any(not exact and not near for exact, near in words):
@@ -562,15 +577,35 @@ def _clause(clause: Clause, fields_: Sequence[tuple[str, float]]) -> Query:
     if not clause.is_phrase:
         exact, near = words[0]
         return Or([_word(name, exact, near, boost) for name, boost in fields_])
-    if all(len(exact) == 1 and not near for exact, near in words):
-        terms = [exact[0] for exact, _ in words]
-        return Or([Phrase(name, terms, boost=boost) for name, boost in fields_])
+    pairs = grams.phrase_grams(clause, common) if common is not None else []
     return Or(
         [
-            WordSequence([_word(name, exact, near, 1.0) for exact, near in words], boost=boost)
+            _body_phrase(clause, pairs, boost) if name == "body" else _phrase(clause, name, boost)
             for name, boost in fields_
         ]
     )
+
+
+def _phrase(clause: Clause, field: str, boost: float) -> Query:
+    """Match the phrase in ``field`` by positions."""
+    words = list(zip(clause.positions, clause.near_positions, strict=True))
+    if all(len(exact) == 1 and not near for exact, near in words):
+        return Phrase(field, [exact[0] for exact, _ in words], boost=boost)
+    return WordSequence([_word(field, exact, near, 1.0) for exact, near in words], boost=boost)
+
+
+def _body_phrase(clause: Clause, pairs: Sequence[tuple[str, ...] | None], boost: float) -> Query:
+    """Match the phrase in the page text, from its grams where its pairs have them.
+
+    A two-word phrase with grams is exactly an OR of them; a longer one is checked by positions
+    only on the entries holding the grams of its pairs (which score nothing themselves).
+    """
+    if len(pairs) == 1 and pairs[0] is not None:
+        return Or([Term("grams", gram, boost=boost) for gram in pairs[0]])
+    known = [Or([Term("grams", gram) for gram in pair]) for pair in pairs if pair is not None]
+    if not known:
+        return _phrase(clause, "body", boost)
+    return And([ConstantScoreQuery(And(known), 0.0), _phrase(clause, "body", boost)])
 
 
 def _word(field: str, exact: Sequence[str], near: Sequence[str], boost: float) -> Query:
@@ -585,8 +620,12 @@ def _word(field: str, exact: Sequence[str], near: Sequence[str], boost: float) -
 # Opening, creating and locking
 
 
-def _open_or_create(index_dir: Path, lock_timeout: float) -> FileIndex:
-    """Open the index, creating it under the write lock if no process has created it yet."""
+def _open_or_create(index_dir: Path, lock_timeout: float, common: frozenset[str]) -> FileIndex:
+    """Open the index, creating it under the write lock if no process has created it yet.
+
+    A new index records its meta first (``common``: its common terms, unless a rebuild
+    recorded its collection's already).
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     storage = FileStorage(str(index_dir))
     if not storage.index_exists(INDEX_NAME):
@@ -601,7 +640,7 @@ def _open_or_create(index_dir: Path, lock_timeout: float) -> FileIndex:
             # Creating clears any index files, so check again under the lock.
             if not storage.index_exists(INDEX_NAME):
                 # First, so an index never lacks it.
-                write_analysis_version(index_dir, "whoosh", ANALYSIS_VERSION)
+                meta_for_new_index(index_dir, "whoosh", ANALYSIS_VERSION, common)
                 storage.create_index(build_schema(), indexname=INDEX_NAME)
         finally:
             lock.release()
