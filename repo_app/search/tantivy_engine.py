@@ -15,16 +15,23 @@ The index holds one entry per page, grouped by document at query time: a documen
 score of its best page, its pages are those whose text matches. Page text is analysed but not
 stored; snippets are made from the text the :data:`~repo_app.search.types.TextLoader` returns.
 
-Counting, exactly and inside tantivy: each document also has one *document entry* holding every
-term of its title, authors and pages once (without positions) and its facet values. A query of
-alternative words (one word, or words joined by OR: the common case) matches a document exactly
-when it matches one of its pages, so the number of documents and the facet counts are
-aggregations over the document entries it matches, and their cost grows with the matching
-documents, not pages. Other queries (words that must share a page, phrases, exclusions) first
-collect the ids of the documents whose pages match (a ``terms`` aggregation), then aggregate over
-those documents' entries. (tantivy's ``cardinality`` aggregation is a sketch, a few documents off
-already at 300: not used.) tantivy releases the GIL, so the counting runs in a second thread
-while the calling thread ranks.
+Phrases of common words: each page entry also holds, in its ``grams`` field, the pairs of
+adjacent common terms (:mod:`repo_app.search.grams`), so such a two-word phrase is one term
+lookup, and a longer phrase checks positions only on the entries holding its grams.
+
+Counting, inside tantivy: each document also has one *document entry* holding every term and
+gram of its title, authors and pages once (without positions) and its facet values. A query of
+alternative words (one word, words joined by OR, or a two-word phrase of common words) matches a
+document exactly when it matches one of its pages, so the number of documents and the facet
+counts are aggregations over the document entries it matches, and their cost grows with the
+matching documents, not pages. Other queries (words that must share a page, other phrases,
+exclusions) first collect the ids of the documents whose pages match (a ``terms`` aggregation),
+then aggregate over those documents' entries, unless they match so many pages
+(:data:`EXACT_COUNT_PAGES`) that this costs more than the ranking: then the document entries
+holding the words anywhere are counted, an upper bound (``SearchResults.total_exact`` false).
+(tantivy's ``cardinality`` aggregation is a sketch, a few documents off already at 300: not
+used.) tantivy releases the GIL, so the counting runs in a second thread while the calling
+thread ranks.
 
 Concurrency: tantivy allows one writer per index, guarded by a lock file. A write opens a writer,
 commits and drops it, retrying with growing pauses while another process holds the lock, and gives
@@ -464,7 +471,8 @@ class TantivyEngine:
             ranked = [(found.document_id, found.score) for found in top[:RANKED_EXACTLY]]
             if len(top) <= RANKED_EXACTLY:
                 return ranked
-            documents = self._filtered(self._matching_documents(searcher, pruned)[0], wanted)
+            matching, _ = self._matching_documents(searcher, pruned, estimate=False)
+            documents = self._filtered(matching, wanted)
             addresses = [address for _, address in _all_hits(searcher, documents)]
             shown = {doc_id for doc_id, _ in ranked}
             rest = set(searcher.fast_field_values("document_id", addresses)) - shown
@@ -540,9 +548,15 @@ class TantivyEngine:
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, word) for word in words])
 
     def _matching_documents(
-        self, searcher: tantivy.Searcher, parsed: ParsedQuery
+        self, searcher: tantivy.Searcher, parsed: ParsedQuery, *, estimate: bool = True
     ) -> tuple[tantivy.Query, bool]:
         """Return a query matching the document entries of the documents ``parsed`` matches.
+
+        Args:
+            searcher: The searcher.
+            parsed: The (pruned) query.
+            estimate: Whether an upper bound will do past :data:`EXACT_COUNT_PAGES` matching
+                entries (else the documents are listed exactly up to tantivy's limit).
 
         Returns:
             The query, and whether it matches exactly those documents (else it matches a few
@@ -559,7 +573,7 @@ class TantivyEngine:
         simple = len(parsed.groups) == 1 and not parsed.excluded
         if simple and all(self._by_document(clause) for clause in parsed.groups[0]):
             return loose, True  # any page holding a word <=> the document holding it
-        if self._estimated_pages(searcher, parsed) > EXACT_COUNT_PAGES:
+        if estimate and self._estimated_pages(searcher, parsed) > EXACT_COUNT_PAGES:
             return loose, False
         pages = self._query(parsed, ALL_FIELDS)
         spec = {"ids": {"terms": {"field": "document_id", "size": MAX_COUNTED_DOCUMENTS}}}
@@ -568,6 +582,7 @@ class TantivyEngine:
         except ValueError:  # more buckets than tantivy allows in one aggregation
             ids = {"sum_other_doc_count": 1}
         if ids.get("sum_other_doc_count"):  # documents left out: too many to list
+            log.warning("search: too many documents to count exactly; counting an upper bound")
             return loose, False
         only = tantivy.Query.term_set_query(
             self._schema, "document_id", [int(bucket["key"]) for bucket in ids["buckets"]]
