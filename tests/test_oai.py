@@ -30,8 +30,6 @@ NS = {
 PUBLIC, HIDDEN = 23, 2
 PAGE = 5
 
-pytestmark = pytest.mark.skipif(not SCHEMAS.is_dir(), reason=f"schemas missing: {SCHEMAS}")
-
 
 @pytest.fixture(scope="module")
 def schema() -> etree.XMLSchema:

@@ -28,8 +28,6 @@ from tests.catalogue_helpers import (
     marcxml,
 )
 
-pytestmark = pytest.mark.skipif(not RUSMARC.exists(), reason=f"sample missing: {RUSMARC}")
-
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:

@@ -33,8 +33,6 @@ from tests.conftest import CORPUS, SHARED  # noqa: E402
 
 SAMPLES = SHARED / "search"
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus missing: {CORPUS}")
-
 
 def gt(stem: str) -> str:
     return (CORPUS / f"{stem}.gt.txt").read_text(encoding="utf-8")

@@ -25,8 +25,6 @@ from repo_app.search.query import parse_query
 from repo_app.search.snippets import make_snippet
 from tests.conftest import CORPUS
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus missing: {CORPUS}")
-
 
 def gt(stem: str) -> str:
     return (CORPUS / f"{stem}.gt.txt").read_text(encoding="utf-8")

@@ -19,11 +19,8 @@ an entry.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TypeVar
 
 from markupsafe import Markup
@@ -51,8 +48,6 @@ ALL_FIELDS = (("title", TITLE_BOOST), ("authors", AUTHORS_BOOST), ("body", 1.0))
 BODY_ONLY = (("body", 1.0),)
 #: Sequence number of the entry of a document without pages.
 NO_PAGE = 0
-#: Small JSON file beside an index recording how its terms were made.
-META_FILE = "mura-search.json"
 
 #: ``(page id, seq)`` of the page a snippet comes from.
 PageSource = tuple[int, int]
@@ -253,21 +248,3 @@ def build_hits(
             )
         )
     return hits
-
-
-def read_analysis_version(index_dir: Path) -> int | None:
-    """Return the analysis version recorded beside an index, ``None`` if unknown."""
-    try:
-        meta = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    version = meta.get("analysis_version") if isinstance(meta, dict) else None
-    return version if isinstance(version, int) else None
-
-
-def write_analysis_version(index_dir: Path, engine: str, version: int) -> None:
-    """Record (atomically) the engine and analysis version an index is built with."""
-    meta = {"engine": engine, "analysis_version": version}
-    tmp = index_dir / f".{META_FILE}.{os.getpid()}"
-    tmp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
-    tmp.replace(index_dir / META_FILE)
