@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from whoosh import fields
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.filedb.filestore import FileStorage
@@ -81,6 +82,7 @@ from repo_app.search.types import (
     SearchResults,
     TextLoader,
 )
+from repo_app.search.whoosh_fast import FastCache, FastView
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,9 @@ _T = TypeVar("_T")
 INDEX_NAME = "MAIN"
 #: Memory for the writer's posting pool; 512 MB bought nothing over 256 (DESIGN-NOTES).
 WRITER_LIMITMB = 256
+#: Rank with numpy over the raw postings (:mod:`~repo_app.search.whoosh_fast`) instead of
+#: walking Whoosh's matchers; the same results (tests compare the two).
+VECTORISED = True
 
 
 def build_schema() -> fields.Schema:
@@ -120,12 +125,20 @@ class _DocInfo:
 class _Snapshot:
     """A searcher of one index generation, used by one thread, with caches that live with it."""
 
-    def __init__(self, searcher: Searcher, common: frozenset[str] | None) -> None:
+    def __init__(self, searcher: Searcher, common: frozenset[str] | None, fast: FastCache) -> None:
         self.searcher = searcher
         self.common = common
         self.owner = threading.current_thread()
+        self._fast = fast
+        self._view: FastView | None | bool = False
         self._columns: dict[str, Any] = {}
         self._infos: dict[int, _DocInfo] = {}
+
+    def view(self) -> FastView | None:
+        """Return the vectorised evaluator of this generation, ``None`` if it cannot serve."""
+        if self._view is False:
+            self._view = self._fast.view(self.searcher)
+        return self._view  # type: ignore[return-value]
 
     def document_id(self, docnum: int) -> int:
         return self.column("document_id")[docnum]
@@ -188,6 +201,7 @@ class _SearcherPool:
     def __init__(self, index: FileIndex, common: frozenset[str] | None) -> None:
         self._index = index
         self._common = common
+        self._fast = FastCache()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: set[_Snapshot] = set()
@@ -197,7 +211,7 @@ class _SearcherPool:
         snapshot: _Snapshot | None = getattr(self._local, "snapshot", None)
         if snapshot is not None and snapshot.searcher.up_to_date():
             return snapshot
-        fresh = _Snapshot(self._index.searcher(), self._common)
+        fresh = _Snapshot(self._index.searcher(), self._common, self._fast)
         with self._lock:
             stale = {s for s in self._open if s is snapshot or not s.owner.is_alive()}
             for old in stale:
@@ -380,9 +394,9 @@ class WhooshEngine:
             return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
         snapshot = self._searchers.current()
         found = _find(snapshot, parsed, wanted)
-        shown = found.ranked[(page - 1) * per_page : page * per_page]
-        hits = self._hits(snapshot, found.parsed, shown, found)
-        return SearchResults(query, len(found.ranked), hits, page, per_page, found.facets)
+        shown = slice((page - 1) * per_page, page * per_page)
+        hits = self._hits(snapshot, found, shown)
+        return SearchResults(query, found.total, hits, page, per_page, found.facets)
 
     def document_pages(self, document_id: int, query: str) -> list[int]:
         """Return the page numbers of one document whose text matches ``query``, ascending.
@@ -434,26 +448,29 @@ class WhooshEngine:
             return []
         wanted = normalize_filters(filters)
         found = _find(self._searchers.current(), parsed, wanted)
-        return [(doc_id, found.best[doc_id][0]) for doc_id in found.ranked]
+        return list(zip(found.document_ids.tolist(), found.scores.tolist(), strict=True))
 
-    def _hits(
-        self, snapshot: _Snapshot, parsed: ParsedQuery, shown: list[int], found: _Found
-    ) -> list[DocumentHit]:
-        pages = matching_pages(_page_matcher(snapshot), parsed, shown)
-        candidates = [
-            Candidate(
-                document_id=doc_id,
-                title=found.infos[doc_id].title,
-                score=found.best[doc_id][0],
-                languages=found.infos[doc_id].facets.languages,
-                matches=pages.get(doc_id, []),
-                fallback=_page_source(snapshot, found.best[doc_id][1]),
+    def _hits(self, snapshot: _Snapshot, found: _Found, shown: slice) -> list[DocumentHit]:
+        ids = found.document_ids[shown].tolist()
+        scores = found.scores[shown].tolist()
+        docnums = found.docnums[shown].tolist()
+        pages = matching_pages(_page_matcher(snapshot), found.parsed, ids)
+        candidates = []
+        for doc_id, score, docnum in zip(ids, scores, docnums, strict=True):
+            info = snapshot.info(doc_id, docnum)
+            candidates.append(
+                Candidate(
+                    document_id=doc_id,
+                    title=info.title,
+                    score=score,
+                    languages=info.facets.languages,
+                    matches=pages.get(doc_id, []),
+                    fallback=_page_source(snapshot, docnum),
+                )
             )
-            for doc_id in shown
-        ]
         return build_hits(
             candidates,
-            parsed.positive_terms(),
+            found.parsed.positive_terms(),
             page_of=lambda match: _page_source(snapshot, match.ref),  # type: ignore[arg-type]
             text_loader=self._text_loader,
             analyzer=self._analyzer,
@@ -462,16 +479,26 @@ class WhooshEngine:
 
 @dataclass
 class _Found:
-    """What a query found: each document's best entry, their infos, the facets, the order.
+    """What a query found: the matching documents after filters, best first, and the facets.
 
-    ``parsed`` is the query that was run (pruned of terms the index lacks).
+    Attributes:
+        parsed: The query that was run (pruned of terms the index lacks).
+        document_ids: The documents, ranked.
+        scores: Each one's score (its best entry's).
+        docnums: Each one's best entry.
+        facets: The facet counts (each facet without its own filter).
     """
 
     parsed: ParsedQuery
-    best: dict[int, tuple[float, int]]
-    infos: dict[int, _DocInfo]
+    document_ids: np.ndarray
+    scores: np.ndarray
+    docnums: np.ndarray
     facets: dict[str, dict[str, int]]
-    ranked: list[int]
+
+    @property
+    def total(self) -> int:
+        """Number of matching documents."""
+        return len(self.document_ids)
 
 
 def _find(snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]) -> _Found:
@@ -480,7 +507,7 @@ def _find(snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozens
     _, found = with_fallback(
         parsed,
         lambda p: _ranked(snapshot, known.prune(p), wanted),
-        lambda found: len(found.ranked),
+        lambda found: found.total,
         _body_frequency(snapshot),
     )
     return found
@@ -489,7 +516,18 @@ def _find(snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozens
 def _ranked(
     snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]
 ) -> _Found:
-    """Run the query: best page per document, their infos, the facets and the ranked ids."""
+    """Run the query: the ranked documents after filters, and the facets."""
+    view = snapshot.view() if VECTORISED else None
+    if view is None:
+        return _ranked_by_matchers(snapshot, parsed, wanted)
+    ranking = view.rank(parsed, snapshot.common, wanted, _phrase)
+    return _Found(parsed, ranking.document_ids, ranking.scores, ranking.docnums, ranking.facets)
+
+
+def _ranked_by_matchers(
+    snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]
+) -> _Found:
+    """:func:`_ranked` by walking Whoosh's matchers, an entry at a time."""
     document_ids = snapshot.column("document_id")
     best = best_per_document(
         (document_ids[docnum], score, docnum)
@@ -498,7 +536,13 @@ def _ranked(
     infos = {doc_id: snapshot.info(doc_id, docnum) for doc_id, (_, docnum) in best.items()}
     facets = count_facets((info.facets for info in infos.values()), wanted)
     ranked = [doc_id for doc_id in ranked_ids(best) if passes(infos[doc_id].facets, wanted)]
-    return _Found(parsed, best, infos, facets, ranked)
+    return _Found(
+        parsed,
+        np.array(ranked, dtype=np.int64),
+        np.array([best[doc_id][0] for doc_id in ranked], dtype=np.float64),
+        np.array([best[doc_id][1] for doc_id in ranked], dtype=np.int64),
+        facets,
+    )
 
 
 def _body_frequency(snapshot: _Snapshot) -> fuzzy.DocFrequency:
@@ -602,10 +646,13 @@ def _body_phrase(clause: Clause, pairs: Sequence[tuple[str, ...] | None], boost:
     """
     if len(pairs) == 1 and pairs[0] is not None:
         return Or([Term("grams", gram, boost=boost) for gram in pairs[0]])
-    known = [Or([Term("grams", gram) for gram in pair]) for pair in pairs if pair is not None]
+    # Boost 0, not a ConstantScoreQuery: Whoosh scores that by its child when walking matches.
+    known = [
+        Or([Term("grams", gram, boost=0.0) for gram in pair]) for pair in pairs if pair is not None
+    ]
     if not known:
         return _phrase(clause, "body", boost)
-    return And([ConstantScoreQuery(And(known), 0.0), _phrase(clause, "body", boost)])
+    return And([*known, _phrase(clause, "body", boost)])
 
 
 def _word(field: str, exact: Sequence[str], near: Sequence[str], boost: float) -> Query:
