@@ -520,7 +520,7 @@ def _ranked(
     view = snapshot.view() if VECTORISED else None
     if view is None:
         return _ranked_by_matchers(snapshot, parsed, wanted)
-    ranking = view.rank(parsed, snapshot.common, wanted, _phrase)
+    ranking = view.rank(parsed, snapshot.common, wanted)
     return _Found(parsed, ranking.document_ids, ranking.scores, ranking.docnums, ranking.facets)
 
 
@@ -547,6 +547,9 @@ def _ranked_by_matchers(
 
 def _body_frequency(snapshot: _Snapshot) -> fuzzy.DocFrequency:
     """Return the document frequency of a term of the page text, for the fuzzy fallback."""
+    view = snapshot.view() if VECTORISED else None
+    if view is not None:
+        return view.doc_frequency("body")
     reader = snapshot.searcher.reader()
     return lambda term: reader.doc_frequency("body", term)
 
@@ -569,6 +572,14 @@ def _page_matcher(snapshot: _Snapshot) -> PageMatcher:
     def match(
         parsed: ParsedQuery, any_group: bool, doc_ids: Sequence[int]
     ) -> dict[int, list[PageMatch]]:
+        view = snapshot.view() if VECTORISED else None
+        if view is not None:
+            found: dict[int, list[PageMatch]] = {}
+            for doc_id, seq, score, docnum in view.pages(
+                parsed, snapshot.common, any_group, doc_ids
+            ):
+                found.setdefault(doc_id, []).append(PageMatch(seq, score, docnum))
+            return found
         query = _to_whoosh(parsed, BODY_ONLY, snapshot.common, any_group=any_group)
         return _page_matches(snapshot, query, doc_ids)
 

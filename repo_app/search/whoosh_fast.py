@@ -21,26 +21,29 @@ deletions changed is a new one.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from pickle import loads
+from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.query import Query
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from repo_app.search import grams
-from repo_app.search.grouping import ALL_FIELDS, NEAR_BOOST
+from repo_app.search.grouping import ALL_FIELDS, NEAR_BOOST, NO_PAGE
 from repo_app.search.query import Clause, ParsedQuery
 from repo_app.search.types import FACET_KEYS
 
-#: Builds Whoosh's positional query of a phrase in a field, with a boost.
-PhraseQuery = Callable[[Clause, str, float], Query]
-
+#: Fields and their boosts, as in :mod:`~repo_app.search.grouping`.
+Fields = Sequence[tuple[str, float]]
 # A field length as Whoosh decodes its stored length byte.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_VALUE = -1
@@ -65,33 +68,55 @@ class _Codes:
 class _Segment:
     """Arrays of one segment's entries, indexed by the segment's document numbers."""
 
+    key: _SegmentKey
     size: int
     live: np.ndarray
     document_id: np.ndarray
     seq: np.ndarray
     facets: dict[str, np.ndarray]
     lengths: dict[str, np.ndarray] = field(default_factory=dict)
+    term_hashes: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+#: Bytes of decoded postings kept between searches (ids and frequencies, 8 bytes a posting):
+#: the postings of the terms asked most (a common word at 100,000 pages is 0.5 MB).
+POSTINGS_CACHE_BYTES = 64 * 2**20
+#: Postings whose positions a thread keeps between searches (a phrase's words, read again when
+#: its near misses are looked up, or a results page's pages are matched).
+POSITIONS_KEPT = 500_000
+#: Fields whose postings hold positions, as Mura's schema makes them.
+POSITIONAL_FIELDS = ("title", "authors", "body")
+
+#: Where a segment's postings are cached: (segment id, deleted count).
+_SegmentKey = tuple[str, int]
 
 
 class FastCache:
-    """The per-segment arrays of one index, shared by its snapshots and threads."""
+    """The per-segment arrays and recently read postings of one index.
 
-    def __init__(self) -> None:
+    Shared by the index's snapshots and threads; a segment whose deletions changed is another
+    segment (its key has the deleted count), and segments no longer in the index are dropped.
+    """
+
+    def __init__(self, postings_bytes: int | None = None) -> None:
         self._lock = threading.Lock()
-        self._segments: dict[tuple[str, int], _Segment] = {}
+        self._segments: dict[_SegmentKey, _Segment] = {}
+        self._postings: OrderedDict[tuple[_SegmentKey, str, str], tuple[np.ndarray, ...]]
+        self._postings = OrderedDict()
+        self._postings_bytes = 0
+        self._budget = POSTINGS_CACHE_BYTES if postings_bytes is None else postings_bytes
         # collection and doc_type values get codes; each language gets a bit.
         self.codes = {key: _Codes() for key in FACET_KEYS}
 
     def view(self, searcher: Searcher) -> FastView | None:
-        """Return the evaluator of ``searcher``'s generation; ``None`` if it cannot serve it.
-
-        Segments no longer in the index are forgotten.
-        """
-        if type(searcher.weighting) is not BM25F:
+        """Return the evaluator of ``searcher``'s generation; ``None`` if it cannot serve it."""
+        if type(searcher.weighting) is not BM25F or not all(
+            isinstance(searcher.schema[name].format, Positions) for name in POSITIONAL_FIELDS
+        ):
             return None
         leaves = searcher.leaf_searchers()
+        segments = []
         with self._lock:
-            keys, segments = [], []
             for leaf, _ in leaves:
                 reader = leaf.reader()
                 segment = reader.segment() if hasattr(reader, "segment") else None
@@ -100,15 +125,59 @@ class FastCache:
                 key = (segment.segment_id(), segment.deleted_count())
                 known = self._segments.get(key)
                 if known is None:
-                    known = self._segments[key] = _load_segment(reader, self.codes)
-                keys.append(key)
+                    known = self._segments[key] = _load_segment(key, reader, self.codes)
                 segments.append(known)
-            for stale in set(self._segments) - set(keys):
+            current = {segment.key for segment in segments}
+            for stale in set(self._segments) - current:
                 del self._segments[stale]
-        return FastView(searcher, [(leaf, offset) for leaf, offset in leaves], segments, self)
+            for stale in [k for k in self._postings if k[0] not in current]:
+                self._forget(stale)
+        return FastView(searcher, list(leaves), segments, self)
+
+    def postings(
+        self, reader: IndexReader, segment: _Segment, name: str, term: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return a term's document numbers and frequencies in a segment (cached)."""
+        key = (segment.key, name, term)
+        with self._lock:
+            known = self._postings.get(key)
+            if known is not None:
+                self._postings.move_to_end(key)
+                return known  # type: ignore[return-value]
+        ids, weights, _ = read_postings(reader, name, term)
+        return self.remember(segment, name, term, ids, weights)
+
+    def remember(
+        self, segment: _Segment, name: str, term: str, ids: np.ndarray, weights: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Keep a term's postings, read by the caller; return them as :meth:`postings` does."""
+        key = (segment.key, name, term)
+        found = (ids.astype(np.int32), weights.astype(np.float32))
+        size = found[0].nbytes + found[1].nbytes
+        if size * 4 <= self._budget:  # one term never takes more than a quarter
+            with self._lock:
+                if key not in self._postings:
+                    self._postings[key] = found
+                    self._postings_bytes += size
+                while self._postings_bytes > self._budget:
+                    self._forget(next(iter(self._postings)))
+        return found
+
+    def term_hashes(self, reader: IndexReader, segment: _Segment, name: str) -> np.ndarray:
+        """The sorted hashes of a field's terms in a segment (read once)."""
+        hashes = segment.term_hashes.get(name)
+        if hashes is None:
+            terms = reader.lexicon(name) if name in reader.schema else ()
+            hashes = np.sort(np.fromiter(map(hash, terms), dtype=np.int64))
+            segment.term_hashes[name] = hashes
+        return hashes
+
+    def _forget(self, key: tuple[_SegmentKey, str, str]) -> None:
+        ids, weights = self._postings.pop(key)
+        self._postings_bytes -= ids.nbytes + weights.nbytes
 
 
-def _load_segment(reader: IndexReader, codes: Mapping[str, _Codes]) -> _Segment:
+def _load_segment(key: _SegmentKey, reader: IndexReader, codes: Mapping[str, _Codes]) -> _Segment:
     size = reader.doc_count_all()
     live = np.ones(size, dtype=bool)
     deleted = list(reader.segment().deleted_docs())
@@ -120,6 +189,7 @@ def _load_segment(reader: IndexReader, codes: Mapping[str, _Codes]) -> _Segment:
         "language": _language_bits(reader, size, codes["language"]),
     }
     return _Segment(
+        key=key,
         size=size,
         live=live,
         document_id=_numeric_column(reader, "document_id", size),
@@ -138,8 +208,7 @@ def _value_codes(reader: IndexReader, name: str, size: int, codes: _Codes) -> np
     """The code of each entry's value of a single-valued facet field (-1 without one)."""
     values = np.full(size, _NO_VALUE, dtype=np.int32)
     for term in _field_terms(reader, name):
-        ids, _ = read_postings(reader, name, term)
-        values[ids] = codes.code(term)
+        values[read_postings(reader, name, term)[0]] = codes.code(term)
     return values
 
 
@@ -147,8 +216,7 @@ def _language_bits(reader: IndexReader, size: int, codes: _Codes) -> np.ndarray:
     """Each entry's languages as a bit mask (bit = the language's code)."""
     bits = np.zeros(size, dtype=np.int64)
     for term in _field_terms(reader, "languages"):
-        ids, _ = read_postings(reader, "languages", term)
-        bits[ids] |= np.int64(1) << codes.code(term)
+        bits[read_postings(reader, "languages", term)[0]] |= np.int64(1) << codes.code(term)
     return bits
 
 
@@ -160,27 +228,27 @@ def _field_terms(reader: IndexReader, name: str) -> list[str]:
     ]
 
 
-_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+def read_postings(
+    reader: IndexReader, name: str, term: str, *, values: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Return a term's postings in one segment: document numbers, weights and values.
 
-
-def read_postings(reader: IndexReader, name: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return a term's postings in one segment: document numbers and weights (frequencies).
-
-    Deleted entries are included (the caller masks them). Whoosh's blocks are read directly:
-    its matcher decodes the ids of a block one by one in Python.
+    The values (Whoosh's encoded positions) only when asked for. Deleted entries are included
+    (the caller masks them). Whoosh's posting blocks are read directly: its matcher decodes
+    the ids of a block one by one in Python.
     """
     try:
         matcher = reader.postings(name, term)
     except TermNotFound:
-        return _EMPTY
+        return np.zeros(0, dtype=np.int64), np.zeros(0), []
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
     if type(matcher) is not W3LeafMatcher or matcher._byteids:
-        return _walk_postings(matcher)
-    ids_parts, weight_parts = [], []
+        return _walk_postings(matcher, values)
+    ids_parts, weight_parts, value_list = [], [], []
     while not matcher._atend:
         matcher._read_data()
-        raw_ids, raw_weights = matcher._data[0], matcher._data[1]
+        raw_ids, raw_weights, raw_values = matcher._data
         ids = np.cumsum(np.array(raw_ids, dtype=np.int64))  # a block's ids are deltas from 0
         ids_parts.append(ids)
         if raw_weights is None:
@@ -189,19 +257,39 @@ def read_postings(reader: IndexReader, name: str, term: str) -> tuple[np.ndarray
             weight_parts.append(np.full(len(ids), raw_weights))
         else:
             weight_parts.append(np.array(raw_weights, dtype=np.float64))
+        if values:
+            value_list.extend(raw_values)
         matcher._next_block()
     if not ids_parts:
-        return _EMPTY
-    return np.concatenate(ids_parts), np.concatenate(weight_parts)
+        return np.zeros(0, dtype=np.int64), np.zeros(0), []
+    return np.concatenate(ids_parts), np.concatenate(weight_parts), value_list
 
 
-def _walk_postings(matcher: object) -> tuple[np.ndarray, np.ndarray]:
-    ids, weights = [], []
-    while matcher.is_active():  # type: ignore[attr-defined]
-        ids.append(matcher.id())  # type: ignore[attr-defined]
-        weights.append(matcher.weight())  # type: ignore[attr-defined]
-        matcher.next()  # type: ignore[attr-defined]
-    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+def _walk_postings(matcher: Any, values: bool) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    ids, weights, value_list = [], [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        if values:
+            value_list.append(matcher.value())
+        matcher.next()
+    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64), value_list
+
+
+def _positions(ids: np.ndarray, values: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Decode Whoosh's positions of postings: ``(document number, position)`` of each.
+
+    A value is the frequency (4 bytes) and the pickled list of position deltas.
+    """
+    if not len(values):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    deltas = [loads(value[4:]) for value in values]
+    counts = np.fromiter(map(len, deltas), dtype=np.int64, count=len(deltas))
+    flat = np.fromiter(chain.from_iterable(deltas), dtype=np.int64, count=int(counts.sum()))
+    running = np.cumsum(flat)
+    starts = np.cumsum(counts) - counts
+    before = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0)
+    return np.repeat(ids, counts), running - np.repeat(before, counts)
 
 
 @dataclass
@@ -235,6 +323,14 @@ class _Match:
         self.mask[ids] = True
         self.score[ids] += scores
 
+    def combine(self, other: _Match, *, both: bool) -> None:
+        """AND (``both``) or OR another match into this one; scores add up either way."""
+        if both:
+            self.mask &= other.mask
+        else:
+            self.mask |= other.mask
+        self.score += other.score
+
 
 class FastView:
     """Evaluates queries over one generation (one searcher) of the index."""
@@ -250,6 +346,10 @@ class FastView:
         self._leaves = leaves
         self._segments = segments
         self._cache = cache
+        self._facet_columns: dict[str, np.ndarray] | None = None
+        self._values: OrderedDict[tuple[_SegmentKey, str, str], tuple[np.ndarray, list]]
+        self._values = OrderedDict()
+        self._values_kept = 0
         weighting = searcher.weighting
         self._b, self._k1 = weighting.B, weighting.K1
         self._field_b = weighting._field_B
@@ -259,30 +359,110 @@ class FastView:
         parsed: ParsedQuery,
         common: frozenset[str] | None,
         wanted: Mapping[str, frozenset[str]],
-        phrase_query: PhraseQuery,
     ) -> Ranking:
         """Match ``parsed`` (pruned) in every field; group, filter, count and rank documents."""
         docnums, document_ids, scores = [], [], []
         for (leaf, offset), segment in zip(self._leaves, self._segments, strict=True):
-            found = _SegmentQuery(self, leaf, segment, common, phrase_query).run(parsed)
+            query = _SegmentQuery(self, leaf.reader(), segment, common)
+            found = query.run(parsed, ALL_FIELDS, segment.live)
             local = np.flatnonzero(found.mask)
             docnums.append(local + offset)
             document_ids.append(segment.document_id[local])
             scores.append(found.score[local])
         return self._group(
-            np.concatenate(docnums) if docnums else np.zeros(0, dtype=np.int64),
-            np.concatenate(document_ids) if document_ids else np.zeros(0, dtype=np.int64),
-            np.concatenate(scores) if scores else np.zeros(0),
-            wanted,
+            np.concatenate(docnums), np.concatenate(document_ids), np.concatenate(scores), wanted
         )
+
+    def pages(
+        self,
+        parsed: ParsedQuery,
+        common: frozenset[str] | None,
+        any_group: bool,
+        document_ids: Sequence[int],
+    ) -> list[tuple[int, int, float, int]]:
+        """Return ``(document id, seq, score, docnum)`` of some documents' matching pages.
+
+        A page matches when its text matches every group of the query (with ``any_group``,
+        one of them) and no excluded clause.
+        """
+        wanted = np.array(list(document_ids), dtype=np.int64)
+        found: list[tuple[int, int, float, int]] = []
+        for (leaf, offset), segment in zip(self._leaves, self._segments, strict=True):
+            within = segment.live & np.isin(segment.document_id, wanted) & (segment.seq != NO_PAGE)
+            if not within.any():
+                continue
+            query = _SegmentQuery(self, leaf.reader(), segment, common)
+            match = query.run(parsed, BODY_ONLY, within, any_group=any_group)
+            local = np.flatnonzero(match.mask)
+            found.extend(
+                zip(
+                    segment.document_id[local].tolist(),
+                    segment.seq[local].tolist(),
+                    match.score[local].tolist(),
+                    (local + offset).tolist(),
+                    strict=True,
+                )
+            )
+        return found
+
+    def postings(
+        self, reader: IndexReader, segment: _Segment, name: str, term: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return a term's document numbers and frequencies in a segment."""
+        return self._cache.postings(reader, segment, name, term)
+
+    def with_values(
+        self, reader: IndexReader, segment: _Segment, name: str, term: str
+    ) -> tuple[np.ndarray, list[bytes]]:
+        """Return a term's document numbers and encoded positions in a segment.
+
+        The last terms read are kept (this view belongs to one thread): a phrase's words are
+        read again for its near misses and for the pages of the results page.
+        """
+        key = (segment.key, name, term)
+        known = self._values.get(key)
+        if known is not None:
+            self._values.move_to_end(key)
+            return known
+        ids, weights, values = read_postings(reader, name, term, values=True)
+        self._cache.remember(segment, name, term, ids, weights)
+        known = self._values[key] = (ids, values)
+        self._values_kept += len(ids)
+        while self._values_kept > POSITIONS_KEPT and len(self._values) > 1:
+            self._values_kept -= len(self._values.popitem(last=False)[1][0])
+        return known
+
+    def doc_frequency(self, name: str) -> Callable[[str], int]:
+        """Return the document frequency of a term of field ``name``, for the fuzzy fallback.
+
+        Most terms asked for are not in the index (one edit away from a query word): the
+        sorted hashes of each segment's terms answer those without a dictionary lookup.
+        """
+        reader = self._searcher.reader()
+        tables: list[np.ndarray] = []
+
+        def frequency(term: str) -> int:
+            if not tables:  # read on the first near miss looked up
+                tables.extend(
+                    self._cache.term_hashes(leaf.reader(), segment, name)
+                    for (leaf, _), segment in zip(self._leaves, self._segments, strict=True)
+                )
+            key = hash(term.encode("utf-8"))
+            for table in tables:
+                at = int(table.searchsorted(key))
+                if at < len(table) and table[at] == key:
+                    return reader.doc_frequency(name, term)
+            return 0
+
+        return frequency
 
     def term_scores(
         self, reader: IndexReader, segment: _Segment, name: str, term: str, boost: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return a term's postings in a segment, scored by BM25F as Whoosh scores them."""
-        ids, weights = read_postings(reader, name, term)
+        ids, weights = self.postings(reader, segment, name, term)
         if not len(ids):
-            return ids, weights
+            return ids, np.zeros(0)
         searcher = self._searcher
         idf = searcher.idf(name, term)
         avgfl = searcher.avg_field_length(name) or 1
@@ -290,8 +470,9 @@ class FastView:
         lengths = segment.lengths.get(name)
         if lengths is None:
             lengths = segment.lengths[name] = _field_lengths(reader, name, segment.size)
-        lengths = lengths[ids]
-        scores = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+        tf = weights.astype(np.float64)
+        fl = lengths[ids]
+        scores = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
         return ids, scores * boost if boost != 1.0 else scores
 
     def _group(
@@ -320,22 +501,19 @@ class FastView:
         return Ranking(doc_ids[ranked], doc_scores[ranked], doc_nums[ranked], facets)
 
     def _facet_column(self, key: str) -> np.ndarray:
-        columns = getattr(self, "_facet_columns", None)
-        if columns is None:
-            columns = self._facet_columns = {
+        """A facet's values (codes) of every entry of the index, by Whoosh document number."""
+        if self._facet_columns is None:
+            self._facet_columns = {
                 name: np.concatenate([segment.facets[name] for segment in self._segments])
-                if self._segments
-                else np.zeros(0, dtype=np.int64)
                 for name in FACET_KEYS
             }
-        return columns[key]
+        return self._facet_columns[key]
 
     def _passes(self, key: str, values: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
         codes = self._cache.codes[key]
         known = [codes.code(value) for value in wanted]
         if key == "language":
-            bits = np.int64(sum(1 << code for code in known))
-            return (values & bits) != 0
+            return (values & np.int64(sum(1 << code for code in known))) != 0
         return np.isin(values, np.array(known, dtype=values.dtype))
 
     def _count(self, key: str, values: np.ndarray, selected: np.ndarray) -> dict[str, int]:
@@ -352,6 +530,9 @@ class FastView:
                 if n:
                     counts[names[code]] = int(n)
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+BODY_ONLY: Fields = (("body", 1.0),)
 
 
 def _all(passing: Mapping[str, np.ndarray], size: int, *, ignore: str | None = None) -> np.ndarray:
@@ -375,65 +556,68 @@ def _field_lengths(reader: IndexReader, name: str, size: int) -> np.ndarray:
     return np.array([reader.doc_field_length(n, name, 0) or 0 for n in range(size)], dtype=float)
 
 
+#: A word of a clause: its exact alternatives and its near misses.
+_Word = tuple[Sequence[str], Sequence[str]]
+
+
 class _SegmentQuery:
     """One query over one segment."""
 
     def __init__(
         self,
         view: FastView,
-        leaf: Searcher,
+        reader: IndexReader,
         segment: _Segment,
         common: frozenset[str] | None,
-        phrase_query: PhraseQuery,
     ) -> None:
         self._view = view
-        self._leaf = leaf
-        self._reader = leaf.reader()
+        self._reader = reader
         self._segment = segment
         self._common = common
-        self._phrase_query = phrase_query
-        self._postings: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
+        self._scores: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
 
-    def run(self, parsed: ParsedQuery) -> _Match:
-        """Every group must match; excluded clauses (in every field) must not."""
+    def run(
+        self, parsed: ParsedQuery, fields_: Fields, within: np.ndarray, *, any_group: bool = False
+    ) -> _Match:
+        """Match every group (or one) in ``fields_`` among the entries ``within``.
+
+        Excluded clauses are looked for in every field.
+        """
         result = _Match(self._segment.size)
-        result.mask[:] = self._segment.live
-        # Groups needing positions last, so that they are checked only where the rest matched.
-        for group in sorted(parsed.groups, key=lambda g: any(c.is_phrase for c in g)):
-            found = self._group(group, result.mask)
-            result.mask &= found.mask
-            result.score += found.score
-            if not result.mask.any():
-                break
+        if any_group:
+            for group in parsed.groups:
+                result.combine(self._group(group, fields_, within), both=False)
+            result.mask &= within
+        else:
+            result.mask[:] = within
+            # Groups needing positions last: checked only where the rest matched.
+            for group in sorted(parsed.groups, key=lambda g: any(c.is_phrase for c in g)):
+                result.combine(self._group(group, fields_, result.mask), both=True)
+                if not result.mask.any():
+                    return result
         for clause in parsed.excluded:
             if not result.mask.any():
                 break
-            result.mask &= ~self._clause(clause, result.mask).mask
+            result.mask &= ~self._clause(clause, ALL_FIELDS, result.mask).mask
         return result
 
-    def _group(self, group: Sequence[Clause], within: np.ndarray) -> _Match:
+    def _group(self, group: Sequence[Clause], fields_: Fields, within: np.ndarray) -> _Match:
         found = _Match(self._segment.size)
         for clause in group:
-            match = self._clause(clause, within)
-            found.mask |= match.mask
-            found.score += match.score
+            found.combine(self._clause(clause, fields_, within), both=False)
         return found
 
-    def _clause(self, clause: Clause, within: np.ndarray) -> _Match:
+    def _clause(self, clause: Clause, fields_: Fields, within: np.ndarray) -> _Match:
         found = _Match(self._segment.size)
         words = list(zip(clause.positions, clause.near_positions, strict=True))
         if any(not exact and not near for exact, near in words):
             return found  # a word the index lacks
         if not clause.is_phrase:
-            exact, near = words[0]
-            for name, boost in ALL_FIELDS:
-                for term in exact:
-                    found.add(*self._scored(name, term, boost))
-                for term in near:
-                    found.add(*self._scored(name, term, boost * NEAR_BOOST))
+            for name, boost in fields_:
+                self._add_word(found, name, words[0], boost)
             return found
         pairs = grams.phrase_grams(clause, self._common) if self._common is not None else []
-        for name, boost in ALL_FIELDS:
+        for name, boost in fields_:
             if name == "body" and len(pairs) == 1 and pairs[0] is not None:
                 for gram in pairs[0]:
                     found.add(*self._scored("grams", gram, boost))
@@ -443,49 +627,74 @@ class _SegmentQuery:
                 for pair in pairs:
                     if pair is not None:
                         candidates &= self._any_term("grams", pair)
-            self._positions(self._phrase_query(clause, name, boost), candidates, found)
+            self._phrase(found, name, words, boost, candidates)
         return found
+
+    def _add_word(self, found: _Match, name: str, word: _Word, boost: float) -> None:
+        exact, near = word
+        for term in exact:
+            found.add(*self._scored(name, term, boost))
+        for term in near:
+            found.add(*self._scored(name, term, boost * NEAR_BOOST))
 
     def _scored(self, name: str, term: str, boost: float) -> tuple[np.ndarray, np.ndarray]:
         key = (name, term, boost)
-        known = self._postings.get(key)
+        known = self._scores.get(key)
         if known is None:
-            known = self._postings[key] = self._view.term_scores(
+            known = self._scores[key] = self._view.term_scores(
                 self._reader, self._segment, name, term, boost
             )
         return known
 
-    def _any_term(self, name: str, terms: Sequence[str]) -> np.ndarray:
+    def _any_term(self, name: str, terms: Sequence[str], *, positions: bool = False) -> np.ndarray:
         mask = np.zeros(self._segment.size, dtype=bool)
+        view, reader, segment = self._view, self._reader, self._segment
         for term in terms:
-            mask[self._scored(name, term, 1.0)[0]] = True
+            if positions:
+                mask[view.with_values(reader, segment, name, term)[0]] = True
+            else:
+                mask[view.postings(reader, segment, name, term)[0]] = True
         return mask
 
-    def _all_words(
-        self, name: str, words: Sequence[tuple[Sequence[str], Sequence[str]]]
-    ) -> np.ndarray:
+    def _all_words(self, name: str, words: Sequence[_Word]) -> np.ndarray:
         mask = np.ones(self._segment.size, dtype=bool)
         for exact, near in words:
-            mask &= self._any_term(name, (*exact, *near))
+            mask &= self._any_term(name, (*exact, *near), positions=True)
+            if not mask.any():
+                break
         return mask
 
-    def _positions(self, query: Query, candidates: np.ndarray, found: _Match) -> None:
-        """Add the entries among ``candidates`` where Whoosh's phrase matcher matches."""
+    def _phrase(
+        self, found: _Match, name: str, words: Sequence[_Word], boost: float, candidates: np.ndarray
+    ) -> None:
+        """Add the entries among ``candidates`` holding the words next to each other, in order.
+
+        Scored as Whoosh scores a phrase: the sum of its words' scores (each the sum of the
+        alternatives the entry holds), times the boost.
+        """
         todo = np.flatnonzero(candidates)
         if not len(todo):
             return
-        context = self._view._searcher.context(needs_current=True)
-        matcher = query.matcher(self._leaf, context)
-        ids, scores = [], []
-        for docnum in todo.tolist():
-            if not matcher.is_active():
-                break
-            if matcher.id() < docnum:
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
-            if matcher.id() == docnum:
-                ids.append(docnum)
-                scores.append(matcher.score())
-        if ids:
-            found.add(np.array(ids, dtype=np.int64), np.array(scores))
+        keys: np.ndarray | None = None
+        for offset, (exact, near) in enumerate(words):
+            word_keys = [
+                self._shifted_positions(name, term, todo, offset) for term in (*exact, *near)
+            ]
+            here = np.unique(np.concatenate(word_keys))
+            keys = here if keys is None else np.intersect1d(keys, here, assume_unique=True)
+            if not len(keys):
+                return
+        assert keys is not None
+        matched = np.unique(keys >> 32)
+        score = _Match(self._segment.size)
+        for word in words:
+            self._add_word(score, name, word, 1.0)
+        found.add(matched, score.score[matched] * boost)
+
+    def _shifted_positions(self, name: str, term: str, todo: np.ndarray, offset: int) -> np.ndarray:
+        """``docnum << 32 | position - offset`` of a term in the entries ``todo`` (sorted)."""
+        ids, values = self._view.with_values(self._reader, self._segment, name, term)
+        at = np.flatnonzero(np.isin(ids, todo, assume_unique=True))
+        docs, positions = _positions(ids[at], [values[i] for i in at.tolist()])
+        keep = positions >= offset
+        return (docs[keep] << 32) | (positions[keep] - offset)
