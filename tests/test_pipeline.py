@@ -33,7 +33,10 @@ from workers.pipeline import (
     process_page,
 )
 from workers.pipeline import ocr as ocr_module
-from workers.pipeline.images import png_passthrough
+from workers.pipeline.context import PageContext
+from workers.pipeline.images import deskew, png_passthrough
+from workers.pipeline.layout import estimate_layout
+from workers.pipeline.page import OcrSource, probe_turned
 
 MAX_CER = 0.05
 
@@ -470,6 +473,25 @@ def test_upside_down_page_comes_out_upright(
     check_page(p06)
     assert p06.rotation == 180
     assert cer(scorer, corpus, "p06_book_rus_rot180", pdf_text(p06.pdf)) <= MAX_CER
+
+
+@pytest.mark.parametrize("page", ["p01_book.png", "p10_news.png"])
+def test_probe_tells_upside_down_lines_from_upright_ones(
+    page: str, corpus: Path, tmp_path: Path
+) -> None:
+    with Image.open(corpus / page) as im:
+        gray = im.convert("L")
+    gray = deskew(gray, estimate_layout(gray, 300.0).skew(0))
+    source = OcrSource(gray, 300.0, False, None, "kaz", PageOptions(langs="kaz"))
+    ctx = PageContext.create(tmp_path, 0, 60)
+    assert probe_turned(gray, source, ctx) is False
+    assert probe_turned(gray.rotate(180), source, ctx) is True
+    # A blank page or one without words gives no answer: orientation detection decides.
+    assert probe_turned(Image.new("L", gray.size, 250), source, ctx) is None
+    lines = Image.new("L", gray.size, 250)
+    lines.paste(0, (200, 1000, 1500, 1010))
+    lines.paste(0, (200, 1040, 1500, 1050))
+    assert probe_turned(lines, source, ctx) is None
 
 
 def test_exif_orientation_is_respected(

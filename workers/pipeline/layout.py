@@ -3,9 +3,10 @@
 Text lines make the row profile (ink per row) of a page sharp when the lines are horizontal,
 and the column profile sharp when the page lies on its side. We rotate a copy of about 75 dpi
 over a range of angles and score the sharpness of the profile (sum of squared differences of
-neighbouring rows). About 50 small rotations cost ~50-150 ms, far less than Tesseract's
-orientation detection (0.5-1.5 s a page), which is therefore run only when this test (or the
-OCR confidence afterwards) says the page is not upright.
+neighbouring rows): coarse steps on a copy of half that size, fine steps around the best of
+them on the 75 dpi copy. About 50 small rotations cost 10-40 ms, far less than Tesseract's
+orientation detection (0.5-0.7 s a page), which is therefore run only when this test (or the
+OCR confidence afterwards) says the page is not upright, and a probe cannot tell.
 """
 
 from __future__ import annotations
@@ -29,12 +30,18 @@ SIDEWAYS_RATIO = 1.5
 #: Pages whose gray levels (1st to 99th percentile) span less than this are blank.
 MIN_CONTRAST = 40
 
+Box = tuple[int, int, int, int]
+
 
 @dataclass(frozen=True)
 class Layout:
     """What the profiles say about a page.
 
+    The scores of one orientation (horizontal or vertical) compare with each other, not with
+    those of the other: only the orientation of the text lines is measured finely.
+
     Attributes:
+        sideways: The text lines run down the page: it must be turned by 90 or 270.
         horizontal_angle: Counter-clockwise rotation (degrees) that makes rows of text
             level when the lines run across the page.
         horizontal_score: Sharpness of the row profile at that angle.
@@ -46,17 +53,13 @@ class Layout:
         upright_score: Sharpness of the column profile without rotation.
     """
 
+    sideways: bool
     horizontal_angle: float
     horizontal_score: float
     vertical_angle: float
     vertical_score: float
     level_score: float
     upright_score: float
-
-    @property
-    def sideways(self) -> bool:
-        """True when the text lines run down the page: it must be turned by 90 or 270."""
-        return self.vertical_score > SIDEWAYS_RATIO * self.horizontal_score
 
     def skew(self, rotation: int) -> float:
         """The deskew angle (counter-clockwise degrees) after turning the page by ``rotation``.
@@ -75,7 +78,7 @@ class Layout:
 
 
 #: What a blank page says: nothing to turn, nothing to straighten.
-BLANK = Layout(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+BLANK = Layout(False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def analysis_copy(gray: Image.Image, dpi: float) -> Image.Image | None:
@@ -107,14 +110,21 @@ def estimate_layout(gray: Image.Image, dpi: float) -> Layout:
         return BLANK
     # Corners uncovered by a rotation get the page's mean value, so they add few edges.
     fill = round(ImageStat.Stat(small).mean[0])
-    h_angle, h_score, level = _search(small, fill)
+    # A coarse step still moves the far end of a row of the half-size copy by 2 pixels.
+    half = small.reduce(2)
+    h_angle, h_score, level = _search(half, fill)
     # Turned a quarter counter-clockwise, text lines running down the page run across.
     # Most pages are upright: a rough look suffices unless the lines do run down the page.
     across = small.transpose(Image.Transpose.ROTATE_90)
-    v_angle, v_score, upright = _search(across, fill, coarse=2 * COARSE_STEP, fine=False)
-    if v_score > SIDEWAYS_RATIO * h_score:
-        v_angle, v_score, upright = _search(across, fill)
+    v_angle, v_score, upright = _search(across.reduce(2), fill, coarse=2 * COARSE_STEP)
+    sideways = v_score > SIDEWAYS_RATIO * h_score
+    if sideways:
+        v_angle, v_score, upright = _search(across.reduce(2), fill)
+        v_angle, v_score, upright = _refine(across, fill, v_angle)
+    else:
+        h_angle, h_score, level = _refine(small, fill, h_angle)
     return Layout(
+        sideways=sideways,
         horizontal_angle=round(h_angle, 2),
         horizontal_score=h_score,
         vertical_angle=round(v_angle, 2),
@@ -122,6 +132,75 @@ def estimate_layout(gray: Image.Image, dpi: float) -> Layout:
         level_score=level,
         upright_score=upright,
     )
+
+
+def text_band(page: Image.Image, dpi: float, lines: int, width: float) -> Box | None:
+    """A few text lines from the middle of an upright, level page, to be read as a sample.
+
+    Args:
+        page: The page (any mode), its text lines running across.
+        dpi: Its resolution.
+        lines: How many lines to take.
+        width: The largest share of the page width to take, about the middle of a column.
+
+    Returns:
+        The box (left, top, right, bottom) in pixels of ``page``, None on a blank page.
+    """
+    factor = max(1, round(dpi / ANALYSIS_DPI))
+    small = analysis_copy(page.convert("L"), dpi)
+    if small is None:
+        return None
+    # Over a third of the page, the gaps between words do not line up; only the gutters
+    # between columns stay empty. Take the widest column, so that the sample holds whole lines.
+    middle = small.crop((0, small.height // 3, small.width, 2 * small.height // 3))
+    columns = middle.resize((middle.width, 1), Image.Resampling.BOX).tobytes()
+    found = _joined(_runs(columns, 0.15), max(2, small.width // 100))
+    if not found:
+        return None
+    left, right = max(found, key=lambda run: run[1] - run[0])
+    cut = max(0.0, (right - left) - width * small.width) / 2
+    left, right = round(left + cut), round(right - cut)
+    strip = small.crop((left, 0, right, small.height))
+    rows = strip.resize((1, strip.height), Image.Resampling.BOX).tobytes()
+    found = _runs(rows, 0.25)
+    if not found:
+        return None
+    first = max(0, (len(found) - lines) // 2)
+    chosen = found[first : first + lines]
+    pad = max(1, max(end - start for start, end in chosen) // 2)
+    top, bottom = max(0, chosen[0][0] - pad), min(small.height, chosen[-1][1] + pad)
+    return (left * factor, top * factor, right * factor, bottom * factor)
+
+
+def _runs(profile: bytes, share: float) -> list[tuple[int, int]]:
+    """Runs (start, end) of a profile above ``share`` of the way from its floor to its top.
+
+    The floor is the 5th percentile: the white corners a deskew rotation leaves are whiter
+    than the paper and must not count as the background.
+    """
+    low = sorted(profile)[len(profile) // 20]
+    threshold = low + share * (max(profile) - low)
+    runs, start = [], None
+    for i, value in enumerate(profile):
+        if value > threshold and start is None:
+            start = i
+        elif value <= threshold and start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(profile)))
+    return runs
+
+
+def _joined(runs: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    """Runs with the gaps narrower than ``gap`` between them closed."""
+    joined = [runs[0]]
+    for start, end in runs[1:]:
+        if start - joined[-1][1] < gap:
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _percentile(image: Image.Image, fraction: float) -> int:
@@ -135,17 +214,28 @@ def _percentile(image: Image.Image, fraction: float) -> int:
 
 
 def _search(
-    small: Image.Image, fill: int, coarse: float = COARSE_STEP, fine: bool = True
+    small: Image.Image, fill: int, coarse: float = COARSE_STEP
 ) -> tuple[float, float, float]:
-    """Best angle: coarse steps over +-MAX_SKEW, then (if ``fine``) fine steps around it.
+    """Best angle in coarse steps over +-MAX_SKEW.
 
     Returns:
         The best angle, its score, and the score without rotation.
     """
     level = _sharpness(small, 0.0, fill)
     angle, score = _best(small, fill, 0.0, MAX_SKEW, coarse, known=(0.0, level))
-    if fine:
-        angle, score = _best(small, fill, angle, coarse - FINE_STEP, FINE_STEP, (angle, score))
+    return angle, score, level
+
+
+def _refine(small: Image.Image, fill: int, coarse: float) -> tuple[float, float, float]:
+    """Best angle in fine steps around a coarse one.
+
+    Returns:
+        The best angle, its score, and the score without rotation.
+    """
+    level = _sharpness(small, 0.0, fill)
+    score = _sharpness(small, coarse, fill) if coarse else level
+    span = COARSE_STEP - FINE_STEP
+    angle, score = _best(small, fill, coarse, span, FINE_STEP, (coarse, score))
     return angle, score, level
 
 

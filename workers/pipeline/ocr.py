@@ -31,6 +31,7 @@ ORIENTATION_CONFIDENCE = 14.0
 _MIN_RUN_S = 0.5
 _LANG_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _WCONF_RE = re.compile(r"x_wconf (\d+)")
+_BBOX_RE = re.compile(r"bbox (\d+) (\d+) (\d+) (\d+)")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ class Orientation:
     rotate: int
     confidence: float
     script: str | None = None
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of an hOCR file: its box in pixels (x0, y0, x1, y1) and confidence 0-100."""
+
+    box: tuple[int, int, int, int]
+    confidence: int
 
 
 @dataclass(frozen=True)
@@ -215,6 +224,27 @@ def recognize(image: Path, base: Path, langs: str, dpi: float, ctx: PageContext)
     return OcrOutput(text_path, hocr_path, pdf_path, word_count, mean_confidence)
 
 
+def read_words(image: Path, base: Path, langs: str, dpi: float, ctx: PageContext) -> list[Word]:
+    """Words of a small image read as one block of lines (``--psm 6``, hOCR only).
+
+    For the orientation probe: a few lines of the page, cheap to read.
+
+    Raises:
+        OcrTimeout, OcrFailed, TransientError: See :func:`run_tool` and :func:`recognize`.
+    """
+    args = [
+        TESSERACT, str(image), str(base),
+        "--dpi", str(round(dpi)),
+        "--psm", "6",
+        "-l", langs,
+        "hocr",
+    ]  # fmt: skip
+    run_tool(args, timeout=max(_MIN_RUN_S, ctx.remaining()), what="Tesseract")
+    hocr_path = base.with_suffix(".hocr")
+    check_outputs([hocr_path], nonempty=[hocr_path], what="Tesseract")
+    return hocr_words(hocr_path)
+
+
 def check_outputs(paths: list[Path], nonempty: list[Path], what: str) -> None:
     """Make sure a tool really wrote its output files.
 
@@ -239,13 +269,28 @@ def hocr_word_stats(hocr: Path) -> tuple[int, float | None]:
     Returns:
         (word count, mean confidence 0-100 or None without words).
     """
+    titles = _word_titles(hocr)
+    confidences = [int(m.group(1)) for t in titles if (m := _WCONF_RE.search(t))]
+    if not confidences:
+        return len(titles), None
+    return len(titles), sum(confidences) / len(confidences)
+
+
+def hocr_words(hocr: Path) -> list[Word]:
+    """The words of an hOCR file that have a box and a confidence."""
+    words = []
+    for title in _word_titles(hocr):
+        box, conf = _BBOX_RE.search(title), _WCONF_RE.search(title)
+        if box and conf:
+            x0, y0, x1, y1 = (int(v) for v in box.groups())
+            words.append(Word((x0, y0, x1, y1), int(conf.group(1))))
+    return words
+
+
+def _word_titles(hocr: Path) -> list[str]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
         tree = etree.parse(str(hocr), parser)
     except etree.XMLSyntaxError as exc:
         raise OcrFailed(f"Tesseract wrote a broken hOCR file ({exc}).") from exc
-    titles = tree.xpath("//*[@class='ocrx_word']/@title")
-    confidences = [int(m.group(1)) for t in titles if (m := _WCONF_RE.search(t))]
-    if not confidences:
-        return len(titles), None
-    return len(titles), sum(confidences) / len(confidences)
+    return tree.xpath("//*[@class='ocrx_word']/@title")
