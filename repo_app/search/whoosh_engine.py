@@ -9,6 +9,12 @@ fewer than :data:`~repo_app.search.fuzzy.FUZZY_BELOW` documents, it is run again
 near misses of its words (:mod:`repo_app.search.fuzzy`), looked up term by term in the body
 field's dictionary.
 
+Queries are not walked through Whoosh's matchers, a posting at a time in Python: the postings
+are read from the index into arrays and ranked, grouped into documents, counted and faceted
+with numpy (:mod:`repo_app.search.whoosh_fast`; the same results, exact totals and facets).
+Pairs of adjacent common terms are indexed as grams (:mod:`repo_app.search.grams`), so a phrase
+of common words is one term instead of two long position checks.
+
 Page text is analysed but not stored (DESIGN-NOTES, "Search"); snippets are made from the text the
 :data:`~repo_app.search.types.TextLoader` returns.
 

@@ -4,18 +4,17 @@ Whoosh walks matches one posting at a time in Python: scoring and grouping every
 of a common word (on two thirds of the pages) costs hundreds of milliseconds at 40,000 pages,
 and exact totals and facets need all of them. Here each term's postings are read once, block by
 block, straight from Whoosh's posting file into arrays (document numbers and term
-frequencies); BM25F is computed over them as Whoosh computes it (the same statistics, the same
-formula, so the same scores), a word is an OR (sum) of its alternatives in the title, authors
+frequencies); BM25F is computed over them as Whoosh computes it (the same statistics and
+formula, so the same scores); a word is an OR (sum) of its alternatives in the title, authors
 and page text, the groups of a query are intersected, and pages are grouped into documents,
-filtered and counted per facet value, all vectorised over dense per-segment arrays.
+filtered and counted per facet value, all over dense per-segment arrays. A phrase that its
+grams (:mod:`repo_app.search.grams`) do not answer is checked on positions decoded only for the
+entries that hold all its words and match the rest of the query.
 
-Positions are not read here: a phrase that its grams (:mod:`repo_app.search.grams`) do not
-answer is checked by Whoosh's own phrase matcher, but only on the entries that hold all its
-words and match the rest of the query (it skips to each of them).
-
-The arrays of a segment (document id, page number, facet values, field lengths) are read once
-and shared by every snapshot that holds the segment (:class:`FastCache`); a segment whose
-deletions changed is a new one.
+What is read is kept for the next searches: the arrays of each segment (document id, page
+number, facet values, field lengths), shared by every snapshot that holds the segment (one
+whose deletions changed is another segment), and the postings of the terms read last, up to
+:data:`POSTINGS_CACHE_BYTES` per index (:class:`FastCache`).
 """
 
 from __future__ import annotations
@@ -673,28 +672,51 @@ class _SegmentQuery:
         alternatives the entry holds), times the boost.
         """
         todo = np.flatnonzero(candidates)
-        if not len(todo):
-            return
         keys: np.ndarray | None = None
-        for offset, (exact, near) in enumerate(words):
-            word_keys = [
-                self._shifted_positions(name, term, todo, offset) for term in (*exact, *near)
-            ]
-            here = np.unique(np.concatenate(word_keys))
-            keys = here if keys is None else np.intersect1d(keys, here, assume_unique=True)
-            if not len(keys):
+        # The rarest word first: the others' positions are decoded only where it is.
+        for offset in sorted(range(len(words)), key=lambda i: self._postings_count(name, words[i])):
+            if not len(todo):
                 return
-        assert keys is not None
-        matched = np.unique(keys >> 32)
+            exact, near = words[offset]
+            parts = [self._shifted_positions(name, term, todo, offset) for term in (*exact, *near)]
+            here = _sorted_unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+            keys = here if keys is None else _intersect_sorted(keys, here)
+            todo = _sorted_unique(keys >> 32)
+        matched = todo
         score = _Match(self._segment.size)
         for word in words:
             self._add_word(score, name, word, 1.0)
         found.add(matched, score.score[matched] * boost)
 
+    def _postings_count(self, name: str, word: _Word) -> int:
+        view, reader, segment = self._view, self._reader, self._segment
+        return sum(
+            len(view.postings(reader, segment, name, term)[0]) for term in (*word[0], *word[1])
+        )
+
     def _shifted_positions(self, name: str, term: str, todo: np.ndarray, offset: int) -> np.ndarray:
-        """``docnum << 32 | position - offset`` of a term in the entries ``todo`` (sorted)."""
+        """``docnum << 32 | position - offset`` of a term in the entries ``todo``, ascending."""
         ids, values = self._view.with_values(self._reader, self._segment, name, term)
         at = np.flatnonzero(np.isin(ids, todo, assume_unique=True))
         docs, positions = _positions(ids[at], [values[i] for i in at.tolist()])
         keep = positions >= offset
         return (docs[keep] << 32) | (positions[keep] - offset)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending (cheaper than ``np.unique`` on sorted input)."""
+    if len(values) and np.any(values[1:] < values[:-1]):
+        values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
+def _intersect_sorted(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The values of two ascending arrays of distinct values that are in both."""
+    if len(first) > len(second):
+        first, second = second, first
+    if not len(first):
+        return first
+    at = np.minimum(np.searchsorted(second, first), len(second) - 1)
+    return first[second[at] == first]
