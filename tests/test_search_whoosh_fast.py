@@ -104,3 +104,21 @@ def test_segments_are_cached_until_the_index_changes(tmp_path: Path) -> None:
         assert [hit.document_id for hit in engine.search("кітапхана").hits] == [2]
         cache = engine._searchers._fast
         assert len(cache._segments) == len(engine._searchers.current().searcher.leaf_searchers())
+
+
+def test_a_deletion_rereads_only_the_live_entries(tmp_path: Path) -> None:
+    store = TextStore()
+    with WhooshEngine(tmp_path, store) as engine:
+        engine.index_documents(
+            [
+                (entry(1, "Бір"), store.pages(1, ["кітапхана бір"])),
+                (entry(2, "Екі"), store.pages(2, ["кітапхана екі"])),
+            ]
+        )
+        assert engine.search("кітапхана").total == 2
+        (before,) = engine._searchers._fast._segments.values()
+        engine.remove_document(1)
+        assert [hit.document_id for hit in engine.search("кітапхана").hits] == [2]
+        (after,) = engine._searchers._fast._segments.values()
+        assert after.key == before.key and after.document_id is before.document_id
+        assert after.live.tolist() == [False, True]

@@ -12,9 +12,9 @@ grams (:mod:`repo_app.search.grams`) do not answer is checked on positions decod
 entries that hold all its words and match the rest of the query.
 
 What is read is kept for the next searches: the arrays of each segment (document id, page
-number, facet values, field lengths), shared by every snapshot that holds the segment (one
-whose deletions changed is another segment), and the postings of the terms read last, up to
-:data:`POSTINGS_CACHE_BYTES` per index (:class:`FastCache`).
+number, facet values, field lengths), shared by every snapshot that holds the segment (only its
+live entries are read again when its deletions change), and the postings of the terms read
+last, up to :data:`POSTINGS_CACHE_BYTES` per index (:class:`FastCache`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from pickle import loads
 from typing import Any
@@ -68,6 +68,7 @@ class _Segment:
     """Arrays of one segment's entries, indexed by the segment's document numbers."""
 
     key: _SegmentKey
+    deleted: int
     size: int
     live: np.ndarray
     document_id: np.ndarray
@@ -86,8 +87,8 @@ POSITIONS_KEPT = 500_000
 #: Fields whose postings hold positions, as Mura's schema makes them.
 POSITIONAL_FIELDS = ("title", "authors", "body")
 
-#: Where a segment's postings are cached: (segment id, deleted count).
-_SegmentKey = tuple[str, int]
+#: A segment's id: its postings never change (deleted entries stay in them, masked).
+_SegmentKey = str
 
 
 class FastCache:
@@ -121,10 +122,15 @@ class FastCache:
                 segment = reader.segment() if hasattr(reader, "segment") else None
                 if segment is None:
                     return None
-                key = (segment.segment_id(), segment.deleted_count())
+                key = segment.segment_id()
                 known = self._segments.get(key)
                 if known is None:
                     known = self._segments[key] = _load_segment(key, reader, self.codes)
+                elif known.deleted != segment.deleted_count():
+                    # Only the live entries changed: the arrays and postings are the same.
+                    known = self._segments[key] = replace(
+                        known, deleted=segment.deleted_count(), live=_live(segment, known.size)
+                    )
                 segments.append(known)
             current = {segment.key for segment in segments}
             for stale in set(self._segments) - current:
@@ -178,10 +184,6 @@ class FastCache:
 
 def _load_segment(key: _SegmentKey, reader: IndexReader, codes: Mapping[str, _Codes]) -> _Segment:
     size = reader.doc_count_all()
-    live = np.ones(size, dtype=bool)
-    deleted = list(reader.segment().deleted_docs())
-    if deleted:
-        live[np.array(deleted, dtype=np.int64)] = False
     facets = {
         "collection": _value_codes(reader, "collection", size, codes["collection"]),
         "doc_type": _value_codes(reader, "doc_type", size, codes["doc_type"]),
@@ -189,12 +191,22 @@ def _load_segment(key: _SegmentKey, reader: IndexReader, codes: Mapping[str, _Co
     }
     return _Segment(
         key=key,
+        deleted=reader.segment().deleted_count(),
         size=size,
-        live=live,
+        live=_live(reader.segment(), size),
         document_id=_numeric_column(reader, "document_id", size),
         seq=_numeric_column(reader, "seq", size),
         facets=facets,
     )
+
+
+def _live(segment: Any, size: int) -> np.ndarray:
+    """Which entries of a segment are not deleted."""
+    live = np.ones(size, dtype=bool)
+    deleted = list(segment.deleted_docs())
+    if deleted:
+        live[np.array(deleted, dtype=np.int64)] = False
+    return live
 
 
 def _numeric_column(reader: IndexReader, name: str, size: int) -> np.ndarray:
