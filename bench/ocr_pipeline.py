@@ -341,9 +341,11 @@ def main() -> None:
     stack = MuraStack(work / "home")
     try:
         with MemorySampler(stack.worker.pid) as memory:
-            cpu = tree_cpu_seconds(stack.worker.pid) + children_cpu_seconds()
+            worker_cpu, client_cpu = tree_cpu_seconds(stack.worker.pid), children_cpu_seconds()
             seconds, result = stack.ingest(files, "bench corpus")
-            cpu = tree_cpu_seconds(stack.worker.pid) + children_cpu_seconds() - cpu
+            worker_cpu = tree_cpu_seconds(stack.worker.pid) - worker_cpu
+            client_cpu = children_cpu_seconds() - client_cpu
+            cpu = worker_cpu + client_cpu
         pdf = Path(result["pdf_path"])
         rows.append(
             row(
@@ -404,6 +406,11 @@ def main() -> None:
         f"wall {floor['ppm'] / mura['ppm'] - 1:+.1%}, "
         f"CPU {mura['cpu_per_page'] / floor['cpu_per_page'] - 1:+.1%}; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"Mura's CPU: worker tree {worker_cpu / n_pages:.2f} s/page, ingest client "
+        f"{client_cpu / n_pages:.2f} s/page ({client_cpu:.1f} s, mostly starting Python: "
+        "a fixed cost per job, not per page)"
     )
     if base:
         print(f"OCRmyPDF CPU per page / Mura's: {base['cpu_per_page'] / mura['cpu_per_page']:.2f}")
