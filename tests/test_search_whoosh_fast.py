@@ -8,8 +8,12 @@ from pathlib import Path
 import pytest
 
 from repo_app.search import whoosh_engine
+from repo_app.search.analysis import ANALYSIS_VERSION
+from repo_app.search.index_meta import IndexMeta, write_meta
+from repo_app.search.query import parse_query
 from repo_app.search.types import SearchResults
 from repo_app.search.whoosh_engine import WhooshEngine
+from repo_app.search.whoosh_fast import split_pair
 from tests.test_search import LIBRARY, TextStore, entry
 
 QUERIES = [
@@ -122,3 +126,29 @@ def test_a_deletion_rereads_only_the_live_entries(tmp_path: Path) -> None:
         (after,) = engine._searchers._fast._segments.values()
         assert after.key == before.key and after.document_id is before.document_id
         assert after.live.tolist() == [False, True]
+
+
+def test_a_phrase_answered_in_part_by_grams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "бала" (Kazakh stem) is common, "балалар" (the same word on a Russian page) is not: the
+    # first combination is found by its gram, the second by positions.
+    common = frozenset({"жаңа", "бала"})
+    write_meta(tmp_path, IndexMeta("whoosh", ANALYSIS_VERSION, common))
+    store = TextStore()
+    with WhooshEngine(tmp_path, store) as engine:
+        texts = {
+            1: (["kaz"], "Жаңа балалар келді"),
+            2: (["rus"], "жаңа балалар келді"),
+            3: (["rus"], "балалар жаңа келді"),
+            4: (["kaz"], "жаңа үй балалар"),
+        }
+        for doc_id, (languages, text) in texts.items():
+            doc = entry(doc_id, f"Құжат {doc_id}", languages=languages)
+            engine.index_document(doc, store.pages(doc_id, [text]))
+        assert split_pair(parse_query('"жаңа балалар"').groups[0][0], common) is not None
+        fast, slow = _both(engine, monkeypatch, '"жаңа балалар"')
+        assert [h.document_id for h in fast.hits] == [h.document_id for h in slow.hits]
+        assert sorted(h.document_id for h in fast.hits) == [1, 2]
+        for mine, theirs in zip(fast.hits, slow.hits, strict=True):
+            assert mine.score == pytest.approx(theirs.score, rel=1e-9)

@@ -88,7 +88,7 @@ from repo_app.search.types import (
     SearchResults,
     TextLoader,
 )
-from repo_app.search.whoosh_fast import FastCache, FastView
+from repo_app.search.whoosh_fast import FastCache, FastView, SplitPair, split_pair
 
 log = logging.getLogger(__name__)
 
@@ -639,9 +639,12 @@ def _clause(
         exact, near = words[0]
         return Or([_word(name, exact, near, boost) for name, boost in fields_])
     pairs = grams.phrase_grams(clause, common) if common is not None else []
+    split = split_pair(clause, common) if common is not None else None
     return Or(
         [
-            _body_phrase(clause, pairs, boost) if name == "body" else _phrase(clause, name, boost)
+            _body_phrase(clause, pairs, split, boost)
+            if name == "body"
+            else _phrase(clause, name, boost)
             for name, boost in fields_
         ]
     )
@@ -655,14 +658,26 @@ def _phrase(clause: Clause, field: str, boost: float) -> Query:
     return WordSequence([_word(field, exact, near, 1.0) for exact, near in words], boost=boost)
 
 
-def _body_phrase(clause: Clause, pairs: Sequence[tuple[str, ...] | None], boost: float) -> Query:
+def _body_phrase(
+    clause: Clause,
+    pairs: Sequence[tuple[str, ...] | None],
+    split: SplitPair | None,
+    boost: float,
+) -> Query:
     """Match the phrase in the page text, from its grams where its pairs have them.
 
-    A two-word phrase with grams is exactly an OR of them; a longer one is checked by positions
-    only on the entries holding the grams of its pairs (which score nothing themselves).
+    A two-word phrase with grams is exactly an OR of them (or of those of its combinations of
+    terms that have them, and of the others' phrases: ``split``); a longer one is checked by
+    positions only on the entries holding the grams of its pairs (which score nothing).
     """
     if len(pairs) == 1 and pairs[0] is not None:
         return Or([Term("grams", gram, boost=boost) for gram in pairs[0]])
+    if split is not None:
+        some_grams, positional = split
+        return Or(
+            [Term("grams", gram, boost=boost) for gram in some_grams]
+            + [Phrase("body", list(pair), boost=boost) for pair in positional]
+        )
     # Boost 0, not a ConstantScoreQuery: Whoosh scores that by its child when walking matches.
     known = [
         Or([Term("grams", gram, boost=0.0) for gram in pair]) for pair in pairs if pair is not None
