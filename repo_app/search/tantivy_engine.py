@@ -109,9 +109,10 @@ _PAGE, _DOCUMENT = 0, 1
 MAX_COUNTED_DOCUMENTS = 60_000
 #: Past about this many matching entries (by :meth:`TantivyEngine._estimated_pages`), a query
 #: whose pages decide (words that must share a page, phrases, exclusions) is counted by its
-#: documents' words instead: an upper bound, shown as "about N". Below, counting exactly costs
-#: less than ranking; at a million pages, two of the commonest words share 400,000 pages.
-EXACT_COUNT_PAGES = 50_000
+#: documents' words instead: an upper bound, "about N" (Elasticsearch likewise counts exactly
+#: only up to 10,000 hits by default). Counting exactly costs about 1 ms per thousand matching
+#: pages (listing their documents, then aggregating those): more than the ranking past 5,000.
+EXACT_COUNT_PAGES = 5_000
 #: Documents ``ranked_documents`` ranks by score (25 results pages of 20); the rest
 #: follow in id order.
 RANKED_EXACTLY = 500
