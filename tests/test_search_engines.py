@@ -96,9 +96,13 @@ def test_tantivy_counts_an_upper_bound_beyond_its_aggregation_limit(
             pages = [PageEntry(doc_id * 10 + n, n, t) for n, t in enumerate(pages_of(doc_id), 1)]
             engine.index_document(doc, pages)
         # On one page in documents 2, 4, 6, 8, 10; in two pages of document 12.
-        results = engine.search("беру оқырман")
+        results = engine.search("беру оқырман", per_page=2)
+        assert sorted(hit.document_id for hit in results.hits) == [2, 4]
+        # More than 4 to list: the words anywhere in a document.
+        assert (results.total, results.total_exact) == (6, False)
+        results = engine.search("беру оқырман")  # the ranking met them all: exact
         assert sorted(hit.document_id for hit in results.hits) == [2, 4, 6, 8, 10]
-        assert results.total == 6  # more than 4 to list: the words anywhere in a document
+        assert (results.total, results.total_exact) == (5, True)
 
 
 def test_the_ranked_list_holds_every_matching_document_once(

@@ -149,17 +149,33 @@ def _hit(results, document_id: int):  # noqa: ANN001, ANN202
     return next(hit for hit in results.hits if hit.document_id == document_id)
 
 
-def test_tantivy_counts_an_upper_bound_when_exact_counting_costs_too_much(
+def test_tantivy_estimates_the_count_when_exact_counting_costs_too_much(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from repo_app.search import tantivy_engine
 
-    with _open("tantivy", tmp_path / "index") as engine:
-        exact = engine.search("кітапхана журналдар")
-        assert (exact.total, exact.total_exact) == (1, True)
+    def doc(doc_id: int, *texts: str) -> tuple[DocumentEntry, list[PageEntry]]:
+        entry = DocumentEntry(doc_id, f"Құжат {doc_id}", [], "book", ["kaz"], "karaganda", 2020)
+        return entry, [PageEntry(doc_id * 10 + n, n, t) for n, t in enumerate(texts, 1)]
+
+    with open_index("tantivy", tmp_path / "index", _texts) as engine:
+        for doc_id in range(1, 41):  # every other document has the two words on one page
+            if doc_id % 2:
+                engine.index_document(*doc(doc_id, "Кітапхана журналдар алды"))
+            else:
+                engine.index_document(*doc(doc_id, "Кітапхана ашылды", "Журналдар келді"))
+        exact = engine.search("кітапхана журналдар", per_page=5)
+        assert (exact.total, exact.total_exact) == (20, True)
         monkeypatch.setattr(tantivy_engine, "EXACT_COUNT_PAGES", 0)
-        bound = engine.search("кітапхана журналдар")
-        assert (bound.total, bound.total_exact) == (2, False)  # document 5 has them apart
-        assert _found(bound) == _found(exact) == {2: [1]}
-        assert engine.search('"және мен"').total_exact  # answered by grams, exactly
-        assert [doc for doc, _ in engine.ranked_documents("кітапхана журналдар")] == [2]
+        about = engine.search("кітапхана журналдар", per_page=5)
+        # Sampled over every document here: the documents holding both words anywhere (40)
+        # scaled by the share of them whose pages match (1/2).
+        assert (about.total, about.total_exact) == (20, False)
+        assert about.facets["collection"] == {"karaganda": 20}
+        assert [hit.document_id for hit in about.hits] == [hit.document_id for hit in exact.hits]
+        # A third of the estimated matching pages: the documents of the first ids are sampled.
+        monkeypatch.setattr(tantivy_engine, "SAMPLE_COUNT_PAGES", 12)
+        assert 15 <= engine.search("кітапхана журналдар", per_page=5).total <= 25
+        assert engine.search('"кітапхана журналдар"', per_page=5).total_exact  # positions
+        assert engine.search("кітапхана журналдар", per_page=50).total == 20  # all ranked
+        assert len(engine.ranked_documents("кітапхана журналдар")) == 20

@@ -107,12 +107,14 @@ _PAGE, _DOCUMENT = 0, 1
 #: Most documents a query of the second kind counts exactly (tantivy's limit is 65,000 buckets);
 #: beyond, its counts are those of the same words without the page condition (an upper bound).
 MAX_COUNTED_DOCUMENTS = 60_000
-#: Past about this many matching entries (by :meth:`TantivyEngine._estimated_pages`), a query
-#: whose pages decide (words that must share a page, phrases, exclusions) is counted by its
-#: documents' words instead: an upper bound, "about N" (Elasticsearch likewise counts exactly
-#: only up to 10,000 hits by default). Counting exactly costs about 1 ms per thousand matching
-#: pages (listing their documents, then aggregating those): more than the ranking past 5,000.
+#: Past about this many matching entries (by :meth:`TantivyEngine._estimated_pages`), words
+#: that must share a page are counted approximately, "about N" (Elasticsearch likewise counts
+#: exactly only up to 10,000 hits by default): the documents holding them anywhere, scaled by
+#: the share of those that match in a sample of about :data:`SAMPLE_COUNT_PAGES` matching
+#: entries. Counting exactly costs about 1 ms per thousand matching pages (listing their
+#: documents, then aggregating those): more than the ranking past 5,000.
 EXACT_COUNT_PAGES = 5_000
+SAMPLE_COUNT_PAGES = 2_000
 #: Documents ``ranked_documents`` ranks by score (25 results pages of 20); the rest
 #: follow in id order.
 RANKED_EXACTLY = 500
@@ -188,6 +190,7 @@ class _Reader:
         self._meta = index_dir / "meta.json"
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
+        self._last: tuple[object, int] | None = None
 
     def searcher(self) -> tantivy.Searcher:
         """Return a searcher that sees every commit made before this call."""
@@ -201,6 +204,16 @@ class _Reader:
     def invalidate(self) -> None:
         """Make the next search reload (after this process committed)."""
         self._stamp = None
+
+    def last_document_id(self, searcher: tantivy.Searcher) -> int:
+        """Return the highest document id in the index (cached until the next reload)."""
+        stamp = self._stamp
+        if self._last is None or self._last[0] != stamp:
+            result = searcher.aggregate(
+                tantivy.Query.all_query(), {"last": {"max": {"field": "document_id"}}}
+            )
+            self._last = (stamp, round(result["last"]["value"] or 0))
+        return self._last[1]
 
     def _current_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -508,7 +521,11 @@ class TantivyEngine:
         counting = _POOL.submit(self._counts, searcher, parsed, wanted)
         ranked = _top_documents(searcher, filtered, need)
         counts = counting.result()
-        return _Found(ranked, counts.total, counts.facets, counts.exact)
+        if counts.exact:
+            return _Found(ranked, counts.total, counts.facets)
+        if len(ranked) < need:  # the ranking met every matching document
+            return _Found(ranked, len(ranked), counts.facets)
+        return _Found(ranked, max(counts.total, len(ranked)), counts.facets, exact=False)
 
     @staticmethod
     def _body_frequency(searcher: tantivy.Searcher) -> fuzzy.DocFrequency:
@@ -516,12 +533,63 @@ class TantivyEngine:
         return lambda term: searcher.doc_freq("body", term)
 
     def _counts(self, searcher: tantivy.Searcher, parsed: ParsedQuery, wanted: Filters) -> _Counts:
-        """Return the number of matching documents and the facet counts, exactly.
+        """Return the number of matching documents and the facet counts.
+
+        Exact, unless listing the matching documents would cost more than ranking them: then
+        the documents holding the words anywhere are counted, and scaled by the share of them
+        that match in a sample (:meth:`_sampled_share`).
+        """
+        documents, exact = self._matching_documents(searcher, parsed)
+        counts = self._aggregate_counts(searcher, documents, wanted)
+        if exact:
+            return counts
+        share = self._sampled_share(searcher, parsed, wanted, documents)
+        return _Counts(
+            round(counts.total * share),
+            {
+                key: {value: n for value, n in ((v, round(c * share)) for v, c in by.items()) if n}
+                for key, by in counts.facets.items()
+            },
+            exact=False,
+        )
+
+    def _sampled_share(
+        self,
+        searcher: tantivy.Searcher,
+        parsed: ParsedQuery,
+        wanted: Filters,
+        documents: tantivy.Query,
+    ) -> float:
+        """Return the share of the ``documents`` (holding the words) whose pages match.
+
+        Measured on the documents of one range of ids chosen to hold about
+        :data:`SAMPLE_COUNT_PAGES` matching pages, where listing them exactly is cheap; 1.0
+        (the upper bound) when the sample lists too many or holds none.
+        """
+        last = self._reader.last_document_id(searcher)
+        estimated = max(1.0, self._estimated_pages(searcher, parsed))
+        upper = max(1, round(last * min(1.0, SAMPLE_COUNT_PAGES / estimated)))
+        window = tantivy.Query.range_query(
+            self._schema, "document_id", tantivy.FieldType.Unsigned, 0, upper, True, True
+        )
+        pages = self._filtered(self._query(parsed, ALL_FIELDS), wanted)
+        listed = _document_ids(searcher, _both(pages, window))
+        held = searcher.aggregate(
+            _both(self._filtered(documents, wanted), window),
+            {"n": {"value_count": {"field": "document_id"}}},
+        )["n"]["value"]
+        if listed is None or not held:
+            return 1.0
+        return min(1.0, len(listed) / held)
+
+    def _aggregate_counts(
+        self, searcher: tantivy.Searcher, documents: tantivy.Query, wanted: Filters
+    ) -> _Counts:
+        """Count the document entries ``documents`` matches, in all and per facet value.
 
         A facet's counts ignore its own filter: the facets without a filter are counted with
         the total, over the filtered documents; each filtered facet needs one more aggregation.
         """
-        documents, exact = self._matching_documents(searcher, parsed)
         spec: dict[str, Any] = {"total": {"value_count": {"field": "document_id"}}}
         spec |= {key: _facet_agg(key) for key in FACET_KEYS if key not in wanted}
         result = searcher.aggregate(self._filtered(documents, wanted), spec)
@@ -531,7 +599,7 @@ class TantivyEngine:
             own = searcher.aggregate(self._filtered(documents, others), {key: _facet_agg(key)})
             facets[key] = _facet_counts(own[key])
         total = round(result["total"]["value"])
-        return _Counts(total, {key: facets[key] for key in FACET_KEYS}, exact)
+        return _Counts(total, {key: facets[key] for key in FACET_KEYS})
 
     def _document_clause(self, clause: Clause) -> tantivy.Query:
         """Match the document entries holding every word of ``clause`` (any alternative).
@@ -574,20 +642,22 @@ class TantivyEngine:
         simple = len(parsed.groups) == 1 and not parsed.excluded
         if simple and all(self._by_document(clause) for clause in parsed.groups[0]):
             return loose, True  # any page holding a word <=> the document holding it
-        if estimate and self._estimated_pages(searcher, parsed) > EXACT_COUNT_PAGES:
+        # A phrase checked by positions matches few pages, whose documents are cheap to list;
+        # words that must share a page may share hundreds of thousands.
+        positional = any(
+            not self._by_document(clause) for group in parsed.groups for clause in group
+        )
+        if (
+            estimate
+            and not positional
+            and self._estimated_pages(searcher, parsed) > EXACT_COUNT_PAGES
+        ):
             return loose, False
-        pages = self._query(parsed, ALL_FIELDS)
-        spec = {"ids": {"terms": {"field": "document_id", "size": MAX_COUNTED_DOCUMENTS}}}
-        try:
-            ids = searcher.aggregate(pages, spec)["ids"]
-        except ValueError:  # more buckets than tantivy allows in one aggregation
-            ids = {"sum_other_doc_count": 1}
-        if ids.get("sum_other_doc_count"):  # documents left out: too many to list
+        listed = _document_ids(searcher, self._query(parsed, ALL_FIELDS))
+        if listed is None:
             log.warning("search: too many documents to count exactly; counting an upper bound")
             return loose, False
-        only = tantivy.Query.term_set_query(
-            self._schema, "document_id", [int(bucket["key"]) for bucket in ids["buckets"]]
-        )
+        only = tantivy.Query.term_set_query(self._schema, "document_id", listed)
         kind = tantivy.Query.term_query(self._schema, "kind", _DOCUMENT)
         query = tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, only), (tantivy.Occur.Must, kind)]
@@ -826,6 +896,28 @@ def _top_documents(searcher: tantivy.Searcher, query: tantivy.Query, need: int) 
         limit *= 4
     # Documents not met score at most the last page walked: the first ``need`` are certain.
     return sorted(best.values(), key=lambda r: (-r.score, r.document_id))[:need]
+
+
+def _document_ids(searcher: tantivy.Searcher, pages: tantivy.Query) -> list[int] | None:
+    """Return the ids of the documents of the entries ``pages`` matches; ``None``: too many."""
+    spec = {"ids": {"terms": {"field": "document_id", "size": MAX_COUNTED_DOCUMENTS}}}
+    try:
+        ids = searcher.aggregate(pages, spec)["ids"]
+    except ValueError:  # more buckets than tantivy allows in one aggregation
+        return None
+    if ids.get("sum_other_doc_count"):  # documents left out
+        return None
+    return [int(bucket["key"]) for bucket in ids["buckets"]]
+
+
+def _both(first: tantivy.Query, second: tantivy.Query) -> tantivy.Query:
+    """Match what both queries match (scored by ``first`` only)."""
+    return tantivy.Query.boolean_query(
+        [
+            (tantivy.Occur.Must, first),
+            (tantivy.Occur.Must, tantivy.Query.const_score_query(second, 0.0)),
+        ]
+    )
 
 
 def _all_hits(
