@@ -179,3 +179,17 @@ def test_tantivy_estimates_the_count_when_exact_counting_costs_too_much(
         assert engine.search('"кітапхана журналдар"', per_page=5).total_exact  # positions
         assert engine.search("кітапхана журналдар", per_page=50).total == 20  # all ranked
         assert len(engine.ranked_documents("кітапхана журналдар")) == 20
+
+
+def test_a_phrase_answered_partly_by_grams_finds_every_spelling(kind: str, tmp_path: Path) -> None:
+    # "орталық" and "кітапхана" are common in this collection; their Latin spellings are not.
+    sample = [("Орталық кітапхана ашық", ["kaz"])] * MIN_SAMPLE_PAGES
+    prepare_folder(tmp_path / "index", kind, sample)
+    with open_index(kind, tmp_path / "index", _texts) as engine:
+        for doc_id, text in ((6, "Қаладағы орталық кітапхана"), (7, "Qaladagy ortalyq kitaphana")):
+            doc = DocumentEntry(doc_id, "Құжат", [], "book", ["kaz"], None, None)
+            engine.index_document(doc, [PageEntry(doc_id * 10 + 1, 1, text)])
+        doc = DocumentEntry(8, "Құжат", [], "book", ["kaz"], None, None)
+        engine.index_document(doc, [PageEntry(81, 1, "Kitaphana ortalyq emes")])
+        assert sorted(_found(engine.search('"орталық кітапхана"'))) == [6, 7]
+        assert sorted(_found(engine.search('"ortalyq kitaphana"'))) == [6, 7]

@@ -9,11 +9,11 @@ import pytest
 
 from repo_app.search import whoosh_engine
 from repo_app.search.analysis import ANALYSIS_VERSION
+from repo_app.search.grams import split_pair
 from repo_app.search.index_meta import IndexMeta, write_meta
 from repo_app.search.query import parse_query
 from repo_app.search.types import SearchResults
 from repo_app.search.whoosh_engine import WhooshEngine
-from repo_app.search.whoosh_fast import split_pair
 from tests.test_search import LIBRARY, TextStore, entry
 
 QUERIES = [

@@ -122,3 +122,33 @@ def phrase_grams(clause: Clause, common: frozenset[str]) -> list[tuple[str, ...]
             continue
         pairs.append(tuple(f"{a}{GRAM_JOIN}{b}" for a in first for b in second))
     return pairs
+
+
+#: The grams of a two-word phrase's combinations of common terms, and its other combinations.
+SplitPair = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+
+
+def split_pair(clause: Clause, common: frozenset[str]) -> SplitPair | None:
+    """Split a two-word phrase that grams answer only in part (``grams.phrase_grams``: None).
+
+    The phrase matches where some combination of its words' terms is adjacent: a combination
+    of two common terms is found by its gram, the others by positions, and those are rarer
+    (``орталық`` is common, its Latin spelling ``ortalyq`` is not). ``None`` when no
+    combination, or every one, has a gram, when a word has near misses, or when the
+    combinations are too many.
+    """
+    if len(clause.positions) != 2 or any(clause.near_positions):
+        return None
+    first, second = clause.positions
+    if not first or not second or len(first) * len(second) > MAX_PAIR_GRAMS:
+        return None
+    some_grams, positional = [], []
+    for a in first:
+        for b in second:
+            if a in common and b in common:
+                some_grams.append(f"{a}{GRAM_JOIN}{b}")
+            else:
+                positional.append((a, b))
+    if not some_grams or not positional:
+        return None
+    return tuple(some_grams), tuple(positional)

@@ -703,6 +703,12 @@ class TantivyEngine:
             return []
         return grams.phrase_grams(clause, self._common)
 
+    def _split_pair(self, clause: Clause) -> grams.SplitPair | None:
+        """A two-word phrase that grams answer in part (``grams.split_pair``), else ``None``."""
+        if self._common is None or not clause.is_phrase:
+            return None
+        return grams.split_pair(clause, self._common)
+
     def _any_term(self, name: str, terms: Sequence[str]) -> tantivy.Query:
         """Match entries holding any of ``terms`` in field ``name`` (none: nothing)."""
         queries = [tantivy.Query.term_query(self._schema, name, term, "basic") for term in terms]
@@ -804,7 +810,16 @@ class TantivyEngine:
                 exact, near = words[0]
                 queries.append(self._word(name, exact, near, boost))
                 continue
-            query = self._phrase(name, words, self._phrase_grams(clause) if name == "body" else [])
+            split = self._split_pair(clause) if name == "body" else None
+            if split is not None:  # common combinations by grams, the rarer by positions
+                gram_terms, positional = split
+                query = self._any(
+                    [tantivy.Query.term_query(self._schema, "grams", g) for g in gram_terms]
+                    + [tantivy.Query.phrase_query(self._schema, name, list(p)) for p in positional]
+                )
+            else:
+                pairs = self._phrase_grams(clause) if name == "body" else []
+                query = self._phrase(name, words, pairs)
             queries.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
         return self._any(queries)
 

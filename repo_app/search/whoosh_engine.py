@@ -58,6 +58,7 @@ from whoosh.searching import Searcher
 from repo_app.search import fuzzy, grams
 from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
 from repo_app.search.facets import FacetValues, count_facets, normalize_filters, passes
+from repo_app.search.grams import SplitPair, split_pair
 from repo_app.search.grouping import (
     ALL_FIELDS,
     BODY_ONLY,
@@ -88,7 +89,7 @@ from repo_app.search.types import (
     SearchResults,
     TextLoader,
 )
-from repo_app.search.whoosh_fast import FastCache, FastView, SplitPair, split_pair
+from repo_app.search.whoosh_fast import FastCache, FastView
 
 log = logging.getLogger(__name__)
 

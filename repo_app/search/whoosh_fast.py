@@ -567,36 +567,6 @@ def _field_lengths(reader: IndexReader, name: str, size: int) -> np.ndarray:
     return np.array([reader.doc_field_length(n, name, 0) or 0 for n in range(size)], dtype=float)
 
 
-#: The grams of a two-word phrase's combinations of common terms, and its other combinations.
-SplitPair = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
-
-
-def split_pair(clause: Clause, common: frozenset[str]) -> SplitPair | None:
-    """Split a two-word phrase that grams answer only in part (``grams.phrase_grams``: None).
-
-    The phrase matches where some combination of its words' terms is adjacent: a combination
-    of two common terms is found by its gram, the others by positions, and those are rarer
-    (``орталық`` is common, its Latin spelling ``ortalyq`` is not). ``None`` when no
-    combination, or every one, has a gram, when a word has near misses, or when the
-    combinations are too many.
-    """
-    if len(clause.positions) != 2 or any(clause.near_positions):
-        return None
-    first, second = clause.positions
-    if not first or not second or len(first) * len(second) > grams.MAX_PAIR_GRAMS:
-        return None
-    some_grams, positional = [], []
-    for a in first:
-        for b in second:
-            if a in common and b in common:
-                some_grams.append(f"{a}{grams.GRAM_JOIN}{b}")
-            else:
-                positional.append((a, b))
-    if not some_grams or not positional:
-        return None
-    return tuple(some_grams), tuple(positional)
-
-
 #: A word of a clause: its exact alternatives and its near misses.
 _Word = tuple[Sequence[str], Sequence[str]]
 
@@ -658,7 +628,7 @@ class _SegmentQuery:
                 self._add_word(found, name, words[0], boost)
             return found
         pairs = grams.phrase_grams(clause, self._common) if self._common is not None else []
-        split = split_pair(clause, self._common) if self._common is not None else None
+        split = grams.split_pair(clause, self._common) if self._common is not None else None
         for name, boost in fields_:
             if name == "body" and len(pairs) == 1 and pairs[0] is not None:
                 for gram in pairs[0]:
@@ -676,7 +646,7 @@ class _SegmentQuery:
         return found
 
     def _split_phrase(
-        self, found: _Match, split: SplitPair, boost: float, within: np.ndarray
+        self, found: _Match, split: grams.SplitPair, boost: float, within: np.ndarray
     ) -> None:
         """Add a two-word phrase answered in part by grams (:func:`split_pair`)."""
         some_grams, positional = split
