@@ -301,3 +301,33 @@ def test_the_dashboard_advises_tantivy_when_whoosh_grows(tmp_path: Path, engine:
         if advised:
             assert "3 published pages" in html and "mura reindex --engine tantivy" in html
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
+def test_the_dashboard_asks_for_a_reindex_after_an_analysis_change(
+    tmp_path: Path, engine: str
+) -> None:
+    from repo_app.search.index_meta import META_FILE
+    from repo_app.search.rebuild import current_dir
+    from repo_app.services import search as search_service
+    from tests.conftest import make_app
+    from tests.synthetic import publish
+
+    app = make_app(tmp_path / "home", DEFAULT_ACCESS="public_domain", SEARCH_ENGINE=engine)
+    publish(app, tmp_path / "pages", "Two pages", count=2)
+    with app.app_context():
+        make_user("boss", "admin", None)
+        client = logged_in(app, "boss")
+        assert 'id="search-outdated"' not in client.get("/admin/reports/dashboard").get_data(
+            as_text=True
+        )
+        # What an index made by an earlier Mura records: an older analysis, no common terms.
+        app.extensions.pop("mura_search").close()
+        index = current_dir(Path(app.config["INDEX_DIR"]), engine)
+        (index / META_FILE).write_text(f'{{"engine": "{engine}", "analysis_version": 2}}')
+        html = client.get("/admin/reports/dashboard?lang=en").get_data(as_text=True)
+        assert 'id="search-outdated"' in html and "mura reindex" in html
+        search_service.rebuild_index()
+        html = client.get("/admin/reports/dashboard?lang=en").get_data(as_text=True)
+        assert 'id="search-outdated"' not in html
+        db.engine.dispose()

@@ -100,9 +100,7 @@ def test_facets_of_a_common_phrase_count_documents(engine: SearchEngine) -> None
     assert results.facets["collection"] == {"karaganda": 3}
 
 
-def test_an_index_made_before_grams_answers_phrases_by_positions(
-    kind: str, tmp_path: Path
-) -> None:
+def test_an_index_made_before_grams_answers_phrases_by_positions(kind: str, tmp_path: Path) -> None:
     folder = tmp_path / "old"
     _open(kind, folder).close()
     # What Mura wrote before grams: no common terms recorded (and an older analysis).

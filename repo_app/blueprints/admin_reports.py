@@ -156,6 +156,7 @@ def dashboard_view() -> str:
         running=dashboard.running_jobs(),
         counts=workflow.queue_counts(current_user),
         search_advice=dashboard.search_engine_advice(),
+        search_outdated=dashboard.search_index_outdated(),
         failures=dashboard.failures(),
         pages_year=dashboard.Progress(total["pages_year"], plan.get("pages")),
         pages_month=dashboard.Progress(

@@ -192,6 +192,17 @@ def open_requests(limit: int = 10) -> tuple[dict[str, int], list[CopyRequest]]:
     return counts, oldest
 
 
+def search_index_outdated() -> bool:
+    """Whether the search index was made by another analysis version than this Mura's.
+
+    Searches still work (an index made before common grams answers phrases by positions), but
+    miss what the new analysis adds until ``mura reindex`` rebuilds it.
+    """
+    from repo_app.services import search as search_service
+
+    return bool(getattr(search_service.get_engine(), "needs_rebuild", False))
+
+
 def search_engine_advice() -> dict[str, int] | None:
     """The published pages and the advised limit, when Whoosh serves more than it does quickly.
 
