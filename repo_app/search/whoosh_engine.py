@@ -142,7 +142,12 @@ class _Snapshot:
         self._infos: dict[int, _DocInfo] = {}
 
     def view(self) -> FastView | None:
-        """Return the vectorised evaluator of this generation, ``None`` if it cannot serve."""
+        """Return the vectorised evaluator of this generation, ``None`` if it cannot serve.
+
+        ``None`` too when :data:`VECTORISED` is off (the matchers are walked instead).
+        """
+        if not VECTORISED:
+            return None
         if self._view is False:
             self._view = self._fast.view(self.searcher)
         return self._view  # type: ignore[return-value]
@@ -524,7 +529,7 @@ def _ranked(
     snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]
 ) -> _Found:
     """Run the query: the ranked documents after filters, and the facets."""
-    view = snapshot.view() if VECTORISED else None
+    view = snapshot.view()
     if view is None:
         return _ranked_by_matchers(snapshot, parsed, wanted)
     ranking = view.rank(parsed, snapshot.common, wanted)
@@ -554,7 +559,7 @@ def _ranked_by_matchers(
 
 def _body_frequency(snapshot: _Snapshot) -> fuzzy.DocFrequency:
     """Return the document frequency of a term of the page text, for the fuzzy fallback."""
-    view = snapshot.view() if VECTORISED else None
+    view = snapshot.view()
     if view is not None:
         return view.doc_frequency("body")
     reader = snapshot.searcher.reader()
@@ -579,7 +584,7 @@ def _page_matcher(snapshot: _Snapshot) -> PageMatcher:
     def match(
         parsed: ParsedQuery, any_group: bool, doc_ids: Sequence[int]
     ) -> dict[int, list[PageMatch]]:
-        view = snapshot.view() if VECTORISED else None
+        view = snapshot.view()
         if view is not None:
             found: dict[int, list[PageMatch]] = {}
             for doc_id, seq, score, docnum in view.pages(

@@ -37,7 +37,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from repo_app.search import grams
-from repo_app.search.grouping import ALL_FIELDS, NEAR_BOOST, NO_PAGE
+from repo_app.search.grouping import ALL_FIELDS, BODY_ONLY, NEAR_BOOST, NO_PAGE
 from repo_app.search.query import Clause, ParsedQuery
 from repo_app.search.types import FACET_KEYS
 
@@ -54,6 +54,10 @@ class _Codes:
     def __init__(self) -> None:
         self.names: list[str] = []
         self._codes: dict[str, int] = {}
+
+    def find(self, value: str) -> int | None:
+        """The code of a value already seen, ``None`` for another (it matches no entry)."""
+        return self._codes.get(value)
 
     def code(self, value: str) -> int:
         known = self._codes.get(value)
@@ -98,13 +102,12 @@ class FastCache:
     segment (its key has the deleted count), and segments no longer in the index are dropped.
     """
 
-    def __init__(self, postings_bytes: int | None = None) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._segments: dict[_SegmentKey, _Segment] = {}
         self._postings: OrderedDict[tuple[_SegmentKey, str, str], tuple[np.ndarray, ...]]
         self._postings = OrderedDict()
         self._postings_bytes = 0
-        self._budget = POSTINGS_CACHE_BYTES if postings_bytes is None else postings_bytes
         # collection and doc_type values get codes; each language gets a bit.
         self.codes = {key: _Codes() for key in FACET_KEYS}
 
@@ -114,10 +117,9 @@ class FastCache:
             isinstance(searcher.schema[name].format, Positions) for name in POSITIONAL_FIELDS
         ):
             return None
-        leaves = searcher.leaf_searchers()
-        segments = []
+        parts = []
         with self._lock:
-            for leaf, _ in leaves:
+            for leaf, offset in searcher.leaf_searchers():
                 reader = leaf.reader()
                 segment = reader.segment() if hasattr(reader, "segment") else None
                 if segment is None:
@@ -125,19 +127,19 @@ class FastCache:
                 key = segment.segment_id()
                 known = self._segments.get(key)
                 if known is None:
-                    known = self._segments[key] = _load_segment(key, reader, self.codes)
+                    known = self._segments[key] = _load_segment(key, reader, segment, self.codes)
                 elif known.deleted != segment.deleted_count():
                     # Only the live entries changed: the arrays and postings are the same.
                     known = self._segments[key] = replace(
                         known, deleted=segment.deleted_count(), live=_live(segment, known.size)
                     )
-                segments.append(known)
-            current = {segment.key for segment in segments}
+                parts.append((reader, offset, known))
+            current = {segment.key for _, _, segment in parts}
             for stale in set(self._segments) - current:
                 del self._segments[stale]
             for stale in [k for k in self._postings if k[0] not in current]:
                 self._forget(stale)
-        return FastView(searcher, list(leaves), segments, self)
+        return FastView(searcher, parts, self)
 
     def postings(
         self, reader: IndexReader, segment: _Segment, name: str, term: str
@@ -159,12 +161,12 @@ class FastCache:
         key = (segment.key, name, term)
         found = (ids.astype(np.int32), weights.astype(np.float32))
         size = found[0].nbytes + found[1].nbytes
-        if size * 4 <= self._budget:  # one term never takes more than a quarter
+        if size * 4 <= POSTINGS_CACHE_BYTES:  # one term never takes more than a quarter
             with self._lock:
                 if key not in self._postings:
                     self._postings[key] = found
                     self._postings_bytes += size
-                while self._postings_bytes > self._budget:
+                while self._postings_bytes > POSTINGS_CACHE_BYTES:
                     self._forget(next(iter(self._postings)))
         return found
 
@@ -182,7 +184,9 @@ class FastCache:
         self._postings_bytes -= ids.nbytes + weights.nbytes
 
 
-def _load_segment(key: _SegmentKey, reader: IndexReader, codes: Mapping[str, _Codes]) -> _Segment:
+def _load_segment(
+    key: _SegmentKey, reader: IndexReader, segment: Any, codes: Mapping[str, _Codes]
+) -> _Segment:
     size = reader.doc_count_all()
     facets = {
         "collection": _value_codes(reader, "collection", size, codes["collection"]),
@@ -191,9 +195,9 @@ def _load_segment(key: _SegmentKey, reader: IndexReader, codes: Mapping[str, _Co
     }
     return _Segment(
         key=key,
-        deleted=reader.segment().deleted_count(),
+        deleted=segment.deleted_count(),
         size=size,
-        live=_live(reader.segment(), size),
+        live=_live(segment, size),
         document_id=_numeric_column(reader, "document_id", size),
         seq=_numeric_column(reader, "seq", size),
         facets=facets,
@@ -349,13 +353,12 @@ class FastView:
     def __init__(
         self,
         searcher: Searcher,
-        leaves: list[tuple[Searcher, int]],
-        segments: list[_Segment],
+        parts: list[tuple[IndexReader, int, _Segment]],
         cache: FastCache,
     ) -> None:
         self._searcher = searcher
-        self._leaves = leaves
-        self._segments = segments
+        # Each segment's reader, the offset of its document numbers, and its arrays.
+        self._parts = parts
         self._cache = cache
         self._facet_columns: dict[str, np.ndarray] | None = None
         self._values: OrderedDict[tuple[_SegmentKey, str, str], tuple[np.ndarray, list]]
@@ -373,8 +376,8 @@ class FastView:
     ) -> Ranking:
         """Match ``parsed`` (pruned) in every field; group, filter, count and rank documents."""
         docnums, document_ids, scores = [], [], []
-        for (leaf, offset), segment in zip(self._leaves, self._segments, strict=True):
-            query = _SegmentQuery(self, leaf.reader(), segment, common)
+        for reader, offset, segment in self._parts:
+            query = _SegmentQuery(self, reader, segment, common)
             found = query.run(parsed, ALL_FIELDS, segment.live)
             local = np.flatnonzero(found.mask)
             docnums.append(local + offset)
@@ -398,11 +401,11 @@ class FastView:
         """
         wanted = np.array(list(document_ids), dtype=np.int64)
         found: list[tuple[int, int, float, int]] = []
-        for (leaf, offset), segment in zip(self._leaves, self._segments, strict=True):
+        for reader, offset, segment in self._parts:
             within = segment.live & np.isin(segment.document_id, wanted) & (segment.seq != NO_PAGE)
             if not within.any():
                 continue
-            query = _SegmentQuery(self, leaf.reader(), segment, common)
+            query = _SegmentQuery(self, reader, segment, common)
             match = query.run(parsed, BODY_ONLY, within, any_group=any_group)
             local = np.flatnonzero(match.mask)
             found.extend(
@@ -455,8 +458,7 @@ class FastView:
         def frequency(term: str) -> int:
             if not tables:  # read on the first near miss looked up
                 tables.extend(
-                    self._cache.term_hashes(leaf.reader(), segment, name)
-                    for (leaf, _), segment in zip(self._leaves, self._segments, strict=True)
+                    self._cache.term_hashes(leaf, segment, name) for leaf, _, segment in self._parts
                 )
             key = hash(term.encode("utf-8"))
             for table in tables:
@@ -515,14 +517,15 @@ class FastView:
         """A facet's values (codes) of every entry of the index, by Whoosh document number."""
         if self._facet_columns is None:
             self._facet_columns = {
-                name: np.concatenate([segment.facets[name] for segment in self._segments])
+                name: np.concatenate([segment.facets[name] for _, _, segment in self._parts])
                 for name in FACET_KEYS
             }
         return self._facet_columns[key]
 
     def _passes(self, key: str, values: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
         codes = self._cache.codes[key]
-        known = [codes.code(value) for value in wanted]
+        # Looked up, not given codes: a filter value no entry has must not grow the codes.
+        known = [code for code in map(codes.find, wanted) if code is not None]
         if key == "language":
             return (values & np.int64(sum(1 << code for code in known))) != 0
         return np.isin(values, np.array(known, dtype=values.dtype))
@@ -541,9 +544,6 @@ class FastView:
                 if n:
                     counts[names[code]] = int(n)
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-BODY_ONLY: Fields = (("body", 1.0),)
 
 
 def _all(passing: Mapping[str, np.ndarray], size: int, *, ignore: str | None = None) -> np.ndarray:
