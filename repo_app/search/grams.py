@@ -109,18 +109,9 @@ def phrase_grams(clause: Clause, common: frozenset[str]) -> list[tuple[str, ...]
     """
     words = list(zip(clause.positions, clause.near_positions, strict=True))
     pairs: list[tuple[str, ...] | None] = []
-    for (first, first_near), (second, second_near) in pairwise(words):
-        if (
-            first_near
-            or second_near
-            or not first
-            or not second
-            or len(first) * len(second) > MAX_PAIR_GRAMS
-            or not all(term in common for term in (*first, *second))
-        ):
-            pairs.append(None)
-            continue
-        pairs.append(tuple(f"{a}{GRAM_JOIN}{b}" for a in first for b in second))
+    for first, second in pairwise(words):
+        split = _split(first, second, common)
+        pairs.append(split[0] if split and not split[1] else None)
     return pairs
 
 
@@ -137,18 +128,34 @@ def split_pair(clause: Clause, common: frozenset[str]) -> SplitPair | None:
     combination, or every one, has a gram, when a word has near misses, or when the
     combinations are too many.
     """
-    if len(clause.positions) != 2 or any(clause.near_positions):
+    if len(clause.positions) != 2:
         return None
-    first, second = clause.positions
-    if not first or not second or len(first) * len(second) > MAX_PAIR_GRAMS:
+    first, second = zip(clause.positions, clause.near_positions, strict=True)
+    split = _split(first, second, common)
+    return split if split and split[0] and split[1] else None
+
+
+def _split(
+    first: tuple[Sequence[str], Sequence[str]],
+    second: tuple[Sequence[str], Sequence[str]],
+    common: frozenset[str],
+) -> SplitPair | None:
+    """Partition the term combinations of two adjacent words into grams and the others.
+
+    ``first`` and ``second`` are a word's exact terms and near misses. ``None`` when a word has
+    near misses or no term, or when the combinations are more than :data:`MAX_PAIR_GRAMS`.
+    """
+    (terms, near), (next_terms, next_near) = first, second
+    if near or next_near or not terms or not next_terms:
         return None
-    some_grams, positional = [], []
-    for a in first:
-        for b in second:
+    if len(terms) * len(next_terms) > MAX_PAIR_GRAMS:
+        return None
+    with_grams: list[str] = []
+    positional: list[tuple[str, str]] = []
+    for a in terms:
+        for b in next_terms:
             if a in common and b in common:
-                some_grams.append(f"{a}{GRAM_JOIN}{b}")
+                with_grams.append(f"{a}{GRAM_JOIN}{b}")
             else:
                 positional.append((a, b))
-    if not some_grams or not positional:
-        return None
-    return tuple(some_grams), tuple(positional)
+    return tuple(with_grams), tuple(positional)

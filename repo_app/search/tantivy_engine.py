@@ -28,7 +28,8 @@ matching documents, not pages. Other queries (words that must share a page, othe
 exclusions) first collect the ids of the documents whose pages match (a ``terms`` aggregation),
 then aggregate over those documents' entries, unless they match so many pages
 (:data:`EXACT_COUNT_PAGES`) that this costs more than the ranking: then the document entries
-holding the words anywhere are counted, an upper bound (``SearchResults.total_exact`` false).
+holding the words anywhere are counted and scaled by the share of them that match in a sample
+of ids, an estimate (``SearchResults.total_exact`` false).
 (tantivy's ``cardinality`` aggregation is a sketch, a few documents off already at 300: not
 used.) tantivy releases the GIL, so the counting runs in a second thread while the calling
 thread ranks.
@@ -105,7 +106,8 @@ _FACET_FIELDS = {"collection": "collection", "doc_type": "doc_type", "language":
 # Values of the ``kind`` field: a page entry, a document entry (for counting).
 _PAGE, _DOCUMENT = 0, 1
 #: Most documents a query of the second kind counts exactly (tantivy's limit is 65,000 buckets);
-#: beyond, its counts are those of the same words without the page condition (an upper bound).
+#: beyond, its counts are those of the same words without the page condition (an upper bound;
+#: scaled by a sample where the words must share a page, see :data:`EXACT_COUNT_PAGES`).
 MAX_COUNTED_DOCUMENTS = 60_000
 #: Past about this many matching entries (by :meth:`TantivyEngine._estimated_pages`), words
 #: that must share a page are counted approximately, "about N" (Elasticsearch likewise counts
@@ -543,15 +545,7 @@ class TantivyEngine:
         counts = self._aggregate_counts(searcher, documents, wanted)
         if exact:
             return counts
-        share = self._sampled_share(searcher, parsed, wanted, documents)
-        return _Counts(
-            round(counts.total * share),
-            {
-                key: {value: n for value, n in ((v, round(c * share)) for v, c in by.items()) if n}
-                for key, by in counts.facets.items()
-            },
-            exact=False,
-        )
+        return _scaled(counts, self._sampled_share(searcher, parsed, wanted, documents))
 
     def _sampled_share(
         self,
@@ -703,12 +697,6 @@ class TantivyEngine:
             return []
         return grams.phrase_grams(clause, self._common)
 
-    def _split_pair(self, clause: Clause) -> grams.SplitPair | None:
-        """A two-word phrase that grams answer in part (``grams.split_pair``), else ``None``."""
-        if self._common is None or not clause.is_phrase:
-            return None
-        return grams.split_pair(clause, self._common)
-
     def _any_term(self, name: str, terms: Sequence[str]) -> tantivy.Query:
         """Match entries holding any of ``terms`` in field ``name`` (none: nothing)."""
         queries = [tantivy.Query.term_query(self._schema, name, term, "basic") for term in terms]
@@ -810,30 +798,28 @@ class TantivyEngine:
                 exact, near = words[0]
                 queries.append(self._word(name, exact, near, boost))
                 continue
-            split = self._split_pair(clause) if name == "body" else None
-            if split is not None:  # common combinations by grams, the rarer by positions
-                gram_terms, positional = split
-                query = self._any(
-                    [tantivy.Query.term_query(self._schema, "grams", g) for g in gram_terms]
-                    + [tantivy.Query.phrase_query(self._schema, name, list(p)) for p in positional]
-                )
-            else:
-                pairs = self._phrase_grams(clause) if name == "body" else []
-                query = self._phrase(name, words, pairs)
+            query = self._phrase(name, clause, words)
             queries.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
         return self._any(queries)
 
     def _phrase(
-        self,
-        name: str,
-        words: list[tuple[Sequence[str], Sequence[str]]],
-        pairs: list[tuple[str, ...] | None],
+        self, name: str, clause: Clause, words: list[tuple[Sequence[str], Sequence[str]]]
     ) -> tantivy.Query:
-        """Match the phrase in field ``name``; ``pairs``: its grams (``_phrase_grams``), if any.
+        """Match the phrase ``clause`` (its ``words``) in field ``name``.
 
-        Two common words are a gram lookup; a longer phrase checks positions only in the
-        entries holding its grams.
+        In the page text, two common words are a gram lookup (their rarer spellings, if any,
+        checked by positions), and a longer phrase checks positions only in the entries holding
+        its grams.
         """
+        common = self._common if name == "body" else None
+        split = grams.split_pair(clause, common) if common is not None else None
+        if split is not None:
+            with_grams, positional = split
+            return self._any(
+                [tantivy.Query.term_query(self._schema, "grams", gram) for gram in with_grams]
+                + [tantivy.Query.phrase_query(self._schema, name, list(p)) for p in positional]
+            )
+        pairs = grams.phrase_grams(clause, common) if common is not None else []
         if len(pairs) == 1 and pairs[0] is not None:
             return self._any(
                 [tantivy.Query.term_query(self._schema, "grams", gram) for gram in pairs[0]]
@@ -911,6 +897,15 @@ def _top_documents(searcher: tantivy.Searcher, query: tantivy.Query, need: int) 
         limit *= 4
     # Documents not met score at most the last page walked: the first ``need`` are certain.
     return sorted(best.values(), key=lambda r: (-r.score, r.document_id))[:need]
+
+
+def _scaled(counts: _Counts, share: float) -> _Counts:
+    """Return ``counts`` times ``share`` (an estimate: not exact); values counting 0 dropped."""
+    facets = {
+        key: {value: round(n * share) for value, n in by.items() if round(n * share)}
+        for key, by in counts.facets.items()
+    }
+    return _Counts(round(counts.total * share), facets, exact=False)
 
 
 def _document_ids(searcher: tantivy.Searcher, pages: tantivy.Query) -> list[int] | None:

@@ -97,7 +97,7 @@ class SearchResults:
             applied but not its own, so the counts show what choosing another value would give.
         total_exact: Whether ``total`` and the facet counts are exact. Counting every matching
             document of a query whose words are on most pages of a large index would cost more
-            than the ranking; then the engine gives an upper bound close to it ("about N").
+            than the ranking; then the engine gives an estimate ("about N").
     """
 
     query: str

@@ -167,11 +167,9 @@ class Prepared:
 
 @dataclass
 class Attempt:
-    """One OCR run of the page in one orientation."""
+    """One OCR run of the page: the copy read, and what Tesseract made of it."""
 
-    rotation: int
-    skew: float
-    image: Image.Image
+    prepared: Prepared
     ocr: OcrOutput
 
 
@@ -233,12 +231,14 @@ def _process(source: Path, frame: int, ctx: PageContext, options: PageOptions) -
     attempt = run_attempt(ocr_source, prepared, ctx, "ocr")
     if options.rotate and not checked and looks_wrong(attempt.ocr):
         attempt = retry_turned(attempt, ocr_source, ctx)
-    if attempt.rotation:
-        ctx.warn(f"The page was turned {attempt.rotation} degrees clockwise to be upright.")
+    if attempt.prepared.rotation:
+        ctx.warn(
+            f"The page was turned {attempt.prepared.rotation} degrees clockwise to be upright."
+        )
 
     with ctx.timed("pdf"):
-        turn = page.base_rotation + attempt.rotation
-        place = placement(page.pixels.size, stored_dpi, turn, attempt.skew)
+        turn = page.base_rotation + attempt.prepared.rotation
+        place = placement(page.pixels.size, stored_dpi, turn, attempt.prepared.skew)
         pdf_path = build_page_pdf(
             page.visible, place, attempt.ocr.pdf_path, ctx.get_path("page.pdf")
         )
@@ -256,8 +256,8 @@ def _process(source: Path, frame: int, ctx: PageContext, options: PageOptions) -
         width_pt=place.width_pt,
         height_pt=place.height_pt,
         dpi=dpi,
-        rotation=attempt.rotation,
-        skew_deg=attempt.skew,
+        rotation=attempt.prepared.rotation,
+        skew_deg=attempt.prepared.skew,
         timings=ctx.timings,
         warnings=ctx.warnings,
     )
@@ -383,7 +383,7 @@ def run_attempt(source: OcrSource, prepared: Prepared, ctx: PageContext, name: s
         pnm = write_pnm(prepared.image, ctx.get_path(f"{name}.pnm"))
     with ctx.timed("ocr"):
         ocr = recognize(pnm, ctx.get_path(name), source.langs, source.dpi, ctx)
-    return Attempt(prepared.rotation, prepared.skew, prepared.image, ocr)
+    return Attempt(prepared, ocr)
 
 
 def looks_wrong(ocr: OcrOutput) -> bool:
@@ -404,15 +404,15 @@ def retry_turned(first: Attempt, source: OcrSource, ctx: PageContext) -> Attempt
         first.
     """
     with ctx.timed("orientation"):
-        turned = probe_turned(first.image, source, ctx)
-        found = osd(first.image, source.dpi, ctx) if turned is None else None
+        turned = probe_turned(first.prepared.image, source, ctx)
+        found = osd(first.prepared.image, source.dpi, ctx) if turned is None else None
     if turned:
         turn = 180
     elif found is not None and found.rotate and found.confidence >= ORIENTATION_CONFIDENCE:
         turn = found.rotate
     else:
         return first
-    rotation = (first.rotation + turn) % 360
+    rotation = (first.prepared.rotation + turn) % 360
     second = run_attempt(source, prepare(source, rotation, ctx), ctx, "ocr-turned")
     if (second.ocr.mean_confidence or 0.0) > (first.ocr.mean_confidence or 0.0):
         return second
