@@ -202,6 +202,22 @@ def test_layout_leaves_blank_page_alone() -> None:
         assert layout.skew(0) == 0.0
 
 
+def test_text_band_of_a_page_blank_in_its_middle_is_none() -> None:
+    from PIL import ImageDraw
+
+    from workers.pipeline.layout import text_band
+
+    page = Image.new("L", (2480, 3508), 250)
+    draw = ImageDraw.Draw(page)
+    for top in (*range(200, 900, 60), *range(2600, 3300, 60)):  # lines above and below only
+        draw.rectangle((200, top, 2200, top + 25), fill=20)
+    assert text_band(page, 300, 3, 0.5) is None
+    for top in range(1200, 2300, 60):  # and with lines in the middle, a band of three
+        draw.rectangle((200, top, 2200, top + 25), fill=20)
+    left, top, right, bottom = text_band(page, 300, 3, 0.5)
+    assert 1200 <= top < bottom <= 2300 and 200 <= left < right <= 2200
+
+
 # --- geometry ------------------------------------------------------------------------------
 
 

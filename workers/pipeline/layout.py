@@ -194,6 +194,8 @@ def _runs(profile: bytes, share: float) -> list[tuple[int, int]]:
 
 def _joined(runs: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
     """Runs with the gaps narrower than ``gap`` between them closed."""
+    if not runs:  # a profile without ink: the middle of the page is blank
+        return []
     joined = [runs[0]]
     for start, end in runs[1:]:
         if start - joined[-1][1] < gap:
