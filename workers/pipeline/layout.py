@@ -116,10 +116,11 @@ def estimate_layout(gray: Image.Image, dpi: float) -> Layout:
     # Turned a quarter counter-clockwise, text lines running down the page run across.
     # Most pages are upright: a rough look suffices unless the lines do run down the page.
     across = small.transpose(Image.Transpose.ROTATE_90)
-    v_angle, v_score, upright = _search(across.reduce(2), fill, coarse=2 * COARSE_STEP)
+    across_half = across.reduce(2)
+    v_angle, v_score, upright = _search(across_half, fill, coarse=2 * COARSE_STEP)
     sideways = v_score > SIDEWAYS_RATIO * h_score
     if sideways:
-        v_angle, v_score, upright = _search(across.reduce(2), fill)
+        v_angle, v_score, upright = _search(across_half, fill)
         v_angle, v_score, upright = _refine(across, fill, v_angle)
     else:
         h_angle, h_score, level = _refine(small, fill, h_angle)
