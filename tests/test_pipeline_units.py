@@ -218,6 +218,39 @@ def test_text_band_of_a_page_blank_in_its_middle_is_none() -> None:
     assert 1200 <= top < bottom <= 2300 and 200 <= left < right <= 2200
 
 
+def test_otsu_threshold_splits_ink_from_paper_of_any_shade() -> None:
+    from workers.pipeline.images import binarize, otsu_threshold
+
+    for ink, paper in ((20, 240), (90, 170), (120, 150)):  # dark, grey, faint scans
+        page = Image.new("L", (400, 300), paper)
+        page.paste(ink, (50, 50, 350, 120))
+        noisy = Image.merge("L", [ImageChops.add(page, Image.effect_noise(page.size, 4), 1, -128)])
+        threshold = otsu_threshold(noisy)
+        assert ink + 8 < threshold < paper - 8, (ink, paper, threshold)
+        bilevel = binarize(noisy)
+        assert bilevel.mode == "1"
+        assert bilevel.getpixel((200, 85)) == 0 and bilevel.getpixel((200, 250)) == 255
+    assert binarize(Image.new("L", (10, 10), 255)).getextrema() == (255, 255)  # blank stays
+
+
+@pytest.mark.parametrize("clean", [False, True])
+def test_tesseract_reads_a_bilevel_copy_unless_cleaning(
+    clean: bool, corpus: Path, tmp_path: Path
+) -> None:
+    from workers.pipeline.images import to_gray
+    from workers.pipeline.page import OcrSource, PageOptions, prepare
+
+    gray = to_gray(Image.open(corpus / "p03_book_rus_lowcontrast.png"))
+    options = PageOptions(clean=clean)
+    source = OcrSource(gray, 300.0, False, estimate_layout(gray, 300), "kaz+rus", options)
+    prepared = prepare(source, 0, PageContext.create(tmp_path, 0, 60))
+    assert prepared.skew != 0.0
+    assert prepared.image.mode == ("L" if clean else "1")
+    if not clean:  # the low-contrast page keeps its text: about as much ink as the scan shows
+        ink = 1 - ImageStat.Stat(prepared.image.convert("L")).mean[0] / 255
+        assert 0.03 < ink < 0.2, ink
+
+
 # --- geometry ------------------------------------------------------------------------------
 
 

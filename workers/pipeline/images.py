@@ -473,6 +473,41 @@ def clean(gray: Image.Image) -> Image.Image:
     return ImageOps.autocontrast(gray.filter(ImageFilter.MedianFilter(3)), cutoff=(1, 0.5))
 
 
+def otsu_threshold(gray: Image.Image) -> int:
+    """The gray level that best splits a page into ink and paper (Otsu's method).
+
+    Values above the threshold are paper. Computed from the histogram: a few milliseconds
+    for a page of any size.
+    """
+    histogram = gray.histogram()[:256]
+    total = sum(histogram)
+    weighted_total = sum(level * count for level, count in enumerate(histogram))
+    best, best_between = 127, -1.0
+    below = weighted_below = 0
+    for level, count in enumerate(histogram):
+        below += count
+        weighted_below += level * count
+        above = total - below
+        if not below or not above:
+            continue
+        # Between-class variance times total**2, the form that needs no division by it.
+        between = (weighted_total * below - weighted_below * total) ** 2 / (below * above)
+        if between > best_between:
+            best, best_between = level, between
+    return best
+
+
+def binarize(gray: Image.Image) -> Image.Image:
+    """A bilevel copy of a grayscale page, split at its Otsu threshold.
+
+    Tesseract reads a bilevel page about 10% faster than a grayscale one (it then skips its
+    own thresholding and reads the lines from the bilevel image) with the same accuracy on
+    the corpus; see :func:`workers.pipeline.page.prepare`.
+    """
+    threshold = otsu_threshold(gray)
+    return gray.point([0 if v <= threshold else 255 for v in range(256)], mode="1")
+
+
 def write_pnm(image: Image.Image, out: Path) -> Path:
     """Write an image as uncompressed PGM/PBM: the quickest format for Tesseract to read."""
     with disk_errors():
