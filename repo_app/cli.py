@@ -237,6 +237,24 @@ def _describe(job_id: int) -> dict:
     return summary
 
 
+#: Seconds between two looks at a job being waited for.
+WAIT_POLL_S = 0.25
+
+
+def _job_progress(job_id: int) -> tuple[str, int]:
+    """The job's stage and its finished pages: two small queries, no page rows loaded."""
+    from sqlalchemy import select
+
+    from repo_app.extensions import db
+    from repo_app.models import ScanJob
+    from repo_app.services.jobs import page_counts
+
+    stage = db.session.execute(select(ScanJob.status).where(ScanJob.id == job_id)).scalar_one()
+    counts = page_counts(job_id)
+    db.session.rollback()  # end the read transaction: the next look sees the workers' commits
+    return stage, counts["done"] + counts["failed"]
+
+
 def _wait_for(job_id: int, timeout: int, show_progress: bool) -> dict:
     from workers import heartbeat
 
@@ -249,20 +267,20 @@ def _wait_for(job_id: int, timeout: int, show_progress: bool) -> dict:
         if show_progress and sys.stderr.isatty():
             bar = click.progressbar(length=summary["pages_total"], label="OCR", file=sys.stderr)
         done = 0
-        while summary["status"] not in ("done", "failed"):
+        stage = summary["stage"]
+        # Polling reads only the stage and page counts: describing a 500-page job each time
+        # would load every page row, text included.
+        while stage not in ("done", "failed"):
             if time.monotonic() > deadline:
-                raise click.ClickException(
-                    f"job {job_id} still {summary['status']} after {timeout} s"
-                )
-            time.sleep(0.5)
-            summary = _describe(job_id)
-            finished = summary["pages_done"] + summary["pages_failed"]
+                raise click.ClickException(f"job {job_id} still {stage} after {timeout} s")
+            time.sleep(WAIT_POLL_S)
+            stage, finished = _job_progress(job_id)
             if bar is not None and finished > done:
                 bar.update(finished - done)
                 done = finished
         if bar is not None:
             bar.render_finish()
-    return summary
+    return _describe(job_id)
 
 
 def _print_job(s: dict) -> None:
