@@ -323,7 +323,11 @@ def jobs(job_id: int | None, as_json: bool, limit: int) -> None:
 @click.argument("job_id", type=int)
 @click.option("--pages", default="", help="Pages to OCR again, e.g. '1,3-5' (default: all).")
 @click.option("--lang", "langs", default="", help="Other OCR languages, e.g. kir+rus.")
-@click.option("--clean", is_flag=True, help="Clean dark or noisy scans before OCR.")
+@click.option(
+    "--clean",
+    is_flag=True,
+    help="Clean dark or noisy scans before OCR and read them in grayscale (slower, more careful).",
+)
 @click.option("--failed", is_flag=True, help="Only the failed pages.")
 @click.option("--wait", is_flag=True, help="Wait for the job to finish.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as one JSON object.")
