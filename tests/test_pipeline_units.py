@@ -16,6 +16,7 @@ from pikepdf import Name
 from PIL import Image, ImageChops, ImageStat
 
 from tests.conftest import CORPUS
+from tests.pdfa_helpers import pdfa_problems
 from workers.pipeline import (
     DocumentMeta,
     UploadInfo,
@@ -402,15 +403,50 @@ def test_to_ascii() -> None:
     assert to_ascii("Ешқандай 中文") == "Eshqanday ??"
 
 
-def test_placeholder_page_says_why_in_ascii(tmp_path: Path) -> None:
+def test_placeholder_page_says_why_in_an_embedded_font(tmp_path: Path) -> None:
     out = placeholder_page(tmp_path / "ph.pdf", "Сурет файлы бос (0 байт).", 420.0, 595.0)
     with pikepdf.open(out) as pdf:
         assert len(pdf.pages) == 1
         assert [float(v) for v in pdf.pages[0].mediabox] == [0.0, 0.0, 420.0, 595.0]
     text = " ".join(pdf_text(out).split())
-    assert text == "This page could not be processed: Suret fayly bos (0 bayt)."
+    assert text == "This page could not be processed: Сурет файлы бос (0 байт)."
     long = placeholder_page(tmp_path / "long.pdf", "word " * 200)
     assert pdf_text(long).count("\n") > 5  # wrapped, not cut off the page
+    with pikepdf.open(long) as pdf:
+        assert len(pdf.pages) == 1
+
+
+def test_placeholder_page_without_its_font_says_why_in_ascii(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pdf_module, "PLACEHOLDER_FONT", tmp_path / "missing.ttf")
+    out = placeholder_page(tmp_path / "ph.pdf", "Сурет файлы бос (0 байт).")
+    text = " ".join(pdf_text(out).split())
+    assert text == "This page could not be processed: Suret fayly bos (0 bayt)."
+    document = assemble_pdf([out], tmp_path / "doc.pdf", DocumentMeta("T", [], ["kaz"]))
+    assert any("is not embedded" in p for p in pdfa_problems(document))
+
+
+def test_pdfa_checks_find_what_the_output_intent_does_not_cover(tmp_path: Path) -> None:
+    """A CMYK JPEG passes through as DeviceCMYK, which the sRGB output intent does not cover."""
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize((300, 200)).convert("CMYK").save(buffer, "JPEG")
+    with Image.open(buffer) as cmyk:
+        encoded = jpeg_passthrough(buffer.getvalue(), cmyk, cmyk.info)
+    assert encoded is not None and encoded.colorspace == "DeviceCMYK" and encoded.icc is None
+    page = build_page_pdf(
+        encoded, placement((300, 200), (100.0, 100.0), 0, 0.0), None, tmp_path / "c.pdf"
+    )
+    document = assemble_pdf([page], tmp_path / "doc.pdf", DocumentMeta("T", ["A"], ["kaz"]))
+    assert pdfa_problems(document) == [
+        "page 1: image /Im0 is DeviceCMYK, which the sRGB output intent omits"
+    ]
+    with pikepdf.open(document) as pdf:  # the output intent itself is in order
+        (intent,) = pdf.Root.OutputIntents
+        profile = intent.DestOutputProfile.read_bytes()
+        assert (
+            profile[16:20] == b"RGB " and profile[8] == 4 and int(intent.DestOutputProfile.N) == 3
+        )
 
 
 def test_assemble_pdf_in_batches_with_metadata(

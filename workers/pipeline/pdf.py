@@ -8,10 +8,10 @@ labels 1..n.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
-import textwrap
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
+from fpdf import FPDF
 from pikepdf import Array, Dictionary, Name
+from PIL import ImageCms
 
 from .context import disk_errors
 from .geometry import Matrix, Placement
@@ -32,6 +34,12 @@ ASSEMBLY_BATCH_PAGES = 100
 #: ... or fewer, when their sizes add up to this: qpdf holds a round's pages in memory.
 ASSEMBLY_BATCH_BYTES = 64 * 1024 * 1024
 CREATOR = "Mura digitization workbench"
+#: The font of placeholder pages (Debian's fonts-dejavu-core, installed by ./run).
+PLACEHOLDER_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+#: A placeholder page says this much of a failure's reason at most (about 30 lines on A5).
+MAX_REASON_CHARS = 2000
+#: The colour the scans are meant for, as PDF/A's output intent: sRGB, as scanners deliver.
+OUTPUT_CONDITION = "sRGB IEC61966-2.1"
 
 #: Tesseract language codes -> BCP 47, for dc:language and /Lang.
 BCP47 = {"kaz": "kk", "rus": "ru", "kir": "ky", "eng": "en", "deu": "de", "fra": "fr", "tur": "tr"}
@@ -167,18 +175,15 @@ def to_ascii(text: str) -> str:
     return stripped.encode("ascii", "replace").decode("ascii")
 
 
-def _pdf_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    return f"({escaped})"
-
-
 def placeholder_page(
     out: Path, reason: str, width_pt: float = 595.0, height_pt: float = 842.0
 ) -> Path:
     """Write a one-page PDF that says why a page is missing, to keep the page numbering right.
 
-    The text, "This page could not be processed: <reason>", is plain ASCII in Helvetica
-    (non-ASCII reasons are transliterated or stripped) and visible, so staff and readers see it.
+    The text, "This page could not be processed: <reason>", is visible, so staff and readers
+    see it, and set in DejaVu Sans, embedded as a subset (PDF/A wants every font embedded).
+    Where that font is not installed, it falls back to Helvetica, which is not embedded, and
+    to ASCII (non-ASCII reasons are transliterated or stripped).
 
     Args:
         out: Where to write the page.
@@ -191,26 +196,23 @@ def placeholder_page(
     """
     size = 12.0
     margin = min(56.0, width_pt / 8)
-    chars_per_line = max(20, int((width_pt - 2 * margin) / (size * 0.5)))
-    message = " ".join(to_ascii(f"This page could not be processed: {reason}").split())
-    lines = textwrap.wrap(message, chars_per_line)[:40]
-    top = height_pt - margin - size
-    content = [f"BT /F1 {_number(size)} Tf {_number(size * 1.3)} TL"]
-    content.append(f"{_number(margin)} {_number(top)} Td")
-    content += [f"{_pdf_string(line)} Tj T*" for line in lines]
-    content.append("ET")
-    with pikepdf.new() as pdf:
-        page = pdf.add_blank_page(page_size=(width_pt, height_pt))
-        font = Dictionary(
-            Type=Name.Font,
-            Subtype=Name.Type1,
-            BaseFont=Name.Helvetica,
-            Encoding=Name.WinAnsiEncoding,
+    message = " ".join(f"This page could not be processed: {reason}".split())
+    page = FPDF(unit="pt", format=(width_pt, height_pt))
+    page.set_auto_page_break(False)  # one page: a very long reason runs off its foot
+    page.set_margins(margin, margin)
+    page.add_page()
+    if PLACEHOLDER_FONT.is_file():
+        page.add_font("DejaVuSans", fname=str(PLACEHOLDER_FONT))
+        page.set_font("DejaVuSans", size=size)
+    else:
+        log.warning(
+            "%s is missing: placeholder pages use Helvetica, not embedded", PLACEHOLDER_FONT
         )
-        page.Resources = Dictionary(Font=Dictionary(F1=pdf.make_indirect(font)))
-        page.Contents = pdf.make_stream("\n".join(content).encode("ascii"))
-        with _atomic_output(out) as tmp:
-            pdf.save(tmp)
+        page.set_font("Helvetica", size=size)
+        message = to_ascii(message)
+    page.multi_cell(w=0, h=size * 1.3, text=message[:MAX_REASON_CHARS], align="L")
+    with _atomic_output(out) as tmp:
+        tmp.write_bytes(bytes(page.output()))
     return out
 
 
@@ -280,6 +282,7 @@ def _append(
         if meta is not None:
             _share_fonts(pdf)
             _write_metadata(pdf, meta)
+            _add_output_intent(pdf)
             pdf.Root.PageLabels = Dictionary(Nums=Array([0, Dictionary(S=Name.D)]))
         with disk_errors():
             pdf.save(
@@ -346,6 +349,25 @@ def _write_metadata(pdf: pikepdf.Pdf, meta: DocumentMeta) -> None:
         pdf.docinfo[Name.Subject] = meta.subject
     if languages:
         pdf.Root.Lang = languages[0]
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    """An sRGB ICC profile (version 4, display class), made by LittleCMS through Pillow."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _add_output_intent(pdf: pikepdf.Pdf) -> None:
+    """Say which colours the pages mean: PDF/A's output intent, sRGB (device RGB and gray)."""
+    profile = pdf.make_stream(srgb_profile(), N=3)
+    intent = Dictionary(
+        Type=Name.OutputIntent,
+        S=Name.GTS_PDFA1,
+        OutputConditionIdentifier=pikepdf.String(OUTPUT_CONDITION),
+        Info=pikepdf.String(OUTPUT_CONDITION),
+        DestOutputProfile=profile,
+    )
+    pdf.Root.OutputIntents = Array([pdf.make_indirect(intent)])
 
 
 @contextmanager
