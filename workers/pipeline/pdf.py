@@ -2,8 +2,9 @@
 
 A page is the scan, drawn as an image XObject by its placement matrix, with Tesseract's
 text-only PDF page on top as a Form XObject (invisible text, render mode 3). A document is
-the page PDFs concatenated with pikepdf, with Info and XMP Dublin Core metadata and page
-labels 1..n.
+the page PDFs concatenated with pikepdf, with Info and XMP Dublin Core metadata, page
+labels 1..n and PDF/A's sRGB output intent (the PDF/A-2b rules Mura can break are checked in
+``tests/pdfa_helpers.py``; no conformance is claimed without a validator).
 """
 
 from __future__ import annotations
