@@ -328,18 +328,31 @@ def jobs(job_id: int | None, as_json: bool, limit: int) -> None:
     is_flag=True,
     help="Clean dark or noisy scans before OCR and read them in grayscale (slower, more careful).",
 )
+@click.option(
+    "--ocr-text-pages",
+    is_flag=True,
+    help="Also OCR PDF pages that have their own text (kept as they are by default).",
+)
 @click.option("--failed", is_flag=True, help="Only the failed pages.")
 @click.option("--wait", is_flag=True, help="Wait for the job to finish.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as one JSON object.")
 @with_appcontext
 def reocr(
-    job_id: int, pages: str, langs: str, clean: bool, failed: bool, wait: bool, as_json: bool
+    job_id: int,
+    pages: str,
+    langs: str,
+    clean: bool,
+    ocr_text_pages: bool,
+    failed: bool,
+    wait: bool,
+    as_json: bool,
 ) -> None:
     """OCR pages of a finished job again; hand corrections are kept."""
     from repo_app.extensions import db
     from repo_app.models import ScanJob
     from repo_app.services import jobs as job_service
     from repo_app.services.job_status import parse_page_list
+    from repo_app.services.jobs import reocr_options
     from repo_app.services.languages import parse_langs
 
     job = db.session.get(ScanJob, job_id)
@@ -353,7 +366,7 @@ def reocr(
     if failed:
         n = job_service.retry_failed_pages(job_id)
     else:
-        n = job_service.reocr(job_id, seqs, chosen, {"clean": True} if clean else None)
+        n = job_service.reocr(job_id, seqs, chosen, reocr_options(clean, ocr_text_pages))
     if not n:
         raise click.ClickException(f"job {job_id}: nothing to OCR again (is it still running?)")
     summary = _wait_for(job_id, 3600, not as_json) if wait else _describe(job_id)

@@ -175,3 +175,43 @@ def test_reocr_with_other_languages_keeps_the_correction(
         assert row.text_corrected.startswith("Түзетілген")
     hits = stack.mura_json("search", "мұрағаты")
     assert any(h["document_id"] == first["document_id"] for h in hits)
+
+
+def test_pdf_page_with_its_own_text_is_kept_then_ocred_on_request(
+    stack: Stack, corpus: Path, tmp_path: Path
+) -> None:
+    from fpdf import FPDF
+
+    from repo_app.extensions import db
+    from repo_app.models import Page
+
+    typeset = FPDF(unit="pt", format=(419.53, 595.28))
+    typeset.add_page()
+    typeset.add_font("DejaVuSerif", fname="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+    typeset.set_font("DejaVuSerif", size=9)
+    typeset.multi_cell(w=0, h=12, text=(corpus / "p03_book_rus_lowcontrast.gt.txt").read_text())
+    source = tmp_path / "typeset.pdf"
+    source.write_bytes(bytes(typeset.output()))
+    assert typeset.page_no() == 1
+    [kept] = stack.mura_json(
+        "ingest", str(source), "--title", "Жинақ", "--type", "book", "--lang", "kaz+rus", "--wait"
+    )
+    assert kept["status"] == "done" and kept["pages_flagged"] == 0, kept
+
+    def page_row() -> Page:
+        with stack.app.app_context():
+            return db.session.scalars(db.select(Page).where(Page.job_id == kept["job_id"])).one()
+
+    row = page_row()
+    assert row.mean_confidence is None and "ocr" not in row.timings
+    assert any("kept as it is" in warning for warning in row.warnings)
+    with pikepdf.open(source) as original, pikepdf.open(kept["pdf_path"]) as document:
+        page = document.pages[0]
+        assert page.Contents.read_bytes() == original.pages[0].Contents.read_bytes()
+    word = max(row.text.split(), key=len).strip(".,;:()«»")
+    assert any(h["document_id"] == kept["document_id"] for h in stack.mura_json("search", word))
+
+    [again] = stack.mura_json("reocr", str(kept["job_id"]), "--ocr-text-pages", "--wait")
+    assert again["status"] == "done"
+    row = page_row()
+    assert row.mean_confidence is not None and "ocr" in row.timings

@@ -427,14 +427,70 @@ def test_scanner_pdf_input(
         (image,) = pdf.pages[0].get_images(recursive=False).values()
         assert image.read_raw_bytes() == (corpus / "p04_book_yellow.jpg").read_bytes()
 
-    vector = process_page(source, 1, work / "page2", PageOptions(langs="eng"))
-    assert any("rendered" in warning for warning in vector.warnings)
+    # Page 2 has real text: kept as it is; asked to, Mura renders and OCRs it instead.
+    kept = process_page(source, 1, work / "page2", PageOptions(langs="eng"))
+    assert not kept.ocred and any("kept as it is" in w for w in kept.warnings)
+    assert "could not be processed: scanner test" in " ".join(kept.text.split())
+    vector = process_page(source, 1, work / "page2r", PageOptions(langs="eng", keep_text=False))
+    assert vector.ocred and any("rendered" in warning for warning in vector.warnings)
     assert "scanner test" in vector.text
-    assert (vector.width_pt, vector.height_pt) == pytest.approx((419.52, 595.2), abs=0.3)
+    for page in (kept, vector):
+        assert (page.width_pt, page.height_pt) == pytest.approx((419.52, 595.2), abs=0.3)
 
     turned = process_page(source, 2, work / "page3", PageOptions(langs="kaz"))
     assert (turned.rotation, turned.width_pt < turned.height_pt) == (0, True)  # /Rotate did it
     assert cer(scorer, corpus, "p05_book_rot90", pdf_text(turned.pdf)) <= MAX_CER
+
+
+def make_text_pdf(text: str, out: Path) -> Path:
+    """A page typeset on a computer (fpdf2, DejaVu Serif), turned 90 degrees by /Rotate."""
+    from fpdf import FPDF
+
+    page = FPDF(unit="pt", format=(419.53, 595.28))  # A5
+    page.add_page()
+    page.add_font("DejaVuSerif", fname="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+    page.set_font("DejaVuSerif", size=10)
+    page.multi_cell(w=0, h=14, text=text)
+    out.write_bytes(bytes(page.output()))
+    with pikepdf.open(out, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].Rotate = 90
+        pdf.save(out)
+    return out
+
+
+def test_pdf_page_with_real_text_is_kept_as_it_is(
+    corpus: Path, p01: PageResult, tmp_path: Path
+) -> None:
+    from repo_app.services.reader import parse_hocr
+    from workers.pipeline.textpage import HOCR_DPI, has_visible_text
+
+    text = (corpus / "p01_book.gt.txt").read_text(encoding="utf-8")
+    source = make_text_pdf(text, tmp_path / "typeset.pdf")
+    result = process_page(source, 0, tmp_path / "work", PageOptions(langs="kaz+rus"))
+    assert not result.ocred and result.mean_confidence is None and "ocr" not in result.timings
+    assert " ".join(result.text.split()) == " ".join(text.split())
+    with pikepdf.open(source) as original, pikepdf.open(result.pdf) as kept:
+        assert kept.pages[0].Contents.read_bytes() == original.pages[0].Contents.read_bytes()
+        assert int(kept.pages[0].Rotate) == 90
+    # Shown turned, the page is landscape; the word boxes are on the words as displayed.
+    assert (result.width_pt, result.height_pt) == pytest.approx((595.28, 419.53), abs=0.3)
+    words = parse_hocr(result.hocr.read_bytes())
+    assert len(words.words) == result.word_count == len(text.split())
+    assert (words.width, words.height) == (round(595.28 * HOCR_DPI / 72), 1748)
+    rendered = render(result.pdf, HOCR_DPI, tmp_path)
+    assert rendered.size == pytest.approx((words.width, words.height), abs=1)  # poppler rounds up
+    # Turned back a quarter (counter-clockwise), the lines run across again, as the ink
+    # check wants them: a point (x, y) of the display goes to (y, width - x).
+    level = rendered.transpose(Image.Transpose.ROTATE_90)
+    boxes = [
+        (y0, words.width - x1, y1, words.width - x0)
+        for x0, y0, x1, y1 in (w.box for w in words.words)
+    ]
+    assert_boxes_on_ink(level, boxes)
+
+    # Mura's own output (a scan with an invisible OCR layer) is a scan: OCRed again.
+    with pikepdf.open(p01.pdf) as scan:
+        assert not has_visible_text(scan.pages[0])
 
 
 def test_assembled_document_keeps_page_order_and_metadata(

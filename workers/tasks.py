@@ -152,7 +152,8 @@ def _record_page(page_id: int, result: PageResult, langs: str) -> None:
             "skew_deg": result.skew_deg,
             "timings": result.timings,
             "warnings": result.warnings,
-            "flags": page_flags(result.text, langs, result.mean_confidence),
+            # A page kept with its own text was not read by OCR: nothing to rescan or check.
+            "flags": page_flags(result.text, langs, result.mean_confidence) if result.ocred else [],
             "pdf_file_id": pdf.id,
             "hocr_file_id": hocr.id,
             "text_file_id": text.id,

@@ -141,7 +141,8 @@ def reocr(job_id: int) -> ResponseReturnValue:
     except ValueError as exc:
         flash(_("Not re-run: %(reason)s", reason=str(exc) or _("bad page list")), "error")
         return redirect(url_for("staff.job", job_id=job_id))
-    options = {"clean": True} if request.form.get("clean") else None
+    form = request.form
+    options = job_service.reocr_options(bool(form.get("clean")), bool(form.get("ocr_text_pages")))
     n = job_service.reocr(job_id, seqs, langs, options)
     flash(_("%(n)d page(s) queued for OCR again.", n=n))
     return redirect(url_for("staff.job", job_id=job_id))

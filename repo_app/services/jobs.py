@@ -206,6 +206,21 @@ def retry_failed_pages(job_id: int) -> int:
     return reocr(job_id, seqs)
 
 
+def reocr_options(clean: bool, ocr_text_pages: bool) -> dict | None:
+    """Page options a re-OCR adds to the job's (None: the job's own stay as they are).
+
+    Args:
+        clean: Clean dark or noisy scans and read them in grayscale.
+        ocr_text_pages: OCR PDF pages that have their own text too, instead of keeping them.
+    """
+    options: dict = {}
+    if clean:
+        options["clean"] = True
+    if ocr_text_pages:
+        options["keep_text"] = False
+    return options or None
+
+
 def reocr(
     job_id: int,
     seqs: list[int] | None = None,

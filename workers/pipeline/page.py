@@ -3,7 +3,8 @@
 :func:`process_page` reads top to bottom: load the page, settle its resolution, measure its
 skew and whether it lies on its side, turn it upright, run Tesseract once, check that the
 result looks like text (else ask Tesseract for the orientation and try once more), and write
-the page PDF. Every file goes into the work folder under a page-numbered name.
+the page PDF. A PDF page that already has real text is kept as it is instead (no OCR; see
+``textpage.py``). Every file goes into the work folder under a page-numbered name.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .ocr import (
 )
 from .pdf import build_page_pdf
 from .pdfinput import load_pdf_page
+from .textpage import HOCR_DPI, KeptPage, keep_text_page
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ class PageOptions:
         timeout_s: Time allowed for the whole page.
         rotate: Turn pages that lie on their side or upside down.
         deskew: Straighten slightly rotated pages.
+        keep_text: Keep a PDF page that already has real, visible text as it is, without
+            OCR (its text and word boxes are read from the PDF).
         clean: Remove speckles and stretch contrast in the copy Tesseract reads, and let it
             read that copy in grayscale (slower, for dark or noisy scans; the
             visible scan is not changed).
@@ -98,6 +102,7 @@ class PageOptions:
     rotate: bool = True
     deskew: bool = True
     clean: bool = False
+    keep_text: bool = True
 
 
 @dataclass
@@ -120,6 +125,7 @@ class PageResult:
         skew_deg: Counter-clockwise deskew rotation applied, in degrees.
         timings: Seconds per stage (load, analyse, orientation, prepare, ocr, pdf, total).
         warnings: Notes for staff: guessed resolution, page turned, fallbacks taken.
+        ocred: False for a PDF page kept with its own text (no OCR, no confidence).
     """
 
     pdf: Path
@@ -135,6 +141,7 @@ class PageResult:
     skew_deg: float
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    ocred: bool = True
 
 
 @dataclass
@@ -204,6 +211,11 @@ def process_page(source: Path, frame: int, work_dir: Path, options: PageOptions)
 
 def _process(source: Path, frame: int, ctx: PageContext, options: PageOptions) -> PageResult:
     langs = check_languages(options.langs)
+    if options.keep_text and identify(source) is PDF:
+        with ctx.timed("load"):
+            kept = keep_text_page(source, frame, ctx)
+        if kept is not None:
+            return kept_result(kept, ctx)
 
     with ctx.timed("load"):
         page = load_page(source, frame, ctx)
@@ -262,6 +274,28 @@ def _process(source: Path, frame: int, ctx: PageContext, options: PageOptions) -
         skew_deg=attempt.prepared.skew,
         timings=ctx.timings,
         warnings=ctx.warnings,
+    )
+
+
+def kept_result(kept: KeptPage, ctx: PageContext) -> PageResult:
+    """The result for a PDF page kept with its own text."""
+    for name in ("kept.txt", "kept.html"):
+        ctx.get_path(name).unlink(missing_ok=True)
+    return PageResult(
+        pdf=kept.pdf,
+        text=kept.text,
+        text_path=kept.text_path,
+        hocr=kept.hocr,
+        mean_confidence=None,
+        word_count=kept.word_count,
+        width_pt=kept.width_pt,
+        height_pt=kept.height_pt,
+        dpi=HOCR_DPI,
+        rotation=0,
+        skew_deg=0.0,
+        timings=ctx.timings,
+        warnings=ctx.warnings,
+        ocred=False,
     )
 
 

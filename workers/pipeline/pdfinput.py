@@ -2,9 +2,11 @@
 
 A scanner's PDF page is one image drawn over the whole page. We take that image out
 losslessly with pikepdf: its decoded pixels go to OCR and the image object itself is copied
-unchanged into the output page. Any other page (several images, visible text, forms, odd
-placement) is rendered with ``pdftoppm`` at 300 dpi instead; then its vector content and any
-old text layer are replaced by the rendered scan and our new text layer.
+unchanged into the output page. A page with real, visible text never gets here: it is kept
+as it is (``textpage.py``) unless staff ask for OCR. Any other page (several images, forms,
+odd placement, or text staff want OCRed) is rendered with ``pdftoppm`` at 300 dpi instead;
+then its vector content and any old text layer are replaced by the rendered scan and our new
+text layer.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ EDGE_TOLERANCE = 0.015
 
 _Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-_TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
-_INVISIBLE = 3
+#: Content stream operators that show text, and the text render mode that shows nothing.
+TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
+INVISIBLE_TEXT = 3
 
 
 def load_pdf_page(path: Path, index: int, ctx: PageContext) -> LoadedPage:
@@ -103,7 +106,7 @@ def full_page_image(page: pikepdf.Page) -> tuple[str, pikepdf.Stream, tuple[floa
             ctm = _multiply(tuple(float(v) for v in operands), ctm)
         elif op == "Tr":
             text_mode = int(operands[0])
-        elif op in _TEXT_SHOWING and text_mode != _INVISIBLE:
+        elif op in TEXT_SHOWING and text_mode != INVISIBLE_TEXT:
             return None
         elif op == "Do":
             drawn.append((str(operands[0]), ctm))
