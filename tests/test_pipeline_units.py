@@ -496,3 +496,16 @@ def test_assemble_500_pages_in_bounded_memory(corpus: Path, tmp_path: Path) -> N
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert out.stat().st_size > 400 * 1024 * 1024
     assert grown_mb < 150, f"assembly grew the process by {grown_mb:.0f} MB"
+
+
+@pytest.mark.parametrize(("mode", "visible"), [(0, True), (3, False)])
+def test_text_inside_a_form_counts_unless_invisible(mode: int, visible: bool) -> None:
+    from workers.pipeline.textpage import has_visible_text
+
+    with pikepdf.new() as pdf:
+        page = pdf.add_blank_page(page_size=(200, 200))
+        form = pdf.make_stream(f"BT {mode} Tr /F1 12 Tf 10 10 Td (Hello) Tj ET".encode())
+        form.Type, form.Subtype, form.BBox = Name.XObject, Name.Form, [0, 0, 200, 200]
+        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=form))
+        page.Contents = pdf.make_stream(b"q /Fm0 Do Q")
+        assert has_visible_text(page) is visible

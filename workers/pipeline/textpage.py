@@ -84,10 +84,10 @@ def keep_text_page(source: Path, index: int, ctx: PageContext) -> KeptPage | Non
         if sum(c.isalpha() for c in text) < MIN_LETTERS:
             return None
         layout = _pdftotext(source, index, ctx, ["-enc", "UTF-8", "-bbox-layout"], "kept.html")
+        width_pt, height_pt, words = write_hocr(layout, on_its_side, ctx.get_path("kept.hocr"))
     except OcrFailed as exc:
         ctx.warn(f"The page's own text could not be read ({exc.reason}); it was OCRed instead.")
         return None
-    width_pt, height_pt, words = write_hocr(layout, on_its_side, ctx.get_path("kept.hocr"))
     text_path = ctx.get_path("kept-text.txt")
     with disk_errors():
         text_path.write_text(text, encoding="utf-8")
@@ -133,7 +133,7 @@ def _pdftotext(source: Path, index: int, ctx: PageContext, options: list[str], n
     args = ["pdftotext", "-f", page, "-l", page, *options, str(source), str(out)]
     run_tool(args, timeout=ctx.remaining(), what="pdftotext")
     check_outputs([out], nonempty=[], what="pdftotext")
-    return out.read_text(encoding="utf-8", errors="replace")
+    return out.read_text(encoding="utf-8", errors="replace").rstrip("\f")  # page separator
 
 
 def write_hocr(bbox_layout: str, on_its_side: bool, out: Path) -> tuple[float, float, int]:
