@@ -13,7 +13,9 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from repo_app.extensions import db
 from repo_app.models import Page, ScanJob
@@ -46,6 +48,29 @@ def test_a_page_is_claimed_once(app: Flask, corpus: Path) -> None:
     page = db.session.get(Page, page_id)
     assert (page.state, page.attempts) == ("running", 1)
     assert page.job.status == "running"
+
+
+def test_a_claim_cut_off_half_way_leaves_the_page_claimable(
+    app: Flask, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away between the page's and the job's update (a restart)."""
+    page_id = _job(app, corpus).pages[0].id
+    execute, calls = db.session.execute, []
+
+    def cut_off(statement, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(statement)
+        if len(calls) == 2:
+            raise OperationalError("UPDATE", {}, Exception("terminating connection"))
+        return execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "execute", cut_off)
+    with pytest.raises(OperationalError):
+        jobs.claim_page(page_id)
+    db.session.rollback()
+    monkeypatch.undo()
+    assert jobs.claim_page(page_id)  # the task's retry takes it at once, not in 10 minutes
+    page = db.session.get(Page, page_id)
+    assert (page.state, page.attempts, page.job.status) == ("running", 1, "running")
 
 
 def test_an_expired_lease_can_be_claimed_again(app: Flask, corpus: Path) -> None:

@@ -53,10 +53,16 @@ def enqueue_page(page: Page) -> None:
 
 
 def claim_page(page_id: int) -> bool:
-    """Take a page for OCR: ``queued``, or ``running`` with an expired lease, becomes ours."""
+    """Take a page for OCR: ``queued``, or ``running`` with an expired lease, becomes ours.
+
+    The page and its job change in one transaction: a connection lost half-way leaves the page
+    unclaimed, so trying again (``workers.tasks._with_db``) can claim it. Committed apart, a
+    lost second statement left the page claimed by nobody until its lease ran out (10 minutes;
+    seen when PostgreSQL restarted during a job).
+    """
     now = utcnow()
     lease = now + timedelta(seconds=current_app.config["PAGE_LEASE_S"])
-    result = db.session.execute(
+    job_id = db.session.execute(
         update(Page)
         .where(
             Page.id == page_id,
@@ -69,22 +75,17 @@ def claim_page(page_id: int) -> bool:
             started_at=now,
             worker=worker_id(),
         )
+        .returning(Page.job_id)
         .execution_options(synchronize_session=False)
-    )
+    ).scalar_one_or_none()
+    if job_id is not None:
+        db.session.execute(
+            update(ScanJob)
+            .where(ScanJob.id == job_id, ScanJob.status == "queued")
+            .values(status="running")
+        )
     db.session.commit()
-    if result.rowcount:
-        _mark_job_running(page_id)
-    return bool(result.rowcount)
-
-
-def _mark_job_running(page_id: int) -> None:
-    job_id = db.session.scalar(select(Page.job_id).where(Page.id == page_id))
-    db.session.execute(
-        update(ScanJob)
-        .where(ScanJob.id == job_id, ScanJob.status == "queued")
-        .values(status="running")
-    )
-    db.session.commit()
+    return job_id is not None
 
 
 def finish_page(page_id: int, values: dict) -> bool:
