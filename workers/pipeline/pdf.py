@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
-from fpdf import FPDF
 from pikepdf import Array, Dictionary, Name
-from PIL import ImageCms
 
 from .context import disk_errors
 from .geometry import Matrix, Placement
@@ -195,6 +193,8 @@ def placeholder_page(
     Returns:
         ``out``.
     """
+    from fpdf import FPDF  # 0.3 s to import, for the rare failed page: not at start-up
+
     size = 12.0
     margin = min(56.0, width_pt / 8)
     message = " ".join(f"This page could not be processed: {reason}".split())
@@ -355,6 +355,8 @@ def _write_metadata(pdf: pikepdf.Pdf, meta: DocumentMeta) -> None:
 @functools.cache
 def srgb_profile() -> bytes:
     """An sRGB ICC profile (version 4, display class), made by LittleCMS through Pillow."""
+    from PIL import ImageCms
+
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
