@@ -333,9 +333,8 @@ def main() -> None:
         f"{n_pages} corpus pages ({len(files)} files), -l {LANGS}, 2 processes each; work: {work}"
     )
 
-    cpu = children_cpu_seconds()
     seconds, floor_cpu, pdf = run_tesseract(files, work)
-    cpu = children_cpu_seconds() - cpu
+    cpu = sum(floor_cpu.values())
     rows.append(
         row(
             "tesseract (floor)",

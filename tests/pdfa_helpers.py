@@ -91,7 +91,7 @@ def _resource_problems(resources: object, seen: set[tuple[int, int]]) -> list[st
     for name, xobject in resources.get("/XObject", {}).items():
         if not _first_visit(xobject, seen):
             continue
-        if _filters(xobject) & {"/LZWDecode"}:
+        if "/LZWDecode" in _filters(xobject):
             problems.append(f"{name} is LZW-compressed")
         if xobject.get("/Subtype") == Name.Image and _device_cmyk(xobject.get("/ColorSpace")):
             problems.append(f"image {name} is DeviceCMYK, which the sRGB output intent omits")

@@ -74,6 +74,8 @@ SCRATCH = (
     "probe.pnm",
     "probe.hocr",
     "render.png",
+    "kept.txt",
+    "kept.html",
 )
 
 
@@ -257,8 +259,7 @@ def _process(source: Path, frame: int, ctx: PageContext, options: PageOptions) -
             page.visible, place, attempt.ocr.pdf_path, ctx.get_path("page.pdf")
         )
 
-    for name in SCRATCH:
-        ctx.get_path(name).unlink(missing_ok=True)
+    remove_scratch(ctx)
     ocr = attempt.ocr
     return PageResult(
         pdf=pdf_path,
@@ -277,10 +278,15 @@ def _process(source: Path, frame: int, ctx: PageContext, options: PageOptions) -
     )
 
 
+def remove_scratch(ctx: PageContext) -> None:
+    """Remove the page's big intermediate files (:data:`SCRATCH`); the results stay."""
+    for name in SCRATCH:
+        ctx.get_path(name).unlink(missing_ok=True)
+
+
 def kept_result(kept: KeptPage, ctx: PageContext) -> PageResult:
     """The result for a PDF page kept with its own text."""
-    for name in ("kept.txt", "kept.html"):
-        ctx.get_path(name).unlink(missing_ok=True)
+    remove_scratch(ctx)
     return PageResult(
         pdf=kept.pdf,
         text=kept.text,

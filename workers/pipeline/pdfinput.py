@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pikepdf
@@ -33,9 +34,10 @@ EDGE_TOLERANCE = 0.015
 
 _Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-#: Content stream operators that show text, and the text render mode that shows nothing.
-TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
-INVISIBLE_TEXT = 3
+_TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
+_INVISIBLE = 3
+#: The operator :func:`painted` gives an inline image (``BI`` starts one in a content stream).
+INLINE_IMAGE = "BI"
 
 
 def load_pdf_page(path: Path, index: int, ctx: PageContext) -> LoadedPage:
@@ -90,26 +92,12 @@ def full_page_image(page: pikepdf.Page) -> tuple[str, pikepdf.Stream, tuple[floa
     images = page.get_images(recursive=False)
     if len(images) == 0:
         return None
-    ctm, text_mode = _IDENTITY, 0
-    stack: list[tuple[_Matrix, int]] = []
     drawn: list[tuple[str, _Matrix]] = []
     # No operator filter: with one, qpdf drops inline images silently.
-    for instruction in pikepdf.parse_content_stream(page):
-        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
-            return None
-        op, operands = str(instruction.operator), instruction.operands
-        if op == "q":
-            stack.append((ctm, text_mode))
-        elif op == "Q" and stack:
-            ctm, text_mode = stack.pop()
-        elif op == "cm":
-            ctm = _multiply(tuple(float(v) for v in operands), ctm)
-        elif op == "Tr":
-            text_mode = int(operands[0])
-        elif op in TEXT_SHOWING and text_mode != INVISIBLE_TEXT:
-            return None
-        elif op == "Do":
-            drawn.append((str(operands[0]), ctm))
+    for op, operands, ctm in painted(pikepdf.parse_content_stream(page)):
+        if op != "Do":
+            return None  # an inline image or visible text: not a bare scan
+        drawn.append((str(operands[0]), ctm))
     if len(drawn) != 1 or drawn[0][0] not in images:
         return None
     name, (a, b, c, d, e, f) = drawn[0]
@@ -123,6 +111,33 @@ def full_page_image(page: pikepdf.Page) -> tuple[str, pikepdf.Stream, tuple[floa
     if max(edges) > EDGE_TOLERANCE:
         return None
     return name, image, (a, d)
+
+
+def painted(instructions: Iterable) -> Iterator[tuple[str, list, _Matrix]]:
+    """What a content stream paints, each with the transformation (CTM) it is painted under.
+
+    Follows the graphics state (``q``/``Q``, ``cm``, the text render mode ``Tr``) and yields
+    ``(operator, operands, ctm)`` for each XObject drawn (``Do``), each text shown visibly
+    (``Tj``, ``TJ``, ``'``, ``"``; invisible text, render mode 3, is passed over) and each
+    inline image (operator :data:`INLINE_IMAGE`, no operands).
+    """
+    ctm, text_mode = _IDENTITY, 0
+    stack: list[tuple[_Matrix, int]] = []
+    for instruction in instructions:
+        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+            yield INLINE_IMAGE, [], ctm
+            continue
+        op, operands = str(instruction.operator), instruction.operands
+        if op == "q":
+            stack.append((ctm, text_mode))
+        elif op == "Q" and stack:
+            ctm, text_mode = stack.pop()
+        elif op == "cm":
+            ctm = _multiply(tuple(float(v) for v in operands), ctm)
+        elif op == "Tr":
+            text_mode = int(operands[0])
+        elif (op in _TEXT_SHOWING and text_mode != _INVISIBLE) or op == "Do":
+            yield op, operands, ctm
 
 
 def _multiply(m: tuple[float, ...], n: _Matrix) -> _Matrix:

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pikepdf
 from lxml import etree
+from lxml.builder import ElementMaker
 
 from .context import PageContext, disk_errors
 from .errors import OcrFailed
 from .inputs import open_pdf
 from .ocr import check_outputs, run_tool
-from .pdfinput import INVISIBLE_TEXT, TEXT_SHOWING
+from .pdfinput import INLINE_IMAGE, painted
 
 log = logging.getLogger(__name__)
 
@@ -79,23 +80,22 @@ def keep_text_page(source: Path, index: int, ctx: PageContext) -> KeptPage | Non
         except (pikepdf.PdfError, ValueError, TypeError) as exc:
             log.info("page %d: content not readable for text (%s); OCR instead", index + 1, exc)
             return None
-    try:
-        text = _pdftotext(source, index, ctx, ["-enc", "UTF-8"], "kept.txt")
-        if sum(c.isalpha() for c in text) < MIN_LETTERS:
+        hocr = ctx.get_path("kept.hocr")
+        try:
+            text = _pdftotext(source, index, ctx, ["-enc", "UTF-8"], "kept.txt")
+            if sum(c.isalpha() for c in text) < MIN_LETTERS:
+                return None
+            layout = _pdftotext(source, index, ctx, ["-enc", "UTF-8", "-bbox-layout"], "kept.html")
+            width_pt, height_pt, words = write_hocr(layout, on_its_side, hocr)
+        except OcrFailed as exc:
+            ctx.warn(f"The page's own text could not be read ({exc.reason}); it was OCRed instead.")
             return None
-        layout = _pdftotext(source, index, ctx, ["-enc", "UTF-8", "-bbox-layout"], "kept.html")
-        width_pt, height_pt, words = write_hocr(layout, on_its_side, ctx.get_path("kept.hocr"))
-    except OcrFailed as exc:
-        ctx.warn(f"The page's own text could not be read ({exc.reason}); it was OCRed instead.")
-        return None
-    text_path = ctx.get_path("kept-text.txt")
-    with disk_errors():
-        text_path.write_text(text, encoding="utf-8")
-    pdf_path = _copy_page(source, index, ctx.get_path("page.pdf"))
+        text_path = ctx.get_path("kept-text.txt")
+        with disk_errors():
+            text_path.write_text(text, encoding="utf-8")
+        pdf_path = _copy_page(page, ctx.get_path("page.pdf"))
     ctx.warn("The PDF page already has text; it was kept as it is, without OCR.")
-    return KeptPage(
-        pdf_path, text, text_path, ctx.get_path("kept.hocr"), words, width_pt, height_pt
-    )
+    return KeptPage(pdf_path, text, text_path, hocr, words, width_pt, height_pt)
 
 
 def has_visible_text(page: pikepdf.Page) -> bool:
@@ -104,26 +104,20 @@ def has_visible_text(page: pikepdf.Page) -> bool:
 
 
 def _shows_text(resources: pikepdf.Object, instructions: list, depth: int) -> bool:
-    mode, stack = 0, []
     forms = resources.get("/XObject", {}) if isinstance(resources, pikepdf.Dictionary) else {}
-    for instruction in instructions:
-        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
-            continue
-        op = str(instruction.operator)
-        if op == "q":
-            stack.append(mode)
-        elif op == "Q" and stack:
-            mode = stack.pop()
-        elif op == "Tr":
-            mode = int(instruction.operands[0])
-        elif op in TEXT_SHOWING and mode != INVISIBLE_TEXT:
-            return True
-        elif op == "Do" and depth < MAX_FORM_DEPTH:
-            form = forms.get(str(instruction.operands[0]))
-            if isinstance(form, pikepdf.Stream) and form.get("/Subtype") == pikepdf.Name.Form:
+    for op, operands, _ in painted(instructions):
+        if op == "Do":
+            form = forms.get(str(operands[0]))
+            if (
+                depth < MAX_FORM_DEPTH
+                and isinstance(form, pikepdf.Stream)
+                and form.get("/Subtype") == pikepdf.Name.Form
+            ):
                 inner = form.get("/Resources", resources)  # a form without its own inherits
                 if _shows_text(inner, pikepdf.parse_content_stream(form), depth + 1):
                     return True
+        elif op != INLINE_IMAGE:
+            return True  # visible text
     return False
 
 
@@ -162,34 +156,26 @@ def write_hocr(bbox_layout: str, on_its_side: bool, out: Path) -> tuple[float, f
         box = (float(element.get(k, 0)) * scale for k in ("xMin", "yMin", "xMax", "yMax"))
         return "bbox " + " ".join(str(round(v)) for v in box)
 
-    html = etree.Element(f"{{{_XHTML}}}html", nsmap={None: _XHTML})
-    head = etree.SubElement(html, f"{{{_XHTML}}}head")
-    etree.SubElement(head, f"{{{_XHTML}}}title").text = ""
-    etree.SubElement(head, f"{{{_XHTML}}}meta", name="ocr-system", content="pdftotext")
-    body = etree.SubElement(html, f"{{{_XHTML}}}body")
+    x = ElementMaker(namespace=_XHTML, nsmap={None: _XHTML})
     size = f"bbox 0 0 {round(width_pt * scale)} {round(height_pt * scale)}"
-    ocr_page = etree.SubElement(body, f"{{{_XHTML}}}div", {"class": "ocr_page", "title": size})
+    ocr_page = x.div({"class": "ocr_page", "title": size})
     words = 0
     for line in page.iter("{*}line"):
-        span = etree.SubElement(
-            ocr_page, f"{{{_XHTML}}}span", {"class": "ocr_line", "title": bbox(line)}
-        )
-        for word in line.iter("{*}word"):
-            if not (word.text or "").strip():
-                continue
-            item = etree.SubElement(
-                span, f"{{{_XHTML}}}span", {"class": "ocrx_word", "title": bbox(word)}
-            )
-            item.text = word.text.strip()
-            words += 1
+        texts = [(w, w.text.strip()) for w in line.iter("{*}word") if (w.text or "").strip()]
+        spans = [x.span(text, {"class": "ocrx_word", "title": bbox(w)}) for w, text in texts]
+        ocr_page.append(x.span({"class": "ocr_line", "title": bbox(line)}, *spans))
+        words += len(spans)
+    html = x.html(
+        x.head(x.title(""), x.meta(name="ocr-system", content="pdftotext")), x.body(ocr_page)
+    )
     with disk_errors():
         out.write_bytes(etree.tostring(html, xml_declaration=True, encoding="UTF-8"))
     return width_pt, height_pt, words
 
 
-def _copy_page(source: Path, index: int, out: Path) -> Path:
-    with open_pdf(source) as pdf, pikepdf.new() as single:
-        single.pages.append(pdf.pages[index])
+def _copy_page(page: pikepdf.Page, out: Path) -> Path:
+    with pikepdf.new() as single:
+        single.pages.append(page)
         with disk_errors():
             single.save(out)
     return out
