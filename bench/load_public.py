@@ -81,12 +81,10 @@ def build(home: Path, pages: int, engine: str) -> list[int]:
     home.mkdir(parents=True)
     os.environ.update(env_for(home))
     from _ocr_text import Lexicon, PageText
-
-    from repo_app import create_app
-    from repo_app.cli import upgrade_database
-    from repo_app.extensions import db
-    from repo_app.models import Document, Page, ScanJob
-    from repo_app.services import files
+    from mura.app import create_app
+    from mura.app.core import files
+    from mura.app.extensions import db, upgrade_database
+    from mura.app.models import Document, Page, ScanJob
 
     app = create_app()
     started = time.monotonic()
@@ -136,7 +134,7 @@ def _index(home: Path, engine: str) -> None:
     """Build the engine's index with `mura reindex` (the same bulk rebuild staff run)."""
     print(f"indexing ({engine})…", file=sys.stderr)
     subprocess.run(
-        [sys.executable, "-m", "repo_app.cli", "reindex", "--engine", engine],
+        [sys.executable, "-m", "mura.app.cli", "reindex", "--engine", engine],
         env=env_for(home, engine), check=True, cwd=ROOT,
     )  # fmt: skip
     (home / f".indexed-{engine}").touch()
@@ -177,7 +175,7 @@ def request_paths(ids: list[int], seed: int = 3) -> list[str]:
 
 def serve(home: Path, port: int, threads: int, engine: str) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "repo_app.cli", "serve", "--no-worker", "--port", str(port),
+        [sys.executable, "-m", "mura.app.cli", "serve", "--no-worker", "--port", str(port),
          "--threads", str(threads)],
         env=env_for(home, engine), stdout=subprocess.DEVNULL,
         stderr=(OUT / "server.log").open("w"),

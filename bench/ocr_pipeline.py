@@ -261,7 +261,7 @@ class MuraStack:
         self.log = home / "worker.log"
         with open(self.log, "w") as log:
             self.worker = subprocess.Popen(
-                [sys.executable, "-m", "repo_app.cli", "worker", "-c", "2", "--loglevel", "INFO"],
+                [sys.executable, "-m", "mura.app.cli", "worker", "-c", "2", "--loglevel", "INFO"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -274,7 +274,7 @@ class MuraStack:
 
     def mura(self, *args: str) -> str:
         return subprocess.run(
-            [sys.executable, "-m", "repo_app.cli", *args],
+            [sys.executable, "-m", "mura.app.cli", *args],
             env=self.env,
             cwd=ROOT,
             check=True,

@@ -64,9 +64,9 @@ def run(hosts: list[str], pages: list[Path], concurrency: int) -> dict:
 
 
 def _workers(cluster: netns_helpers.Cluster, job_id: int) -> list[str]:
-    from repo_app import create_app
-    from repo_app.extensions import db
-    from repo_app.models import Page
+    from mura.app import create_app
+    from mura.app.extensions import db
+    from mura.app.models import Page
 
     app = create_app(
         {"HOME": str(cluster.root / "web"), "DATABASE_URL": cluster.database_url,

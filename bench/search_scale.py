@@ -46,11 +46,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _ocr_text import DocSpec, Lexicon, PageText, collection_names, layout  # noqa: E402
-
-from repo_app.search import DocumentEntry, PageEntry  # noqa: E402
-from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer  # noqa: E402
-from repo_app.search.engine import open_index  # noqa: E402
-from repo_app.search.rebuild import prepare_folder, sample_pages  # noqa: E402
+from mura.app.search import DocumentEntry, PageEntry  # noqa: E402
+from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer  # noqa: E402
+from mura.app.search.engine import open_index  # noqa: E402
+from mura.app.search.rebuild import prepare_folder, sample_pages  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "search"
 KINDS = ("common", "rare", "and", "phrase", "prefix", "fuzzy", "filtered")

@@ -12,15 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-
-from repo_app import config as default_config
+from mura.app import config as default_config
+from mura.app import paths
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Mura web application."""
     app = Flask(
         __name__,
-        template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
+        template_folder=str(paths.TEMPLATES),
+        # Mura keeps its state in MURA_HOME, not in Flask's instance folder; naming one here
+        # also spares Flask's search for it, which fails for a package inside a namespace
+        # (``mura.app``) installed in editable mode.
+        instance_path=str(paths.PACKAGE),
         instance_relative_config=False,
     )
     app.config.from_object(default_config)
@@ -34,13 +38,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env(prefix="MURA")  # the environment always wins
         default_config.finalize(app.config)
 
-    from repo_app import extensions
+    from mura.app import extensions
 
     # The database first: everything after it may read settings or rows.
     extensions.init_app(app)
 
-    from repo_app import blueprints, services
+    from mura.app import modules, web
 
-    services.init_app(app)
-    blueprints.init_app(app)
+    modules.init_app(app)  # the services' own hooks: a worker gets them without any view
+    web.init_app(app)
     return app

@@ -84,13 +84,13 @@ RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_STRATEGY = "moving-window"
 RATELIMIT_ENABLED = True
 #: Public search (pages, API, IIIF search) and downloads (PDF, page images) per client address;
-#: staff are not limited (repo_app/blueprints/limits.py). Flask-Limiter syntax: "N per minute".
+#: staff are not limited (repo_app/web/limits.py). Flask-Limiter syntax: "N per minute".
 SEARCH_RATE_LIMIT = "60 per minute"
 DOWNLOAD_RATE_LIMIT = "30 per minute"
 #: Tell clients their limit and when to come back (X-RateLimit-*, Retry-After).
 RATELIMIT_HEADERS_ENABLED = True
 
-# --- the document workflow (repo_app/services/workflow.py) ---
+# --- the document workflow (repo_app/modules/digitization/workflow.py) ---
 #: A document's OCR is checked by staff of its branch and approved by a reviewer before the
 #: public sees it. False: a document is published as soon as its OCR is done (a one-person
 #: library; MURA_REVIEW_REQUIRED=false). The worker applies it when a document's OCR is done:

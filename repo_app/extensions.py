@@ -10,6 +10,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from mura.app import paths
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
@@ -27,7 +28,8 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
-#: Only the login form is limited (repo_app/blueprints/auth.py); storage: RATELIMIT_STORAGE_URI.
+#: Only the login form is limited (repo_app/modules/administration/views/auth.py); storage:
+#: RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=get_remote_address)
 
 
@@ -57,17 +59,22 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
 
 def init_app(app: Flask) -> None:
     """Bind every extension to ``app``."""
-    from pathlib import Path
-
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
-    )
+    migrate.init_app(app, db, directory=str(paths.MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(
         app,
         locale_selector=select_locale,
-        default_translation_directories=str(Path(__file__).parent / "translations"),
+        default_translation_directories=str(paths.TRANSLATIONS),
     )
-    login_manager.init_app(app)  # user loader and guard: repo_app/blueprints/access.py
+    login_manager.init_app(
+        app
+    )  # user loader and guard: repo_app/modules/administration/views/access.py
     limiter.init_app(app)
+
+
+def upgrade_database() -> None:
+    """Bring the schema to the newest migration (idempotent): serve, demo, ingest, restore."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=str(paths.MIGRATIONS))

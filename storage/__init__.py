@@ -3,6 +3,6 @@
 This package imports nothing of the application above it.
 """
 
-from storage.store import FilesystemStore, Store, StoredObject, StoreError
+from mura.storage.store import FilesystemStore, Store, StoredObject, StoreError
 
 __all__ = ["FilesystemStore", "Store", "StoreError", "StoredObject"]

@@ -12,10 +12,9 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from mura.app.models import Branch, User
+from mura.app.modules.administration import accounts
 from werkzeug.test import TestResponse
-
-from repo_app.models import Branch, User
-from repo_app.services import accounts
 
 #: The password of every test user made here (long enough for the rules).
 PASSWORD = "test-password-1"

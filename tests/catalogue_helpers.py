@@ -6,9 +6,9 @@ import hashlib
 from datetime import datetime
 
 import pymarc
+from mura.app.extensions import db
+from mura.app.models import Collection, Document, StoredFile
 
-from repo_app.extensions import db
-from repo_app.models import Collection, Document, StoredFile
 from tests.conftest import SHARED
 
 RUSMARC = SHARED / "marc" / "rusmarc_nlr_sample.iso"
@@ -118,9 +118,8 @@ def log_in_staff(client) -> None:  # noqa: ANN001
 
     Uses Flask-Login's own session key, so it needs nothing but a user row.
     """
+    import mura.app.models as models
     from sqlalchemy import inspect
-
-    import repo_app.models as models
 
     user_model = getattr(models, "User", None)
     if user_model is None or not inspect(db.engine).has_table(user_model.__tablename__):

@@ -84,9 +84,8 @@ def _sqlite_template() -> Path:
     if "path" not in _SQLITE_TEMPLATE:
         import tempfile
 
-        from repo_app import create_app
-        from repo_app.cli import upgrade_database
-        from repo_app.extensions import db
+        from mura.app import create_app
+        from mura.app.extensions import db, upgrade_database
 
         home = Path(tempfile.mkdtemp(prefix="mura-template-"))
         app = create_app(_base_config(home))
@@ -99,8 +98,8 @@ def _sqlite_template() -> Path:
 
 def make_app(home: Path, **overrides: object) -> Flask:
     """An app on ``home`` with the schema migrated to head."""
-    from repo_app import create_app
-    from repo_app.cli import upgrade_database
+    from mura.app import create_app
+    from mura.app.extensions import upgrade_database
 
     if "DATABASE_URL" not in overrides and not (home / "mura.sqlite3").exists():
         home.mkdir(parents=True, exist_ok=True)
@@ -117,7 +116,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     application = make_app(tmp_path / "home")
     with application.app_context():
         yield application
-        from repo_app.extensions import db
+        from mura.app.extensions import db
 
         db.session.remove()
         db.engine.dispose()
@@ -147,7 +146,7 @@ class Stack:
     ) -> subprocess.CompletedProcess:
         """Run the ``mura`` command against this stack."""
         proc = subprocess.run(
-            [sys.executable, "-m", "repo_app.cli", *args],
+            [sys.executable, "-m", "mura.app.cli", *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -169,7 +168,7 @@ class Stack:
     def app(self) -> Flask:
         """An in-process app on the same database and store (for assertions)."""
         if self._app is None:
-            from repo_app import create_app
+            from mura.app import create_app
 
             self._app = create_app({**_base_config(self.home), **self.config})
         return self._app
@@ -179,7 +178,7 @@ class Stack:
         self.worker_log = self.home / f"worker-{time.time_ns()}.log"
         with open(self.worker_log, "w") as log:
             self.worker = subprocess.Popen(
-                [sys.executable, "-m", "repo_app.cli", "worker", "-c", str(concurrency)],
+                [sys.executable, "-m", "mura.app.cli", "worker", "-c", str(concurrency)],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -303,7 +302,7 @@ def stack(
     finally:
         running.stop_worker()
         if running._app is not None:
-            from repo_app.extensions import db
+            from mura.app.extensions import db
 
             with running._app.app_context():
                 db.engine.dispose()

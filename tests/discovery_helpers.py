@@ -46,11 +46,11 @@ class Library:
 
 
 def _publish(app: Flask, corpus: Path) -> tuple[int, int, int]:
-    from repo_app.extensions import db
-    from repo_app.models import CatalogueRecord, Collection, RecordAgent
-    from repo_app.services import records
-    from repo_app.services.ingest import DocumentFields, Upload, ingest
-    from workers import tasks
+    from mura.app.extensions import db
+    from mura.app.models import CatalogueRecord, Collection, RecordAgent
+    from mura.app.modules.catalogue import records
+    from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
+    from mura.workers import tasks
 
     with app.app_context():
         db.session.add(
@@ -120,7 +120,7 @@ def library(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Iterator[
     app = make_app(home, **LIBRARY_CONFIG)
     book_id, article_id, record_id = _publish(app, corpus)
     yield Library(app, home, book_id, article_id, record_id)
-    from repo_app.extensions import db
+    from mura.app.extensions import db
 
     with app.app_context():
         db.engine.dispose()

@@ -44,7 +44,7 @@ def fresh_stack(kind: str, home: Path, **config: object) -> Iterator[Stack]:
     finally:
         stack.stop_worker(signal.SIGKILL)
         if stack._app is not None:  # noqa: SLF001
-            from repo_app.extensions import db
+            from mura.app.extensions import db
 
             with stack._app.app_context():  # noqa: SLF001
                 db.session.remove()
@@ -62,7 +62,7 @@ def start_worker(
     log_path = stack.home / f"worker-{time.time_ns()}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "repo_app.cli", "worker", *args],
+            [sys.executable, "-m", "mura.app.cli", "worker", *args],
             env=env or stack.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -87,8 +87,8 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 def page_states(stack: Stack, job_id: int) -> dict[str, int]:
     """The job's pages by state, read from the database."""
-    from repo_app.extensions import db
-    from repo_app.services.jobs import page_counts
+    from mura.app.extensions import db
+    from mura.app.modules.digitization.jobs import page_counts
 
     with stack.app.app_context():
         counts = page_counts(job_id)
@@ -98,8 +98,8 @@ def page_states(stack: Stack, job_id: int) -> dict[str, int]:
 
 def job_status(stack: Stack, job_id: int) -> str:
     """The job's status column."""
-    from repo_app.extensions import db
-    from repo_app.models import ScanJob
+    from mura.app.extensions import db
+    from mura.app.models import ScanJob
 
     with stack.app.app_context():
         status = db.session.get(ScanJob, job_id).status

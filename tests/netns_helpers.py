@@ -84,7 +84,7 @@ class Cluster:
     def mura(self, *args: str, timeout: float = 300) -> str:
         """Run ``mura`` on this machine (the root namespace, e.g. a web node)."""
         proc = subprocess.run(
-            [sys.executable, "-m", "repo_app.cli", *args],
+            [sys.executable, "-m", "mura.app.cli", *args],
             env=self.env(self.root / "web"), capture_output=True, text=True, timeout=timeout,
             cwd=ROOT,
         )  # fmt: skip
@@ -101,7 +101,7 @@ class Cluster:
         home.mkdir(exist_ok=True)
         log = open(home / "worker.log", "w")  # noqa: SIM115 (closed with the process)
         cmd = [
-            "ip", "netns", "exec", namespace, sys.executable, "-m", "repo_app.cli", "worker",
+            "ip", "netns", "exec", namespace, sys.executable, "-m", "mura.app.cli", "worker",
             "--name", name, "-c", str(concurrency), "-Q", queues, "--beat" if beat else "--no-beat",
         ]  # fmt: skip
         self.workers[name] = subprocess.Popen(

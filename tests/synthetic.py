@@ -36,7 +36,7 @@ def render_pages(folder: Path, count: int) -> list[Path]:
 
 def ingest_pages(folder: Path, title: str, count: int, user=None):  # noqa: ANN001, ANN201
     """Upload ``count`` synthetic pages as one book (in an app context); returns the scan job."""
-    from repo_app.services.ingest import DocumentFields, Upload, ingest
+    from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 
     scans = [open(p, "rb") for p in render_pages(folder, count)]  # noqa: SIM115
     try:
@@ -53,7 +53,7 @@ def ingest_pages(folder: Path, title: str, count: int, user=None):  # noqa: ANN0
 
 def run_job(job) -> None:  # noqa: ANN001
     """Run the job's real tasks in this process, as the workers would (no broker)."""
-    from workers import tasks
+    from mura.workers import tasks
 
     for page in job.pages:
         assert tasks.ocr_page.run(page.id) == "processed"
@@ -67,8 +67,8 @@ def publish(app, folder: Path, title: str, count: int = 1) -> int:  # noqa: ANN0
     The app must publish by default (``DEFAULT_ACCESS="public_domain"``). Returns the
     document id; the document is OCR'd, assembled, public and indexed.
     """
-    from repo_app.extensions import db
-    from repo_app.services import rights
+    from mura.app.extensions import db
+    from mura.app.modules.rights import rights
 
     with app.app_context():
         job = ingest_pages(folder, title, count)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord, Collection, ScanJob, User
+from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 from PIL import Image
 
-from repo_app.extensions import db
-from repo_app.models import CatalogueRecord, Collection, ScanJob, User
-from repo_app.services.ingest import DocumentFields, Upload, ingest
 from tests.auth_helpers import branch, logged_in, make_user
 
 #: Routes anyone may use, logged in or not (endpoint names).
@@ -260,26 +260,26 @@ def test_anonymous_is_sent_to_login_and_back(app: Flask, world: World) -> None:
 def test_a_staff_blueprint_added_later_is_guarded(tmp_path) -> None:  # noqa: ANN001
     """The guard knows blueprints by name and URL, not by a list kept somewhere."""
     from flask import Blueprint
+    from mura.app import web
 
-    from repo_app import blueprints
     from tests.conftest import make_app
 
     late = Blueprint("staff_reports", __name__)
     late.add_url_rule("/reports", "reports", lambda: "secret figures")
     elsewhere = Blueprint("staff_elsewhere", __name__)
     elsewhere.add_url_rule("/figures", "figures", lambda: "more secret figures")
-    original = blueprints._register_accounts
+    original = web._register_accounts
 
     def with_late(app: Flask) -> None:
         original(app)
         app.register_blueprint(late, url_prefix="/staff/reports")
         app.register_blueprint(elsewhere, url_prefix="/figures")
 
-    blueprints._register_accounts = with_late
+    web._register_accounts = with_late
     try:
         app = make_app(tmp_path / "late")
     finally:
-        blueprints._register_accounts = original
+        web._register_accounts = original
     with app.app_context():
         client = app.test_client()
         assert _is_login_redirect(client.get("/staff/reports/reports"))

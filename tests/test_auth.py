@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from mura.app.cli import cli
+from mura.app.extensions import db
+from mura.app.models import AuditEvent, ScanJob, User
+from mura.app.models.base import utcnow
+from mura.app.modules.administration import accounts
 from PIL import Image
 
-from repo_app.cli import cli
-from repo_app.extensions import db
-from repo_app.models import AuditEvent, ScanJob, User
-from repo_app.models.base import utcnow
-from repo_app.services import accounts
 from tests.auth_helpers import (
     PASSWORD,
     csrf_token,
@@ -443,7 +443,7 @@ def test_cli_ingest_as_a_user(app: Flask, tmp_path: Path) -> None:
 
 
 def test_demo_accounts(app: Flask) -> None:
-    from repo_app.services.demo import create_demo_accounts
+    from mura.app.modules.digitization.demo import create_demo_accounts
 
     made = create_demo_accounts()
     assert made == [("admin", "admin-demo", "admin"), ("staff", "staff-demo", "staff")]

@@ -11,12 +11,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from flask import Flask
+from mura.app.extensions import db
+from mura.app.models import AuditEvent, Contract, RightsHolder
+from mura.app.modules.rights import contract_drafts, contracts, rights
+from mura.app.modules.rights.contract_import import import_contracts
 from sqlalchemy import select
 
-from repo_app.extensions import db
-from repo_app.models import AuditEvent, Contract, RightsHolder
-from repo_app.services import contract_drafts, contracts, rights
-from repo_app.services.contract_import import import_contracts
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 from tests.test_rights import make_record, make_scanned_document, pdf_bytes, sign, status
@@ -166,7 +166,8 @@ def test_import_refuses_a_file_without_the_columns(app: Flask) -> None:
 def test_import_publishes_the_documents_it_covers_and_the_cli_reports_json(
     app: Flask, catalogue: dict, tmp_path: Path
 ) -> None:
-    from repo_app.cli import cli
+    from mura.app.cli import cli
+
     from tests.auth_helpers import branch
 
     branch("central")

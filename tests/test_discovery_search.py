@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from mura.app.extensions import db
+from mura.app.modules.discovery import search as search_service
+from mura.app.search import ENGINE_KINDS
+from mura.app.search.suggest import suggest
 
-from repo_app.extensions import db
-from repo_app.search import ENGINE_KINDS
-from repo_app.search.suggest import suggest
-from repo_app.services import search as search_service
 from tests.discovery_helpers import Library
 
 QUERY = "кітапхана"
@@ -122,7 +122,7 @@ def test_sort_by_date(client: FlaskClient) -> None:
 def test_pages_of_results_keep_filters_and_sort(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("repo_app.blueprints.public.PER_PAGE", 1)
+    monkeypatch.setattr("mura.app.modules.discovery.views.public.PER_PAGE", 1)
     html = _page(client, sort="oldest", language="kaz")
     assert _titles(html) == ["Кітапхана-филиалында іс-шаралар"]
     link = re.search(r'<a href="([^"]+)" rel="next">', html).group(1).replace("&amp;", "&")
@@ -177,8 +177,8 @@ def test_every_engine_gives_the_ranked_list(
 def test_an_engine_without_the_ranked_list_keeps_its_own_facets(
     library: Library, tmp_path: Path, kind: str
 ) -> None:
-    from repo_app.search import FACET_KEYS, open_engine
-    from repo_app.services import discovery
+    from mura.app.modules.discovery import discovery
+    from mura.app.search import FACET_KEYS, open_engine
 
     with (
         library.app.app_context(),

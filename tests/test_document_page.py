@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from mura.app.modules.discovery.views.public import TEXT_WINDOW
 
-from repo_app.blueprints.public import TEXT_WINDOW
 from tests.conftest import make_app
 from tests.synthetic import publish, words_of
 
@@ -21,7 +21,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, int]
     app = make_app(home / "home", DEFAULT_ACCESS="public_domain")
     document_id = publish(app, home / "pages", "Windowed book", count=PAGES)
     yield app, document_id
-    from repo_app.extensions import db
+    from mura.app.extensions import db
 
     with app.app_context():
         db.engine.dispose()

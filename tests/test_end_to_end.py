@@ -110,9 +110,9 @@ def test_bad_pages_fail_alone(stack: Stack, corpus: Path, pages_dir: Path) -> No
         assert len(doc.pages) == 4  # failed pages keep their place
 
     # Every upload was kept unchanged, the broken ones too.
-    from repo_app.extensions import db
-    from repo_app.models import Page, ScanJob
-    from repo_app.services.files import local_path
+    from mura.app.core.files import local_path
+    from mura.app.extensions import db
+    from mura.app.models import Page, ScanJob
 
     with stack.app.app_context():
         job = db.session.get(ScanJob, result["job_id"])
@@ -150,9 +150,9 @@ def test_reocr_with_other_languages_keeps_the_correction(
     cer_kaz = _cer(corpus, first["pdf_path"], "p07_book_kir", tmp_path)
 
     # A hand correction goes into search at once (a reindex task, not a new OCR).
-    from repo_app.extensions import db
-    from repo_app.models import Page
-    from repo_app.services.corrections import correct_page_text
+    from mura.app.extensions import db
+    from mura.app.models import Page
+    from mura.app.modules.digitization.corrections import correct_page_text
 
     with stack.app.app_context():
         page_id = db.session.scalars(db.select(Page.id).where(Page.job_id == first["job_id"])).one()
@@ -181,9 +181,8 @@ def test_pdf_page_with_its_own_text_is_kept_then_ocred_on_request(
     stack: Stack, corpus: Path, tmp_path: Path
 ) -> None:
     from fpdf import FPDF
-
-    from repo_app.extensions import db
-    from repo_app.models import Page
+    from mura.app.extensions import db
+    from mura.app.models import Page
 
     typeset = FPDF(unit="pt", format=(419.53, 595.28))
     typeset.add_page()

@@ -35,8 +35,8 @@ PAGE_NUMBER = re.compile(r"page\s*(\d+)", re.IGNORECASE)
 def _ingest(stack: Stack, pages: list[Path]) -> dict:
     """Ingest in-process (tasks go to the stack's real broker); no rotation or deskew to judge
     on three-word pages, which saves a third of each page's time."""
-    from repo_app.extensions import db
-    from repo_app.services.ingest import DocumentFields, Upload, ingest
+    from mura.app.extensions import db
+    from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 
     with stack.app.app_context():
         uploads = [Upload(p.name, open(p, "rb")) for p in pages]  # noqa: SIM115
@@ -54,10 +54,10 @@ def _ingest(stack: Stack, pages: list[Path]) -> dict:
 
 def check_every_page_once(stack: Stack, job: dict, count: int) -> None:
     """The job is done and each page is in the database, the PDF and the index exactly once."""
-    from repo_app.extensions import db
-    from repo_app.models import ScanJob, StoredFile
-    from repo_app.services import search
-    from repo_app.services.files import local_path
+    from mura.app.core.files import local_path
+    from mura.app.extensions import db
+    from mura.app.models import ScanJob, StoredFile
+    from mura.app.modules.discovery import search
 
     with stack.app.app_context():
         row = db.session.get(ScanJob, job["job_id"])
@@ -106,8 +106,8 @@ def test_worker_killed_mid_job_every_page_exactly_once(kind: str, tmp_path: Path
         total = time.monotonic() - started
         print(f"\n[{kind}] killed at {killed_at:.1f} s with {at_kill}; job done at {total:.1f} s")
         check_every_page_once(stack, job, count)
-        from repo_app.extensions import db
-        from repo_app.models import Page
+        from mura.app.extensions import db
+        from mura.app.models import Page
 
         with stack.app.app_context():
             again = db.session.scalar(
@@ -221,7 +221,7 @@ def test_embedded_broker_publishes_atomically_and_survives_a_bad_file(app) -> No
     folder = Path(app.config["HOME"]) / "broker" / "queue"
     with celery.connection_for_write() as conn:
         channel = conn.default_channel
-        assert type(channel).__module__ == "workers.fs_broker"
+        assert type(channel).__module__ == "mura.workers.fs_broker"
         # A file caught between create and write (as kombu's own _put leaves it for a moment).
         # Named as _put names files, with an older timestamp, so a consumer meets it first.
         torn = folder / f"{0:015d}_torn.ocr.msg"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from mura.storage import FilesystemStore, StoreError
 
-from storage import FilesystemStore, StoreError
 from tests.conftest import make_app
 from tests.fault_helpers import fresh_stack, job_status, start_worker, wait_until, worker_log
 from tests.synthetic import render_pages
@@ -79,9 +79,9 @@ def test_a_write_that_fills_the_disk_leaves_nothing(small_disk: Path) -> None:
 def test_an_upload_to_a_full_store_is_refused_with_a_reason(
     small_disk: Path, tmp_path: Path
 ) -> None:
-    from repo_app.extensions import db
-    from repo_app.models import Document, StoredFile
-    from repo_app.services.ingest import DocumentFields, IngestError, Upload, ingest
+    from mura.app.extensions import db
+    from mura.app.models import Document, StoredFile
+    from mura.app.modules.digitization.ingest import DocumentFields, IngestError, Upload, ingest
 
     app: Flask = make_app(tmp_path / "home", STORE_DIR=str(small_disk / "store"))
     with app.test_request_context():  # as the upload form calls it (messages are translated)

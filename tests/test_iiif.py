@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from mura.app.extensions import db
+from mura.app.modules.discovery import iiif
 from PIL import Image
 
-from repo_app.extensions import db
-from repo_app.services import iiif
 from tests.discovery_helpers import Library
 
 QUERY = "кітапхана"

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from mura.app.extensions import db
+from mura.app.models import Page, ScanJob
+from mura.app.models.base import utcnow
+from mura.app.modules.digitization import jobs
+from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 from sqlalchemy.exc import OperationalError
-
-from repo_app.extensions import db
-from repo_app.models import Page, ScanJob
-from repo_app.models.base import utcnow
-from repo_app.services import jobs
-from repo_app.services.ingest import DocumentFields, Upload, ingest
 
 
 def _messages(app: Flask, task: str) -> int:

@@ -13,7 +13,7 @@ from tests.conftest import PG_ADMIN_URL, make_app
 
 
 def _diff(app) -> list:  # noqa: ANN001
-    from repo_app.extensions import db
+    from mura.app.extensions import db
 
     with app.app_context():
         with db.engine.connect() as conn:

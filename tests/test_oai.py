@@ -12,12 +12,12 @@ import pytest
 import requests
 from flask import Flask
 from lxml import etree
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord, Collection, Document
+from mura.app.modules.catalogue import records
 from sickle import Sickle
 from sickle.oaiexceptions import BadArgument, BadResumptionToken, IdDoesNotExist, NoRecordsMatch
 
-from repo_app.extensions import db
-from repo_app.models import CatalogueRecord, Collection, Document
-from repo_app.services import records
 from tests.catalogue_helpers import iso, make_document, marc21_article, marc21_book
 from tests.conftest import SHARED, make_app
 

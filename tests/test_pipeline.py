@@ -18,11 +18,7 @@ from types import ModuleType
 
 import pikepdf
 import pytest
-from PIL import Image
-
-from tests.conftest import CORPUS, SHARED
-from tests.pdfa_helpers import pdfa_problems
-from workers.pipeline import (
+from mura.workers.pipeline import (
     DocumentMeta,
     PageError,
     PageOptions,
@@ -33,11 +29,15 @@ from workers.pipeline import (
     placeholder_page,
     process_page,
 )
-from workers.pipeline import ocr as ocr_module
-from workers.pipeline.context import PageContext
-from workers.pipeline.images import deskew, png_passthrough
-from workers.pipeline.layout import estimate_layout
-from workers.pipeline.page import OcrSource, probe_turned
+from mura.workers.pipeline import ocr as ocr_module
+from mura.workers.pipeline.context import PageContext
+from mura.workers.pipeline.images import deskew, png_passthrough
+from mura.workers.pipeline.layout import estimate_layout
+from mura.workers.pipeline.page import OcrSource, probe_turned
+from PIL import Image
+
+from tests.conftest import CORPUS, SHARED
+from tests.pdfa_helpers import pdfa_problems
 
 MAX_CER = 0.05
 
@@ -461,8 +461,8 @@ def make_text_pdf(text: str, out: Path) -> Path:
 def test_pdf_page_with_real_text_is_kept_as_it_is(
     corpus: Path, p01: PageResult, tmp_path: Path
 ) -> None:
-    from repo_app.services.reader import parse_hocr
-    from workers.pipeline.textpage import HOCR_DPI, has_visible_text
+    from mura.app.modules.discovery.reader import parse_hocr
+    from mura.workers.pipeline.textpage import HOCR_DPI, has_visible_text
 
     text = (corpus / "p01_book.gt.txt").read_text(encoding="utf-8")
     source = make_text_pdf(text, tmp_path / "typeset.pdf")

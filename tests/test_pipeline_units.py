@@ -12,23 +12,18 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from pikepdf import Name
-from PIL import Image, ImageChops, ImageStat
-
-from tests.conftest import CORPUS
-from tests.pdfa_helpers import pdfa_problems
-from workers.pipeline import (
+from mura.workers.pipeline import (
     DocumentMeta,
     UploadInfo,
     assemble_pdf,
     inspect_upload,
     placeholder_page,
 )
-from workers.pipeline import pdf as pdf_module
-from workers.pipeline.context import PageContext
-from workers.pipeline.errors import PageError
-from workers.pipeline.geometry import placement
-from workers.pipeline.images import (
+from mura.workers.pipeline import pdf as pdf_module
+from mura.workers.pipeline.context import PageContext
+from mura.workers.pipeline.errors import PageError
+from mura.workers.pipeline.geometry import placement
+from mura.workers.pipeline.images import (
     encode_g4,
     encode_lossless,
     estimate_dpi,
@@ -39,10 +34,15 @@ from workers.pipeline.images import (
     resolve_dpi,
     square_pixels,
 )
-from workers.pipeline.inputs import identify
-from workers.pipeline.layout import estimate_layout
-from workers.pipeline.pdf import build_page_pdf, to_ascii
-from workers.pipeline.pdfinput import full_page_image
+from mura.workers.pipeline.inputs import identify
+from mura.workers.pipeline.layout import estimate_layout
+from mura.workers.pipeline.pdf import build_page_pdf, to_ascii
+from mura.workers.pipeline.pdfinput import full_page_image
+from pikepdf import Name
+from PIL import Image, ImageChops, ImageStat
+
+from tests.conftest import CORPUS
+from tests.pdfa_helpers import pdfa_problems
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_inspect_decompression_bomb(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_inspect_caps_pages(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("workers.pipeline.inputs.MAX_PAGES", 2)
+    monkeypatch.setattr("mura.workers.pipeline.inputs.MAX_PAGES", 2)
     info = inspect_upload(corpus / "p14_book_tiff.tif")
     assert info.error_code == "too_large"
     assert "2 pages" in info.error_reason
@@ -147,7 +147,7 @@ def test_inspect_caps_pages(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_page_error_keeps_code_through_pickle() -> None:
     import pickle
 
-    from workers.pipeline.errors import OcrTimeout
+    from mura.workers.pipeline.errors import OcrTimeout
 
     error = pickle.loads(pickle.dumps(OcrTimeout("Too slow.")))
     assert (type(error), error.code, error.reason) == (OcrTimeout, "ocr_timeout", "Too slow.")
@@ -204,9 +204,8 @@ def test_layout_leaves_blank_page_alone() -> None:
 
 
 def test_text_band_of_a_page_blank_in_its_middle_is_none() -> None:
+    from mura.workers.pipeline.layout import text_band
     from PIL import ImageDraw
-
-    from workers.pipeline.layout import text_band
 
     page = Image.new("L", (2480, 3508), 250)
     draw = ImageDraw.Draw(page)
@@ -220,7 +219,7 @@ def test_text_band_of_a_page_blank_in_its_middle_is_none() -> None:
 
 
 def test_otsu_threshold_splits_ink_from_paper_of_any_shade() -> None:
-    from workers.pipeline.images import binarize, otsu_threshold
+    from mura.workers.pipeline.images import binarize, otsu_threshold
 
     for ink, paper in ((20, 240), (90, 170), (120, 150)):  # dark, grey, faint scans
         page = Image.new("L", (400, 300), paper)
@@ -238,8 +237,8 @@ def test_otsu_threshold_splits_ink_from_paper_of_any_shade() -> None:
 def test_tesseract_reads_a_bilevel_copy_unless_cleaning(
     clean: bool, corpus: Path, tmp_path: Path
 ) -> None:
-    from workers.pipeline.images import to_gray
-    from workers.pipeline.page import OcrSource, PageOptions, prepare
+    from mura.workers.pipeline.images import to_gray
+    from mura.workers.pipeline.page import OcrSource, PageOptions, prepare
 
     gray = to_gray(Image.open(corpus / "p03_book_rus_lowcontrast.png"))
     options = PageOptions(clean=clean)
@@ -500,7 +499,7 @@ def test_assemble_500_pages_in_bounded_memory(corpus: Path, tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("mode", "visible"), [(0, True), (3, False)])
 def test_text_inside_a_form_counts_unless_invisible(mode: int, visible: bool) -> None:
-    from workers.pipeline.textpage import has_visible_text
+    from mura.workers.pipeline.textpage import has_visible_text
 
     with pikepdf.new() as pdf:
         page = pdf.add_blank_page(page_size=(200, 200))

@@ -20,12 +20,12 @@ import pikepdf
 import pytest
 from flask import Flask
 from lxml import etree
+from mura.app.core.files import get_store
+from mura.app.extensions import db
+from mura.app.models import Page, StoredFile
+from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
+from mura.app.modules.preservation import fixity
 
-from repo_app.extensions import db
-from repo_app.models import Page, StoredFile
-from repo_app.services import fixity
-from repo_app.services.files import get_store
-from repo_app.services.ingest import DocumentFields, Upload, ingest
 from tests.conftest import ROOT, Stack, _stack_env
 from tests.synthetic import render_pages, words_of
 
@@ -101,12 +101,12 @@ def test_the_dashboard_shows_fixity_problems(
 
 
 def test_the_fixity_task_runs_and_is_scheduled(app: Flask, tmp_path: Path) -> None:
-    from workers.tasks import fixity_check
+    from mura.workers.tasks import fixity_check
 
     _ingest_synthetic(tmp_path / "pages", 2)
     assert fixity_check.run()["objects"] == 2
     schedule = app.extensions["celery"].conf.beat_schedule
-    assert schedule["fixity"]["task"] == "workers.tasks.fixity_check"
+    assert schedule["fixity"]["task"] == "mura.workers.tasks.fixity_check"
 
 
 def test_mura_fixity_json_and_exit_code(tmp_path: Path) -> None:
@@ -134,7 +134,7 @@ def test_mura_fixity_json_and_exit_code(tmp_path: Path) -> None:
 
 def _mura(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "repo_app.cli", *args],
+        [sys.executable, "-m", "mura.app.cli", *args],
         env=env, capture_output=True, text=True, timeout=300, cwd=ROOT,
     )  # fmt: skip
 
@@ -183,8 +183,8 @@ def test_bag_round_trip_into_an_empty_installation(stack: Stack, tmp_path: Path)
 
     app = make_app(home)
     with app.app_context():
-        from repo_app.models import Document
-        from repo_app.services.files import local_path
+        from mura.app.core.files import local_path
+        from mura.app.models import Document
 
         doc = db.session.get(Document, doc_id)
         assert doc.title == "Бума <script>alert(1)</script>" and doc.page_count == 3
@@ -225,7 +225,7 @@ def test_a_tampered_bag_is_refused_and_nothing_is_restored(stack: Stack, tmp_pat
 
 
 def test_export_refuses_a_file_that_failed_fixity(app: Flask, tmp_path: Path) -> None:
-    from repo_app.services import preservation
+    from mura.app.modules.preservation import preservation
 
     first, *_ = _ingest_synthetic(tmp_path / "pages", 1)
     _tamper(app, first, b"rot")
@@ -236,8 +236,8 @@ def test_export_refuses_a_file_that_failed_fixity(app: Flask, tmp_path: Path) ->
 
 
 def test_export_of_a_collection(app: Flask, tmp_path: Path) -> None:
-    from repo_app.models import Collection
-    from repo_app.services import preservation
+    from mura.app.models import Collection
+    from mura.app.modules.preservation import preservation
 
     db.session.add(Collection(slug="olketanu", title="Өлкетану"))
     db.session.commit()
@@ -325,8 +325,9 @@ def test_backup_and_restore_as_documented(kind: str, tmp_path: Path) -> None:
 
 def test_a_bag_keeps_the_review_state(app: Flask, tmp_path: Path) -> None:
     """A document returned by a reviewer must not come back published from its bag."""
-    from repo_app.models import Document
-    from repo_app.services import preservation
+    from mura.app.models import Document
+    from mura.app.modules.preservation import preservation
+
     from tests.conftest import make_app
 
     uploads = [Upload(p.name, io.BytesIO(p.read_bytes())) for p in render_pages(tmp_path / "p", 1)]

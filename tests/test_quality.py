@@ -6,9 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from repo_app.services.job_status import parse_page_list
-from repo_app.services.quality import page_flags
+from mura.app.modules.digitization.job_status import parse_page_list
+from mura.app.modules.digitization.quality import page_flags
 
 
 def _tesseract(image: Path, langs: str, tmp_path: Path) -> str:

@@ -23,7 +23,7 @@ LIMITS = {
 def limited(tmp_path: Path) -> Flask:
     app = make_app(tmp_path / "home", **LIMITS)
     yield app
-    from repo_app.extensions import db
+    from mura.app.extensions import db
 
     with app.app_context():
         db.engine.dispose()
@@ -70,7 +70,7 @@ def test_staff_are_not_limited(limited: Flask) -> None:
 
 def test_limits_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MURA_SEARCH_RATE_LIMIT", "1 per hour")
-    from repo_app import create_app
+    from mura.app import create_app
 
     app = create_app({"HOME": str(tmp_path / "home"), "TESTING": True, "SECRET_KEY": "t"})
     assert app.config["SEARCH_RATE_LIMIT"] == "1 per hour"

@@ -16,12 +16,13 @@ from datetime import date
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord, CopyRequest, Document, RecordAgent
+from mura.app.modules.catalogue import citation
+from mura.app.modules.discovery import copy_requests, reader
+from mura.app.modules.discovery.search import document_pages
 from PIL import Image
 
-from repo_app.extensions import db
-from repo_app.models import CatalogueRecord, CopyRequest, Document, RecordAgent
-from repo_app.services import citation, copy_requests, reader
-from repo_app.services.search import document_pages
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 from tests.discovery_helpers import Library

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord
+from mura.app.modules.catalogue import records
 from sqlalchemy import func, select
 
-from repo_app.extensions import db
-from repo_app.models import CatalogueRecord
-from repo_app.services import records
 from tests.catalogue_helpers import (
     RUSMARC,
     iso,
@@ -230,7 +230,7 @@ def test_isbn_matches_when_there_is_no_external_id(app: Flask) -> None:
 
 
 def test_cli_import_json(app: Flask, tmp_path: Path) -> None:
-    from repo_app.cli import cli
+    from mura.app.cli import cli
 
     path = tmp_path / "records.mrc"
     path.write_bytes(iso(marc21_book()) + b"00042nam  2200000   4500garbage\x1d")

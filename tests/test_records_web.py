@@ -8,13 +8,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import refresh
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord, Collection, Document
+from mura.app.modules.catalogue import records
+from mura.app.modules.discovery import search as search_service
 from PIL import Image
 from sqlalchemy import select
 
-from repo_app.extensions import db
-from repo_app.models import CatalogueRecord, Collection, Document
-from repo_app.services import records
-from repo_app.services import search as search_service
 from tests.catalogue_helpers import iso, log_in_staff, make_document, marc21_article, marc21_book
 
 RECORD_FORM = {
@@ -144,7 +144,7 @@ def test_a_new_record_from_the_upload_fields(app: Flask) -> None:
 
 
 def test_upload_form_links_the_chosen_record(client: FlaskClient) -> None:
-    pytest.importorskip("workers.pipeline.inputs")
+    pytest.importorskip("mura.workers.pipeline.inputs")
     records.import_marc(iso(marc21_article()))
     record = _record("KRG-A-777")
     data = {

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_babel import force_locale
+from mura.app.extensions import db
+from mura.app.models import Branch, Contract, Document, Page, ScanJob, StoredFile
+from mura.app.modules.administration import reports
 from openpyxl import load_workbook
 
-from repo_app.extensions import db
-from repo_app.models import Branch, Contract, Document, Page, ScanJob, StoredFile
-from repo_app.services import reports
 from tests.auth_helpers import branch, logged_in, make_user
 
 MB = 1024 * 1024
@@ -224,7 +224,7 @@ def test_the_year_before_and_a_year_with_nothing(library: dict[str, Branch]) -> 
 
 
 def test_cli_report_json_csv_xlsx(app: Flask, library: dict[str, Branch], tmp_path) -> None:  # noqa: ANN001
-    from repo_app.cli import cli
+    from mura.app.cli import cli
 
     runner = app.test_cli_runner()
     result = runner.invoke(cli, ["report", "--year", "2025"])
@@ -307,9 +307,10 @@ def test_the_dashboard_advises_tantivy_when_whoosh_grows(tmp_path: Path, engine:
 def test_the_dashboard_asks_for_a_reindex_after_an_analysis_change(
     tmp_path: Path, engine: str
 ) -> None:
-    from repo_app.search.index_meta import META_FILE
-    from repo_app.search.rebuild import current_dir
-    from repo_app.services import search as search_service
+    from mura.app.modules.discovery import search as search_service
+    from mura.app.search.index_meta import META_FILE
+    from mura.app.search.rebuild import current_dir
+
     from tests.conftest import make_app
     from tests.synthetic import publish
 

@@ -17,10 +17,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
-from sqlalchemy import select
-
-from repo_app.extensions import db
-from repo_app.models import (
+from mura.app.core import files
+from mura.app.extensions import db
+from mura.app.models import (
     AuditEvent,
     CatalogueRecord,
     Contract,
@@ -31,8 +30,10 @@ from repo_app.models import (
     RightsHolder,
     ScanJob,
 )
-from repo_app.services import contracts, files, rights
-from repo_app.services import search as search_service
+from mura.app.modules.discovery import search as search_service
+from mura.app.modules.rights import contracts, rights
+from sqlalchemy import select
+
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 
@@ -180,7 +181,7 @@ def public_view(client: FlaskClient, document_id: int) -> dict:
 def test_a_contract_that_expires_withdraws_the_document_and_a_new_one_brings_it_back(
     app: Flask, client: FlaskClient
 ) -> None:
-    from workers.tasks import check_rights
+    from mura.workers.tasks import check_rights
 
     today = rights.library_today()
     record = make_record("Қарағанды көмір бассейнінің тарихы", "KRG-000123")
@@ -322,7 +323,7 @@ def test_marks_public_domain_and_the_authors_dates(app: Flask, client: FlaskClie
 def test_linking_a_document_to_a_record_under_contract_publishes_it(
     app: Flask, client: FlaskClient
 ) -> None:
-    from repo_app.services import records
+    from mura.app.modules.catalogue import records
 
     record = make_record("Шарттағы кітап", "KRG-LINK-1")
     sign(record, "10/2025", ["publish_online"], date(2025, 1, 1), None)
@@ -354,7 +355,7 @@ def test_new_documents_follow_default_access(tmp_path: Path) -> None:
 def test_rights_cli(app: Flask) -> None:
     import json
 
-    from repo_app.cli import cli
+    from mura.app.cli import cli
 
     document = make_scanned_document(make_record("CLI кітабы", "KRG-CLI-1"), "мәтін")
     runner = app.test_cli_runner()

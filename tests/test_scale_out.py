@@ -47,9 +47,9 @@ def test_a_job_spreads_over_two_worker_hosts(tmp_path: Path) -> None:
 
 
 def _workers(cluster: netns_helpers.Cluster, job_id: int) -> list[str]:
-    from repo_app import create_app
-    from repo_app.extensions import db
-    from repo_app.models import Page
+    from mura.app import create_app
+    from mura.app.extensions import db
+    from mura.app.models import Page
 
     app = create_app(
         {"HOME": str(cluster.root / "web"), "DATABASE_URL": cluster.database_url,

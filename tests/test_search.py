@@ -1,4 +1,4 @@
-"""Tests of repo_app.search with real indexes on tmp_path, each test on every engine kind."""
+"""Tests of mura.app.search with real indexes on tmp_path, each test on every engine kind."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from markupsafe import Markup
-
-from repo_app.search import (
+from mura.app.search import (
     ENGINE_KINDS,
     DocumentEntry,
     IndexBusyError,
@@ -24,9 +23,9 @@ from repo_app.search import (
     open_engine,
     tokenize,
 )
-from repo_app.search.analysis import DEFAULT_ANALYZER
-from repo_app.search.query import parse_query
-from repo_app.search.snippets import make_snippet
+from mura.app.search.analysis import DEFAULT_ANALYZER
+from mura.app.search.query import parse_query
+from mura.app.search.snippets import make_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
 from tests.conftest import CORPUS, SHARED  # noqa: E402
@@ -545,7 +544,7 @@ def test_unknown_engine_kind(tmp_path: Path) -> None:
 
 
 def test_importing_the_package_does_not_import_an_engine() -> None:
-    code = "import sys, repo_app.search; assert not {'whoosh', 'tantivy'} & set(sys.modules)"
+    code = "import sys, mura.app.search; assert not {'whoosh', 'tantivy'} & set(sys.modules)"
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, cwd=ROOT)
 
 

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from repo_app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine, open_engine
+from mura.app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine, open_engine
 
 DOCUMENTS = 150
 COLLECTIONS = ("almaty", "astana", "karaganda", "shymkent", "taraz")
@@ -87,7 +86,7 @@ def test_exclusions_and_phrases_are_counted_exactly(engine: SearchEngine) -> Non
 def test_tantivy_counts_an_upper_bound_beyond_its_aggregation_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from repo_app.search import tantivy_engine
+    from mura.app.search import tantivy_engine
 
     monkeypatch.setattr(tantivy_engine, "MAX_COUNTED_DOCUMENTS", 4)
     with open_engine("tantivy", tmp_path, lambda ids: {}) as engine:
@@ -108,7 +107,7 @@ def test_tantivy_counts_an_upper_bound_beyond_its_aggregation_limit(
 def test_the_ranked_list_holds_every_matching_document_once(
     engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from repo_app.search import tantivy_engine
+    from mura.app.search import tantivy_engine
 
     monkeypatch.setattr(tantivy_engine, "RANKED_EXACTLY", 7)  # tantivy ranks only the first
     ranked = engine.ranked_documents("кітапхана оқырман")  # type: ignore[attr-defined]

@@ -7,20 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from repo_app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine
-from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER
-from repo_app.search.engine import open_index
-from repo_app.search.grams import (
+from mura.app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine
+from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER
+from mura.app.search.engine import open_index
+from mura.app.search.grams import (
     MIN_SAMPLE_PAGES,
     default_common_terms,
     index_grams,
     phrase_grams,
     sample_common_terms,
 )
-from repo_app.search.index_meta import META_FILE, IndexMeta, read_meta, write_meta
-from repo_app.search.query import parse_query
-from repo_app.search.rebuild import prepare_folder
+from mura.app.search.index_meta import META_FILE, IndexMeta, read_meta, write_meta
+from mura.app.search.query import parse_query
+from mura.app.search.rebuild import prepare_folder
 
 PAGES = {
     # document id -> its pages; "және" and "мен" are function words, common in every index
@@ -150,7 +149,7 @@ def _hit(results, document_id: int):  # noqa: ANN001, ANN202
 def test_tantivy_estimates_the_count_when_exact_counting_costs_too_much(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from repo_app.search import tantivy_engine
+    from mura.app.search import tantivy_engine
 
     def doc(doc_id: int, *texts: str) -> tuple[DocumentEntry, list[PageEntry]]:
         entry = DocumentEntry(doc_id, f"Құжат {doc_id}", [], "book", ["kaz"], "karaganda", 2020)

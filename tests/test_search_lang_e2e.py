@@ -12,8 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from markupsafe import Markup
-
-from repo_app.search import (
+from mura.app.search import (
     ENGINE_KINDS,
     DocumentEntry,
     PageEntry,
@@ -21,8 +20,9 @@ from repo_app.search import (
     fuzzy,
     open_engine,
 )
-from repo_app.search.query import parse_query
-from repo_app.search.snippets import make_snippet
+from mura.app.search.query import parse_query
+from mura.app.search.snippets import make_snippet
+
 from tests.conftest import CORPUS
 
 

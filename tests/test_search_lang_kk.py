@@ -1,4 +1,4 @@
-"""The Kazakh stemmer (repo_app.search.lang_kk), table-driven.
+"""The Kazakh stemmer (mura.app.search.lang_kk), table-driven.
 
 The shared tables (../shared/search/kk_forms.tsv, kk_distinct.tsv) are examples taken from real
 library reports; the tables here add the forms a reader of Kazakh expects the rules to cover
@@ -8,9 +8,9 @@ beyond them, and the words they must leave alone.
 from __future__ import annotations
 
 import pytest
+from mura.app.search import lang_kk
+from mura.app.search.analysis import DEFAULT_ANALYZER
 
-from repo_app.search import lang_kk
-from repo_app.search.analysis import DEFAULT_ANALYZER
 from tests.conftest import SHARED
 
 SAMPLES = SHARED / "search"

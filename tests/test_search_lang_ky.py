@@ -1,4 +1,4 @@
-"""The Kyrgyz stemmer (repo_app.search.lang_ky), table-driven.
+"""The Kyrgyz stemmer (mura.app.search.lang_ky), table-driven.
 
 Kyrgyz has no shared sample table yet; these tables are written from Kyrgyz grammar and the
 Kyrgyz page of the corpus (a school library regulation, ../shared/corpus/pages/p07_book_kir).
@@ -7,9 +7,8 @@ Kyrgyz page of the corpus (a school library regulation, ../shared/corpus/pages/p
 from __future__ import annotations
 
 import pytest
-
-from repo_app.search import lang_ky
-from repo_app.search.analysis import DEFAULT_ANALYZER
+from mura.app.search import lang_ky
+from mura.app.search.analysis import DEFAULT_ANALYZER
 
 
 def key(word: str) -> str:

@@ -1,8 +1,8 @@
-"""Russian stemming (repo_app.search.lang_ru) and the choice of language per word.
+"""Russian stemming (mura.app.search.lang_ru) and the choice of language per word.
 
 Russian forms are folded by Snowball's Russian stemmer; the tables check the inflections that
 library texts use. The language of a word comes from its letters, the page's OCR languages and,
-on pages mixing Russian with Kazakh, its line or sentence (repo_app.search.lang_detect).
+on pages mixing Russian with Kazakh, its line or sentence (mura.app.search.lang_detect).
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-
-from repo_app.search import lang_detect, lang_ru
-from repo_app.search.analysis import DEFAULT_ANALYZER
+from mura.app.search import lang_detect, lang_ru
+from mura.app.search.analysis import DEFAULT_ANALYZER
 
 
 def key(word: str, languages: tuple[str, ...] = ("rus",)) -> str:

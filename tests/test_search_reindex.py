@@ -11,10 +11,9 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
-
-from repo_app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine, open_engine
-from repo_app.search.engine import open_index
-from repo_app.search.rebuild import RebuildRunningError, current_dir, rebuild
+from mura.app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine, open_engine
+from mura.app.search.engine import open_index
+from mura.app.search.rebuild import RebuildRunningError, current_dir, rebuild
 
 Item = tuple[DocumentEntry, list[PageEntry]]
 
@@ -253,8 +252,8 @@ def test_a_pointer_outside_the_root_is_ignored(tmp_path: Path) -> None:
 
 
 def _published_document(title: str, *page_texts: str) -> int:
-    from repo_app.extensions import db
-    from repo_app.models import Document, Page, ScanJob, StoredFile
+    from mura.app.extensions import db
+    from mura.app.models import Document, Page, ScanJob, StoredFile
 
     def stored(kind: str) -> StoredFile:
         return StoredFile(sha256=f"{title}{kind}".encode().hex()[:64], size=1, kind=kind)
@@ -278,8 +277,8 @@ def _published_document(title: str, *page_texts: str) -> int:
 
 @pytest.mark.parametrize("target", ENGINE_KINDS)
 def test_reindex_command(app: Flask, target: str) -> None:
-    from repo_app.cli import cli
-    from repo_app.services import search as search_service
+    from mura.app.cli import cli
+    from mura.app.modules.discovery import search as search_service
 
     first = _published_document("Қарағанды кітапханалары", "Облыстық кітапхана", "Балқаш")
     search_service.index_document(first)

@@ -1,4 +1,4 @@
-"""Kazakh Latin and Cyrillic (repo_app.search.translit) and Latin-script queries.
+"""Kazakh Latin and Cyrillic (mura.app.search.translit) and Latin-script queries.
 
 The shared table ../shared/search/kk_latin.tsv lists Cyrillic words and how readers type them in
 Latin script (the 2021 alphabet first, then informal spellings); the tables here add the 2018
@@ -8,10 +8,10 @@ and 2017 alphabets and words beyond the sample.
 from __future__ import annotations
 
 import pytest
+from mura.app.search import translit
+from mura.app.search.analysis import DEFAULT_ANALYZER
+from mura.app.search.query import parse_query
 
-from repo_app.search import translit
-from repo_app.search.analysis import DEFAULT_ANALYZER
-from repo_app.search.query import parse_query
 from tests.conftest import SHARED
 
 SAMPLES = SHARED / "search"

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mura.app.search import whoosh_engine
+from mura.app.search.analysis import ANALYSIS_VERSION
+from mura.app.search.grams import split_pair
+from mura.app.search.index_meta import IndexMeta, write_meta
+from mura.app.search.query import parse_query
+from mura.app.search.types import SearchResults
+from mura.app.search.whoosh_engine import WhooshEngine
 
-from repo_app.search import whoosh_engine
-from repo_app.search.analysis import ANALYSIS_VERSION
-from repo_app.search.grams import split_pair
-from repo_app.search.index_meta import IndexMeta, write_meta
-from repo_app.search.query import parse_query
-from repo_app.search.types import SearchResults
-from repo_app.search.whoosh_engine import WhooshEngine
 from tests.test_search import LIBRARY, TextStore, entry
 
 QUERIES = [

@@ -48,7 +48,7 @@ def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
 def test_the_embedded_worker_stops_with_the_server(tmp_path: Path, stop: str) -> None:
     env = mura_env(tmp_path / "home")
     server = subprocess.Popen(
-        [sys.executable, "-m", "repo_app.cli", "serve", "--port", str(free_port())],
+        [sys.executable, "-m", "mura.app.cli", "serve", "--port", str(free_port())],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip

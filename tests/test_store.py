@@ -7,8 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-
-from storage import FilesystemStore, StoreError
+from mura.storage import FilesystemStore, StoreError
 
 
 def test_put_returns_sha256_and_keeps_bytes(tmp_path: Path) -> None:

@@ -51,9 +51,9 @@ class Hostile:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
     """A published document whose every text field is an attack."""
-    from repo_app.extensions import db
-    from repo_app.models import Document, Page
-    from repo_app.services import search
+    from mura.app.extensions import db
+    from mura.app.models import Document, Page
+    from mura.app.modules.discovery import search
 
     home = tmp_path_factory.mktemp("hostile")
     app = make_app(home / "home", DEFAULT_ACCESS="public_domain", SEARCH_RATE_LIMIT="1000/minute")
@@ -137,7 +137,7 @@ def _check_json(value: object, where: str, key: str = "") -> None:
 
 
 def test_search_snippets_escape_the_page_text(hostile: Hostile) -> None:
-    from repo_app.services import search
+    from mura.app.modules.discovery import search
 
     with hostile.app.app_context():
         for query in ("мұражай", "ескерткіш"):
@@ -159,7 +159,7 @@ def test_oai_pmh_carries_the_text_as_text(hostile: Hostile, prefix: str) -> None
 
 
 def test_the_cli_prints_escaped_snippets(hostile: Hostile) -> None:
-    from repo_app.cli import cli
+    from mura.app.cli import cli
 
     result = hostile.app.test_cli_runner().invoke(cli, ["search", "мұражай", "--json"])
     assert result.exit_code == 0, result.output

@@ -21,13 +21,13 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mura.workers.pipeline.errors import PageError, TransientError
+from mura.workers.pipeline.inputs import MAX_PAGES, inspect_upload
+from mura.workers.pipeline.page import PageOptions, process_page
 from PIL import Image
 
 from tests.conftest import CORPUS, SHARED, make_app
 from tests.synthetic import render_page
-from workers.pipeline.errors import PageError, TransientError
-from workers.pipeline.inputs import MAX_PAGES, inspect_upload
-from workers.pipeline.page import PageOptions, process_page
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -150,7 +150,7 @@ def marc_sample() -> Path:
 
 @pytest.mark.usefixtures("marc_sample")
 def test_marc_reader_reports_bad_records_with_a_reason() -> None:
-    from repo_app.services.marc_import import MarcError, map_record, read_records
+    from mura.app.modules.catalogue.marc_import import MarcError, map_record, read_records
 
     sample = MARC_SAMPLE.read_bytes()[:20_000]
 
@@ -174,8 +174,7 @@ def test_marc_reader_reports_bad_records_with_a_reason() -> None:
 @pytest.mark.usefixtures("marc_sample")
 def test_marcxml_reader_survives_mutations() -> None:
     import pymarc
-
-    from repo_app.services.marc_import import MarcError, read_records
+    from mura.app.modules.catalogue.marc_import import MarcError, read_records
 
     record = next(r.record for r in read_records(MARC_SAMPLE.read_bytes()) if r.record)
     xml = (
@@ -201,7 +200,7 @@ def marc_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = make_app(tmp_path_factory.mktemp("marc") / "home")
     with app.app_context():
         yield app
-        from repo_app.extensions import db
+        from mura.app.extensions import db
 
         db.session.remove()
         db.engine.dispose()
@@ -209,7 +208,7 @@ def marc_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.mark.usefixtures("marc_sample")
 def test_marc_import_never_crashes(marc_app: Flask) -> None:
-    from repo_app.services.records import import_marc
+    from mura.app.modules.catalogue.records import import_marc
 
     sample = MARC_SAMPLE.read_bytes()[:12_000]
 
@@ -300,8 +299,8 @@ def test_type_comes_from_content_not_name(tmp_path: Path) -> None:
 
 
 def test_an_uploaded_name_never_reaches_the_file_system(app: Flask, tmp_path: Path) -> None:
-    from repo_app.services.files import local_path
-    from repo_app.services.ingest import DocumentFields, Upload, ingest
+    from mura.app.core.files import local_path
+    from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 
     data = render_page(tmp_path / "p.png", 1).read_bytes()
     names = ["../../../../tmp/mura-escape.png", "/etc/passwd", "a\0b.png", "..\\..\\win.png"]
@@ -330,8 +329,8 @@ def test_a_request_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     )
     assert response.status_code == 413
     with app.app_context():
-        from repo_app.extensions import db
-        from repo_app.models import StoredFile
+        from mura.app.extensions import db
+        from mura.app.models import StoredFile
 
         assert db.session.scalar(db.select(db.func.count()).select_from(StoredFile)) == 0
         db.engine.dispose()

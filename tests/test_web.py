@@ -12,10 +12,10 @@ import flask_babel
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from mura.app.extensions import db
+from mura.app.models import Page, ScanJob
 from PIL import Image
 
-from repo_app.extensions import db
-from repo_app.models import Page, ScanJob
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 

@@ -15,17 +15,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from mura.app.extensions import db
+from mura.app.models import AuditEvent, Document, ScanJob
+from mura.app.modules.digitization import workflow
+from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
+from mura.app.modules.discovery import search as search_service
+from mura.workers import tasks
 from sqlalchemy import select
 
-from repo_app.extensions import db
-from repo_app.models import AuditEvent, Document, ScanJob
-from repo_app.services import search as search_service
-from repo_app.services import workflow
-from repo_app.services.ingest import DocumentFields, Upload, ingest
 from tests.auth_helpers import branch, english, logged_in, make_user
 from tests.conftest import make_app
 from tests.synthetic import ingest_pages, render_pages, run_job
-from workers import tasks
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple]]:
     """Tasks sent after a commit, caught instead of reaching the (worker-less) broker."""
     caught: list[tuple[str, tuple]] = []
     monkeypatch.setattr(
-        "repo_app.services.queue.send_now", lambda name, *args: caught.append((name, args))
+        "mura.app.core.queue.send_now", lambda name, *args: caught.append((name, args))
     )
     return caught
 
@@ -63,7 +63,7 @@ def people(app: Flask) -> dict[str, FlaskClient]:
 
 def scanned(app: Flask, tmp_path: Path, title: str = "Workflow book", pages: int = 2) -> int:
     """Upload synthetic pages as staff of "central" and run the real OCR tasks in-process."""
-    from repo_app.services.accounts import get_user
+    from mura.app.modules.administration.accounts import get_user
 
     folder = tmp_path / f"scans-{title.replace(' ', '-')}"
     job = ingest_pages(folder, title, pages, user=get_user("staff-a"))
@@ -76,7 +76,7 @@ def run_sent(sent: list[tuple[str, tuple]]) -> None:
     """Run the caught re-indexing tasks, as the worker's ``index`` queue would."""
     while sent:
         name, args = sent.pop(0)
-        if name == "workers.tasks.reindex_document":
+        if name == "mura.workers.tasks.reindex_document":
             tasks.reindex_document.run(*args)
 
 
@@ -156,7 +156,7 @@ def test_upload_is_checked_approved_and_only_then_public(
     response = post(people["reviewer"], f"/staff/review/documents/{document_id}/approve")
     assert response.status_code == 302
     assert status(document_id) == "published"
-    assert ("workers.tasks.reindex_document", (document_id,)) in sent
+    assert ("mura.workers.tasks.reindex_document", (document_id,)) in sent
     run_sent(sent)
     assert anonymous.get(f"/documents/{document_id}").status_code == 200
     assert publicly_found(app, document_id, "page") == [1, 2]
@@ -243,7 +243,7 @@ def test_who_may_do_what(app: Flask, tmp_path: Path, people: dict[str, FlaskClie
 
 
 def test_illegal_moves_say_why(app: Flask, tmp_path: Path, people: dict[str, FlaskClient]) -> None:
-    from repo_app.services.accounts import get_user
+    from mura.app.modules.administration.accounts import get_user
 
     staff, reviewer = get_user("staff-a"), get_user("reviewer")
     document_id = scanned(app, tmp_path)
@@ -283,9 +283,8 @@ def test_illegal_moves_say_why(app: Flask, tmp_path: Path, people: dict[str, Fla
 def test_two_decisions_at_once_only_one_wins(
     app: Flask, tmp_path: Path, people: dict[str, FlaskClient]
 ) -> None:
+    from mura.app.modules.administration.accounts import get_user
     from sqlalchemy import update
-
-    from repo_app.services.accounts import get_user
 
     document_id = scanned(app, tmp_path)
     document = db.session.get(Document, document_id)
@@ -325,7 +324,7 @@ def test_returning_a_published_document_withdraws_it(
 def test_ocr_again_keeps_a_published_document_published(
     app: Flask, tmp_path: Path, people: dict[str, FlaskClient], sent: list
 ) -> None:
-    from repo_app.services import jobs
+    from mura.app.modules.digitization import jobs
 
     document_id = scanned(app, tmp_path)
     post(people["staff-a"], f"/staff/review/documents/{document_id}/submit")
@@ -381,7 +380,7 @@ def test_staff_of_another_branch_cannot_change_this_branchs_job(
 def test_dashboard_counts_what_waits_for_whom(
     app: Flask, tmp_path: Path, people: dict[str, FlaskClient]
 ) -> None:
-    from repo_app.services.accounts import get_user
+    from mura.app.modules.administration.accounts import get_user
 
     staff_a, staff_b, reviewer = (get_user(n) for n in ("staff-a", "staff-b", "reviewer"))
     first = scanned(app, tmp_path, "One", 1)
@@ -423,7 +422,7 @@ def test_dashboard_counts_what_waits_for_whom(
 
 
 def test_the_demo_publishes_its_samples_with_review_required(app: Flask) -> None:
-    from repo_app.services.demo import create_demo_accounts, create_sample
+    from mura.app.modules.digitization.demo import create_demo_accounts, create_sample
 
     create_demo_accounts()
     assert create_sample() > 0
@@ -437,7 +436,7 @@ def test_the_demo_publishes_its_samples_with_review_required(app: Flask) -> None
 def test_ingest_json_tells_the_document_status(app: Flask, tmp_path: Path) -> None:
     import json
 
-    from repo_app.cli import cli
+    from mura.app.cli import cli
 
     [scan] = render_pages(tmp_path / "cli", 1)
     result = app.test_cli_runner().invoke(

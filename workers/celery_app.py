@@ -3,7 +3,7 @@
 Settings follow DESIGN-NOTES: late acknowledgement, one prefetched task per process, JSON only,
 no result backend (the database holds every outcome). On the embedded default the broker is kombu's
 filesystem transport under MURA_HOME, which needs no server but may lose a running task when a
-worker dies; the sweeper (``workers.tasks.sweep``) makes that harmless.
+worker dies; the sweeper (``mura.workers.tasks.sweep``) makes that harmless.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from flask import Flask
 QUEUES = ("ocr", "pdf", "index", "mura")
 
 TASK_ROUTES = {
-    "workers.tasks.ocr_page": {"queue": "ocr"},
-    "workers.tasks.assemble_pdf": {"queue": "pdf"},
-    "workers.tasks.index_job": {"queue": "index"},
-    "workers.tasks.reindex_document": {"queue": "index"},
-    "workers.tasks.sweep": {"queue": "mura"},
-    "workers.tasks.check_rights": {"queue": "mura"},
-    "workers.tasks.fixity_check": {"queue": "mura"},
+    "mura.workers.tasks.ocr_page": {"queue": "ocr"},
+    "mura.workers.tasks.assemble_pdf": {"queue": "pdf"},
+    "mura.workers.tasks.index_job": {"queue": "index"},
+    "mura.workers.tasks.reindex_document": {"queue": "index"},
+    "mura.workers.tasks.sweep": {"queue": "mura"},
+    "mura.workers.tasks.check_rights": {"queue": "mura"},
+    "mura.workers.tasks.fixity_check": {"queue": "mura"},
 }
 
 
@@ -64,20 +64,20 @@ def _settings(app: Flask) -> dict:
         "task_routes": TASK_ROUTES,
         "task_create_missing_queues": True,
         "worker_hijack_root_logger": False,
-        "include": ["workers.tasks"],
+        "include": ["mura.workers.tasks"],
         "beat_schedule": {
             "sweep": {
-                "task": "workers.tasks.sweep",
+                "task": "mura.workers.tasks.sweep",
                 "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"]),
             },
             # Contracts that end are expired and their documents withdrawn (docs/rights.md).
             "rights": {
-                "task": "workers.tasks.check_rights",
+                "task": "mura.workers.tasks.check_rights",
                 "schedule": timedelta(seconds=app.config["RIGHTS_CHECK_INTERVAL_S"]),
             },
-            # Stored files re-hashed in a rolling cycle (repo_app/services/fixity.py).
+            # Stored files re-hashed in a rolling cycle (repo_app/modules/preservation/fixity.py).
             "fixity": {
-                "task": "workers.tasks.fixity_check",
+                "task": "mura.workers.tasks.fixity_check",
                 "schedule": timedelta(seconds=app.config["FIXITY_INTERVAL_S"]),
             },
         },
@@ -100,7 +100,7 @@ def _settings(app: Flask) -> dict:
         settings["worker_enable_remote_control"] = False
         # kombu's transport with an atomic publish: a consumer could read a half-written
         # message, lose it and stop the worker (workers/fs_broker.py).
-        settings["broker_transport"] = "workers.fs_broker:Transport"
+        settings["broker_transport"] = "mura.workers.fs_broker:Transport"
     elif broker.startswith(("redis://", "rediss://")):
         settings["broker_transport_options"] = {
             # Above the longest page (OCR timeout) plus the prefetch wait, or Redis redelivers
@@ -113,9 +113,8 @@ def _settings(app: Flask) -> dict:
 def connect_worker_signals(app: Flask) -> None:
     """Wire a worker's life to the app: fresh DB connections per child, sweep and heartbeat."""
     from celery.signals import worker_process_init, worker_ready, worker_shutdown
-
-    from repo_app.extensions import db
-    from workers import heartbeat
+    from mura.app.extensions import db
+    from mura.workers import heartbeat
 
     state: dict = {}
 
@@ -127,7 +126,7 @@ def connect_worker_signals(app: Flask) -> None:
 
     @worker_ready.connect(weak=False)
     def _on_ready(**_: object) -> None:
-        from repo_app.services import jobs
+        from mura.app.modules.digitization import jobs
 
         with app.app_context():
             report = jobs.sweep()

@@ -16,18 +16,18 @@ from pathlib import Path
 
 from celery import shared_task
 from flask import current_app
+from mura.app.core import files
+from mura.app.extensions import db
+from mura.app.models import Document, Page, ScanJob
+from mura.app.modules.digitization import jobs, workflow
+from mura.app.modules.digitization.quality import page_flags
+from mura.app.modules.discovery import search as search_service
+from mura.storage import StoreError
+from mura.workers.pipeline.errors import PageError, TransientError
+from mura.workers.pipeline.page import PageOptions, PageResult, process_page
+from mura.workers.pipeline.pdf import DocumentMeta, placeholder_page
+from mura.workers.pipeline.pdf import assemble_pdf as build_document_pdf
 from sqlalchemy.exc import OperationalError
-
-from repo_app.extensions import db
-from repo_app.models import Document, Page, ScanJob
-from repo_app.services import files, jobs, workflow
-from repo_app.services import search as search_service
-from repo_app.services.quality import page_flags
-from storage import StoreError
-from workers.pipeline.errors import PageError, TransientError
-from workers.pipeline.page import PageOptions, PageResult, process_page
-from workers.pipeline.pdf import DocumentMeta, placeholder_page
-from workers.pipeline.pdf import assemble_pdf as build_document_pdf
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,8 @@ def assemble_pdf(self, job_id: int) -> str:  # noqa: ANN001
             document = job.document
             document.pdf_file_id = stored.id
             document.page_count = len(job.pages)
-            # OCR done: the document enters review, or is published (services/workflow.py).
+            # OCR done: the document enters review, or is published
+            # (modules/digitization/workflow.py).
             workflow.ocr_finished(document)
             db.session.commit()
     except TRANSIENT as exc:
@@ -250,7 +251,7 @@ def reindex_document(self, document_id: int) -> str:  # noqa: ANN001
 
 @shared_task
 def sweep() -> dict[str, int]:
-    """Periodic: send again what a broker lost (see :func:`repo_app.services.jobs.sweep`)."""
+    """Periodic: send again what a broker lost (``digitization.jobs.sweep``)."""
     report = jobs.sweep()
     if any(report.values()):
         log.info("sweep: %s", report)
@@ -267,15 +268,15 @@ def check_rights(today: str | None = None) -> dict:
     """
     from datetime import date
 
-    from repo_app.services.contracts import run_rights_check
+    from mura.app.modules.rights.contracts import run_rights_check
 
     return run_rights_check(date.fromisoformat(today) if today else None)
 
 
 @shared_task
 def fixity_check() -> dict:
-    """Periodic: re-hash the stored files that are due (see :mod:`repo_app.services.fixity`)."""
-    from repo_app.services import fixity
+    """Periodic: re-hash the stored files that are due (``preservation.fixity``)."""
+    from mura.app.modules.preservation import fixity
 
     try:
         report = fixity.check(due_only=True, limit=current_app.config["FIXITY_BATCH_FILES"])

@@ -1,6 +1,6 @@
-"""Worker entry point: ``celery -A workers.worker worker``."""
+"""Worker entry point: ``celery -A mura.workers.worker worker``."""
 
-from repo_app import create_app
+from mura.app import create_app
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]

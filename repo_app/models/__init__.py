@@ -1,23 +1,23 @@
 """Database models, one module per aggregate. Importing this package registers them all."""
 
-from repo_app.models.audit import AuditEvent
-from repo_app.models.collection import Collection
-from repo_app.models.copy_request import REQUEST_STATUSES, CopyRequest
-from repo_app.models.document import DOC_TYPES, Document
-from repo_app.models.page import PAGE_STATES, Page
-from repo_app.models.plan import PLAN_FIELDS, Plan
-from repo_app.models.record import CatalogueRecord, RecordAgent, RecordSubject
-from repo_app.models.rights import (
+from mura.app.models.audit import AuditEvent
+from mura.app.models.collection import Collection
+from mura.app.models.copy_request import REQUEST_STATUSES, CopyRequest
+from mura.app.models.document import DOC_TYPES, Document
+from mura.app.models.page import PAGE_STATES, Page
+from mura.app.models.plan import PLAN_FIELDS, Plan
+from mura.app.models.record import CatalogueRecord, RecordAgent, RecordSubject
+from mura.app.models.rights import (
     Contract,
     ContractParty,
     ContractWork,
     DocumentRights,
     RightsHolder,
 )
-from repo_app.models.scan_job import JOB_STATES, ScanJob
-from repo_app.models.stored_file import StoredFile
-from repo_app.models.tombstone import OaiTombstone
-from repo_app.models.user import ROLES, Branch, User
+from mura.app.models.scan_job import JOB_STATES, ScanJob
+from mura.app.models.stored_file import StoredFile
+from mura.app.models.tombstone import OaiTombstone
+from mura.app.models.user import ROLES, Branch, User
 
 __all__ = [
     "DOC_TYPES",

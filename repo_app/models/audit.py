@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import utcnow
+from mura.app.models.user import User
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from repo_app.extensions import db
-from repo_app.models.base import utcnow
-from repo_app.models.user import User
 
 
 class AuditEvent(db.Model):

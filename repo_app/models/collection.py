@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column
+from mura.app.models.stored_file import StoredFile
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column
-from repo_app.models.stored_file import StoredFile
 
 
 class Collection(db.Model):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column, utcnow
+from mura.app.models.document import Document
+from mura.app.models.record import CatalogueRecord
 from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column, utcnow
-from repo_app.models.document import Document
-from repo_app.models.record import CatalogueRecord
 
 #: new → accepted → scanning → published; or declined (with a note to the reader).
 REQUEST_STATUSES = ("new", "accepted", "scanning", "published", "declined")

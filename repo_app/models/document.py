@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column, utcnow
+from mura.app.models.collection import Collection
+from mura.app.models.record import CatalogueRecord
+from mura.app.models.stored_file import StoredFile
+from mura.app.models.user import User
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column, utcnow
-from repo_app.models.collection import Collection
-from repo_app.models.record import CatalogueRecord
-from repo_app.models.stored_file import StoredFile
-from repo_app.models.user import User
-
 DOC_TYPES = ("book", "newspaper_article", "journal_article", "book_article")
-#: The document workflow (repo_app/services/workflow.py): an upload starts ``scanned``; its OCR
+#: The document workflow (repo_app/modules/digitization/workflow.py): an upload starts ``scanned``;
+#: its OCR
 #: done, ``ocr_done``; staff checked the text and send it for approval, ``reviewed``; a reviewer
 #: approves, ``published``, or returns it to staff with a comment, ``returned``. Only
-#: ``published`` documents are shown to the public (repo_app/services/visibility.py).
+#: ``published`` documents are shown to the public (repo_app/modules/rights/visibility.py).
 WORKFLOW_STATES = ("scanned", "ocr_done", "reviewed", "published", "returned")
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.scan_job import ScanJob
+from mura.app.models.stored_file import StoredFile
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -15,10 +18,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from repo_app.extensions import db
-from repo_app.models.scan_job import ScanJob
-from repo_app.models.stored_file import StoredFile
 
 PAGE_STATES = ("queued", "running", "done", "failed")
 

@@ -1,6 +1,7 @@
 """Plans: what a branch means to digitize in a year, set by an administrator.
 
-The annual report (:mod:`repo_app.services.reports`) and the dashboard set these planned
+The annual report (:mod:`mura.app.modules.administration.reports`) and the dashboard set these
+planned
 numbers against the actual ones counted from the data. The plan of the whole system is the sum
 of its branches' plans.
 """
@@ -9,12 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column, utcnow
+from mura.app.models.user import Branch
 from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column, utcnow
-from repo_app.models.user import Branch
 
 #: The planned numbers a plan holds, in the order forms and reports list them.
 PLAN_FIELDS = (

@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column, utcnow
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column, utcnow
-
 if TYPE_CHECKING:
-    from repo_app.models.document import Document
+    from mura.app.models.document import Document
 
 #: Kinds of agent: a person, a corporate body, a meeting (conference) as corporate author.
 AGENT_KINDS = ("person", "corporate", "meeting")

@@ -1,7 +1,7 @@
 """Rights: who holds them, the author contracts the library signs, and marks on documents.
 
 The contract is the source of truth for what the library may publish. What a document's rights
-add up to is computed by :mod:`repo_app.services.rights` and materialised on the document
+add up to is computed by :mod:`mura.app.modules.rights.rights` and materialised on the document
 (``Document.access`` and its companions) so lists, OAI-PMH and search can filter in SQL.
 Nothing here is ever deleted: contracts end (``expired``, ``terminated``), holders stay.
 """
@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column, utcnow
+from mura.app.models.record import CatalogueRecord
+from mura.app.models.stored_file import StoredFile
+from mura.app.models.user import Branch
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column, utcnow
-from repo_app.models.record import CatalogueRecord
-from repo_app.models.stored_file import StoredFile
-from repo_app.models.user import Branch
 
 #: A rights holder is a person (an author, an heir) or an organisation (a publisher, a society).
 HOLDER_KINDS = ("person", "organisation")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column
+from mura.app.models.document import Document
+from mura.app.models.user import Branch, User
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column
-from repo_app.models.document import Document
-from repo_app.models.user import Branch, User
 
 #: queued → running (pages) → assembling (PDF) → indexing → done; failed when no output is possible.
 JOB_STATES = ("queued", "running", "assembling", "indexing", "done", "failed")

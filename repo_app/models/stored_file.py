@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column
 from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
-
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column
 
 #: What a stored file is for.
 FILE_KINDS = ("scan", "page_pdf", "page_hocr", "page_text", "document_pdf")
@@ -27,7 +26,8 @@ class StoredFile(db.Model):
     #: The name the file had when uploaded (display only; never used as a path).
     original_name: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = created_at_column()
-    # --- fixity (repo_app/services/fixity.py): the last re-hash of the object in the store ---
+    # --- fixity (repo_app/modules/preservation/fixity.py): the last re-hash of the object in the
+    # store ---
     #: When the object was last re-hashed; None: never since it was stored.
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     #: "ok", "changed" (its bytes no longer hash to ``sha256``) or "missing"; None: never checked.

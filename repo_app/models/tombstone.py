@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import utcnow
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
-
-from repo_app.extensions import db
-from repo_app.models.base import utcnow
 
 
 class OaiTombstone(db.Model):

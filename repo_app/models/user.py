@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column
 from sqlalchemy import Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from repo_app.extensions import db
-from repo_app.models.base import created_at_column
 
 #: ``admin`` manages users and branches and does everything staff do; ``staff`` upload and
 #: describe (bound to a branch), and check the OCR of their branch's documents; ``reviewer`` reads
 #: the staff screens and changes nothing there but the review decisions: approve a checked
-#: document (it is published) or return it to staff with a comment (services/workflow.py).
+#: document (it is published) or return it to staff with a comment
+#: (modules/digitization/workflow.py).
 ROLES = ("admin", "staff", "reviewer")
 
 

@@ -2,7 +2,7 @@
 
 This package is the only place that imports a search library. Callers use plain data::
 
-    from repo_app.search import DocumentEntry, PageEntry, open_engine
+    from mura.app.search import DocumentEntry, PageEntry, open_engine
 
     engine = open_engine("whoosh", index_dir, load_page_texts)
     engine.index_document(DocumentEntry(...), [PageEntry(page_id, 1, text), ...])
@@ -13,9 +13,9 @@ Importing it does not import the engine library; :func:`open_engine` does.
 
 from __future__ import annotations
 
-from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer, tokenize
-from repo_app.search.engine import ENGINE_KINDS, SearchEngine, open_engine
-from repo_app.search.types import (
+from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer, tokenize
+from mura.app.search.engine import ENGINE_KINDS, SearchEngine, open_engine
+from mura.app.search.types import (
     FACET_KEYS,
     DocumentEntry,
     DocumentHit,

@@ -19,18 +19,18 @@ Analysis runs in three steps:
 3. **Stem** each folded word by the rules of its language (:meth:`Analyzer.index_terms`): the
    language comes from the word's letters, the page's OCR languages and, on pages mixing
    Russian with Kazakh or Kyrgyz, the word's line or sentence
-   (:mod:`~repo_app.search.lang_detect`);
-   the rules are in :mod:`~repo_app.search.lang_kk`, :mod:`~repo_app.search.lang_ky`,
-   :mod:`~repo_app.search.lang_ru` and :mod:`~repo_app.search.lang_en`. The index holds these
+   (:mod:`~mura.app.search.lang_detect`);
+   the rules are in :mod:`~mura.app.search.lang_kk`, :mod:`~mura.app.search.lang_ky`,
+   :mod:`~mura.app.search.lang_ru` and :mod:`~mura.app.search.lang_en`. The index holds these
    stems.
 
 A query word has no language: :meth:`Analyzer.alternatives` returns every term it may have been
 indexed as (its stem by each language its letters allow; for a Latin word, the stems of its
-Cyrillic spellings too, :mod:`~repo_app.search.translit`). Any one of them matches. So the same
+Cyrillic spellings too, :mod:`~mura.app.search.translit`). Any one of them matches. So the same
 word in a query always finds itself in a page, whichever language the page's word was given.
 
 Engines index ``index_terms(text, languages)`` and search the alternatives that
-:func:`~repo_app.search.query.parse_query` puts in each clause; both are plain strings, so every
+:func:`~mura.app.search.query.parse_query` puts in each clause; both are plain strings, so every
 engine indexes and finds exactly the same thing.
 
 More fold functions plug into the pipeline before stemming::
@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from repo_app.search import lang_detect, lang_en, lang_kk, lang_ky, lang_ru, translit
+from mura.app.search import lang_detect, lang_en, lang_kk, lang_ky, lang_ru, translit
 
 #: Version of the analysis; an index built with another version must be rebuilt.
 #: 2: stems by language (Kazakh, Kyrgyz, Russian, English). 3: common grams (grams.py).
@@ -154,7 +154,7 @@ DEFAULT_FILTERS: tuple[TokenFilter, ...] = (
 )
 
 
-#: Stemmer of each language of :mod:`~repo_app.search.lang_detect`.
+#: Stemmer of each language of :mod:`~mura.app.search.lang_detect`.
 STEMMERS: dict[str, Callable[[str], str]] = {
     lang_detect.KK: lang_kk.stem,
     lang_detect.KY: lang_ky.stem,

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from repo_app.search.analysis import DEFAULT_ANALYZER, Analyzer
-from repo_app.search.types import DocumentEntry, PageEntry, SearchResults, TextLoader
+from mura.app.search.analysis import DEFAULT_ANALYZER, Analyzer
+from mura.app.search.types import DocumentEntry, PageEntry, SearchResults, TextLoader
 
 #: Engine kinds :func:`open_engine` knows.
 ENGINE_KINDS = ("whoosh", "tantivy")
@@ -87,7 +87,7 @@ def open_engine(
 
     The engine follows ``mura reindex``: when ``index_dir`` holds a ``<kind>.current`` pointer,
     the index is in the folder it names, and the engine switches when a rebuild changes it
-    (:mod:`repo_app.search.rebuild`).
+    (:mod:`mura.app.search.rebuild`).
 
     Args:
         kind: Engine kind, the value of ``MURA_SEARCH_ENGINE``: ``whoosh`` or ``tantivy``.
@@ -102,7 +102,7 @@ def open_engine(
     Raises:
         ValueError: On an unknown engine kind.
     """
-    from repo_app.search.rebuild import SwitchingEngine
+    from mura.app.search.rebuild import SwitchingEngine
 
     if kind not in ENGINE_KINDS:
         raise ValueError(f"unknown search engine {kind!r}; expected one of {ENGINE_KINDS}")
@@ -129,13 +129,13 @@ def open_index(
         ValueError: On an unknown engine kind.
     """
     if kind == "whoosh":
-        from repo_app.search.whoosh_engine import WhooshEngine
+        from mura.app.search.whoosh_engine import WhooshEngine
 
         return WhooshEngine(
             Path(index_dir), text_loader, analyzer=analyzer, lock_timeout=lock_timeout
         )
     if kind == "tantivy":  # for large collections (README, "Search at scale")
-        from repo_app.search.tantivy_engine import TantivyEngine
+        from mura.app.search.tantivy_engine import TantivyEngine
 
         return TantivyEngine(
             Path(index_dir), text_loader, analyzer=analyzer, lock_timeout=lock_timeout

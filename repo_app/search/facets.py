@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from repo_app.search.types import FACET_KEYS
+from mura.app.search.types import FACET_KEYS
 
 #: Filters after validation: facet name -> accepted values (never empty).
 Filters = dict[str, frozenset[str]]

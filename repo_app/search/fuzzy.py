@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from repo_app.search.query import ParsedQuery
+from mura.app.search.query import ParsedQuery
 
 #: The exact query must find fewer documents than this for near misses to be looked up.
 FUZZY_BELOW = 3

@@ -13,7 +13,7 @@ query, exactly equivalent (a gram is in an entry if and only if the two terms ar
 it), and a longer phrase checks positions only on the entries holding its grams.
 
 Which terms are common is a property of the index, recorded beside it
-(:mod:`repo_app.search.index_meta`): function words of Mura's languages for a new index, and
+(:mod:`mura.app.search.index_meta`): function words of Mura's languages for a new index, and
 the terms on at least :data:`COMMON_SHARE` of the pages of a sample when ``mura reindex``
 builds one (:func:`sample_common_terms`). Indexing and queries read the same recorded list, so
 changing it needs a rebuild, never a code change.
@@ -25,8 +25,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from repo_app.search.analysis import Analyzer
-from repo_app.search.query import Clause
+from mura.app.search.analysis import Analyzer
+from mura.app.search.query import Clause
 
 #: Joins the two terms of a gram; analysis never puts it inside a term (letters and digits only).
 GRAM_JOIN = "_"

@@ -5,7 +5,7 @@ other is engine-independent and lives here, so Whoosh and tantivy answer alike:
 
 - a document's score is the score of its best page (:func:`best_per_document`), documents are
   ranked by it, ties by id (:func:`ranked_ids`);
-- a query that finds fewer than :data:`~repo_app.search.fuzzy.FUZZY_BELOW` documents is run
+- a query that finds fewer than :data:`~mura.app.search.fuzzy.FUZZY_BELOW` documents is run
   again with the near misses of its words (:func:`with_fallback`);
 - a document's pages are those whose text matches every part of the query, else any part
   (:func:`matching_pages`), so a document found by its title and one word of a page still shows
@@ -24,12 +24,11 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from markupsafe import Markup
-
-from repo_app.search import fuzzy
-from repo_app.search.analysis import Analyzer
-from repo_app.search.query import Clause, ParsedQuery
-from repo_app.search.snippets import make_snippet
-from repo_app.search.types import DocumentHit, TextLoader
+from mura.app.search import fuzzy
+from mura.app.search.analysis import Analyzer
+from mura.app.search.query import Clause, ParsedQuery
+from mura.app.search.snippets import make_snippet
+from mura.app.search.types import DocumentHit, TextLoader
 
 _T = TypeVar("_T")
 _R = TypeVar("_R", bound=Hashable)

@@ -2,8 +2,8 @@
 
 An index is only as good as the analysis that filled it: queries must make the same terms.
 ``mura-search.json`` in the index folder records the engine, the analysis version
-(:data:`~repo_app.search.analysis.ANALYSIS_VERSION`) and the index's common terms (the pairs
-of them are indexed as grams, :mod:`repo_app.search.grams`). It is written when the index is
+(:data:`~mura.app.search.analysis.ANALYSIS_VERSION`) and the index's common terms (the pairs
+of them are indexed as grams, :mod:`mura.app.search.grams`). It is written when the index is
 created (before the index itself, so an index never lacks it); a rebuild writes it into the new
 folder first, with the common terms of its own collection.
 """

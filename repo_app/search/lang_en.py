@@ -1,7 +1,7 @@
 """English stemming (for Latin-script words of pages whose languages include ``eng``).
 
 The Snowball English ("Porter 2") stemmer, through PyStemmer, as for Russian
-(:mod:`repo_app.search.lang_ru`): ``libraries`` ``library`` -> ``librari``.
+(:mod:`mura.app.search.lang_ru`): ``libraries`` ``library`` -> ``librari``.
 """
 
 from __future__ import annotations

@@ -9,14 +9,14 @@ they would make ``қалам`` (pen) of ``қала`` (city); verbs keep their te
 a word that happens to end like a suffix loses it too (``Қызылорда`` -> ``қызылор``), which is
 harmless unless the rest is another word: such words go in :data:`PROTECTED`.
 
-The rules are the tables below; :mod:`repo_app.search.lang_turkic` applies them.
+The rules are the tables below; :mod:`mura.app.search.lang_turkic` applies them.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from repo_app.search.lang_turkic import SuffixStripper, Template, expand_templates
+from mura.app.search.lang_turkic import SuffixStripper, Template, expand_templates
 
 VOWELS = "аәеиоөұүуыіэюяё"
 #: Vowel harmony: every vowel but the neutral ``и`` ``у`` ``ю`` is back or front.

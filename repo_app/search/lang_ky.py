@@ -4,7 +4,7 @@ Kyrgyz suffixes follow the same chain as Kazakh ones (stem, plural, possessive, 
 vowel harmony has four ways, by backness and rounding: ``-лар`` after ``а`` ``ы`` ``у``,
 ``-лер`` after ``е`` ``и``, ``-лор`` after ``о``, ``-лөр`` after ``ө`` ``ү`` (``китептер``,
 ``жоболор``, ``мөөрлөр``). The genitive is ``-нын`` / ``-дын`` / ``-тын`` (``китепкананын``,
-``маалыматтардын``, ``мектептин``). Same limits as :mod:`repo_app.search.lang_kk`: nouns
+``маалыматтардын``, ``мектептин``). Same limits as :mod:`mura.app.search.lang_kk`: nouns
 only, no derivational suffixes (``китепкана`` and ``китепканачы`` stay apart), stems of at least
 three letters, vowels dropped inside the stem not restored (``орун`` / ``орду``), 1st and 2nd
 person singular possessives kept.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from repo_app.search.lang_turkic import SuffixStripper, Template, expand_templates
+from mura.app.search.lang_turkic import SuffixStripper, Template, expand_templates
 
 VOWELS = "аеиоөуүыэюяё"
 #: The vowel a suffix's vowel follows: four classes of harmony (back/front, rounded or not),

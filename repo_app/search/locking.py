@@ -2,7 +2,7 @@
 
 Each engine allows one writer per index, guarded by a lock file; several Celery worker processes
 may want to write at once. A write retries with growing, jittered pauses while another process
-holds the lock, and gives up with :class:`~repo_app.search.types.IndexBusyError` at a deadline.
+holds the lock, and gives up with :class:`~mura.app.search.types.IndexBusyError` at a deadline.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from repo_app.search.types import IndexBusyError
+from mura.app.search.types import IndexBusyError
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ The grammar is deliberately small and never fails: any input gives a query (poss
 - ``OR`` between two parts makes either enough: ``Алматы OR Астана``; ``AND`` is the default
   and is ignored; ``NOT word`` or ``-word`` excludes the pages that contain it;
 - a word that analysis splits into several terms (``ҚР-ның``, ``13-ші``) is a phrase of them;
-- each word matches any of its :meth:`~repo_app.search.analysis.Analyzer.alternatives` (its
+- each word matches any of its :meth:`~mura.app.search.analysis.Analyzer.alternatives` (its
   stems, its spellings in the other script): ``кітапхана`` finds ``кітапханалардың`` and
   ``Qarağandy`` finds ``Қарағанды``; Latin words written with the 2017 apostrophes
   (``Qarag'andy``) are read as one word;
@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from repo_app.search.analysis import DEFAULT_ANALYZER, Analyzer
-from repo_app.search.translit import join_apostrophes
+from mura.app.search.analysis import DEFAULT_ANALYZER, Analyzer
+from mura.app.search.translit import join_apostrophes
 
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 24
@@ -44,7 +44,7 @@ class Clause:
         alternatives: For each word, the index terms any one of which matches it (its stems
             and spellings); the word itself when empty.
         near: For each word, index terms one letter away from an alternative (OCR errors),
-            added only by the fuzzy fallback (:mod:`repo_app.search.fuzzy`), scored lower.
+            added only by the fuzzy fallback (:mod:`mura.app.search.fuzzy`), scored lower.
     """
 
     terms: tuple[str, ...]

@@ -12,7 +12,7 @@ A rebuild loads every document into a new folder with one bulk write (one commit
 while the old index keeps answering and the indexing queue keeps writing to it. Each such write
 is also noted in the journal, and the rebuild indexes those documents again (from the database,
 so with their newest state) before and after it switches the pointer. Every engine opened with
-:func:`~repo_app.search.engine.open_engine` is a :class:`SwitchingEngine`: it looks at the pointer
+:func:`~mura.app.search.engine.open_engine` is a :class:`SwitchingEngine`: it looks at the pointer
 before each call (one ``stat``) and opens the new folder as soon as it changes.
 
 Why the order is safe: a writer notes the document in the journal *before* it reads the pointer.
@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repo_app.search import grams
-from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
-from repo_app.search.index_meta import IndexMeta, write_meta
-from repo_app.search.types import (
+from mura.app.search import grams
+from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
+from mura.app.search.index_meta import IndexMeta, write_meta
+from mura.app.search.types import (
     DocumentEntry,
     PageEntry,
     SearchError,
@@ -48,7 +48,7 @@ from repo_app.search.types import (
 
 log = logging.getLogger(__name__)
 
-#: An engine's index at exactly one folder (``repo_app.search.engine.open_index`` bound).
+#: An engine's index at exactly one folder (``mura.app.search.engine.open_index`` bound).
 Opener = Callable[[Path], Any]
 #: A document's index entry and pages from the database, ``None`` when it must not be indexed.
 Source = Callable[[int], "tuple[DocumentEntry, list[PageEntry]] | None"]
@@ -236,7 +236,7 @@ def _catch_up(engine: Any, journal: Path, offset: int, source: Source) -> tuple[
 class SwitchingEngine:
     """The engine of the folder the pointer names, reopened when a rebuild switches it.
 
-    Implements :class:`~repo_app.search.engine.SearchEngine` by delegating to the engine of
+    Implements :class:`~mura.app.search.engine.SearchEngine` by delegating to the engine of
     the current folder; writes made while a rebuild runs are noted in its journal first.
 
     Args:

@@ -3,9 +3,9 @@
 Engine-independent: an engine gives only the number of index entries that hold a term
 (:data:`DocFrequency`, a dictionary lookup in any engine), and the logic is here. A word of the
 query (operators, excluded words and quoted phrases are left alone) is *unknown* when none of
-its alternatives (:meth:`~repo_app.search.analysis.Analyzer.alternatives`: its stems, its
+its alternatives (:meth:`~mura.app.search.analysis.Analyzer.alternatives`: its stems, its
 spellings in the other script) is in the index. For an unknown word, the index terms one edit
-away from its likeliest Cyrillic stems are looked up (:func:`~repo_app.search.fuzzy.near_terms`,
+away from its likeliest Cyrillic stems are looked up (:func:`~mura.app.search.fuzzy.near_terms`,
 the same generation as the search's fuzzy fallback), and the most frequent replaces the stem; the
 ending the reader typed is kept, so ``библиотекка`` becomes ``библиотека`` and the suggestion
 is a word to read and type, not a bare stem.
@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from repo_app.search.analysis import DEFAULT_ANALYZER, Analyzer
-from repo_app.search.fuzzy import near_terms
+from mura.app.search.analysis import DEFAULT_ANALYZER, Analyzer
+from mura.app.search.fuzzy import near_terms
 
 #: Number of index entries (pages) holding a term in any searched field; 0 when absent.
 DocFrequency = Callable[[str], int]

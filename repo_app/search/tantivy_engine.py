@@ -1,22 +1,22 @@
-"""The tantivy implementation of :class:`~repo_app.search.engine.SearchEngine` (large collections).
+"""The tantivy implementation of :class:`~mura.app.search.engine.SearchEngine` (large collections).
 
 tantivy (a Rust search library, PyPI ``tantivy``) answers in milliseconds where Whoosh takes
 seconds on a million pages (DESIGN-NOTES, "Search"). It sees exactly what Whoosh sees: Mura's own
-analysis (:mod:`repo_app.search.analysis`) turns text into index terms (stems, by the document's
+analysis (:mod:`mura.app.search.analysis`) turns text into index terms (stems, by the document's
 languages), the terms are joined by spaces and tantivy's ``whitespace`` tokenizer splits them
 again, so terms and their positions (for phrases) are the same in both engines. Queries are built
-from the parsed query (:mod:`repo_app.search.query`: each word an OR of its alternatives, near
+from the parsed query (:mod:`mura.app.search.query`: each word an OR of its alternatives, near
 misses scored lower), as for Whoosh; no reader input reaches tantivy's query parser. When the
-exact query finds fewer than :data:`~repo_app.search.fuzzy.FUZZY_BELOW` documents, it runs
-again with the near misses of its words (:mod:`repo_app.search.fuzzy`), looked up term by term
+exact query finds fewer than :data:`~mura.app.search.fuzzy.FUZZY_BELOW` documents, it runs
+again with the near misses of its words (:mod:`mura.app.search.fuzzy`), looked up term by term
 in the term dictionary: never an expansion over the whole OCR vocabulary.
 
 The index holds one entry per page, grouped by document at query time: a document's score is the
 score of its best page, its pages are those whose text matches. Page text is analysed but not
-stored; snippets are made from the text the :data:`~repo_app.search.types.TextLoader` returns.
+stored; snippets are made from the text the :data:`~mura.app.search.types.TextLoader` returns.
 
 Phrases of common words: each page entry also holds, in its ``grams`` field, the pairs of
-adjacent common terms (:mod:`repo_app.search.grams`), so such a two-word phrase is one term
+adjacent common terms (:mod:`mura.app.search.grams`), so such a two-word phrase is one term
 lookup, and a longer phrase checks positions only on the entries holding its grams.
 
 Counting, inside tantivy: each document also has one *document entry* holding every term and
@@ -36,7 +36,7 @@ thread ranks.
 
 Concurrency: tantivy allows one writer per index, guarded by a lock file. A write opens a writer,
 commits and drops it, retrying with growing pauses while another process holds the lock, and gives
-up with :class:`~repo_app.search.types.IndexBusyError` after ``lock_timeout`` seconds. Readers
+up with :class:`~mura.app.search.types.IndexBusyError` after ``lock_timeout`` seconds. Readers
 never wait: the reader reloads when the index's ``meta.json`` changed, so a search sees what any
 process committed before it started.
 """
@@ -56,11 +56,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import tantivy
-
-from repo_app.search import fuzzy, grams
-from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
-from repo_app.search.facets import Filters, normalize_filters
-from repo_app.search.grouping import (
+from mura.app.search import fuzzy, grams
+from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
+from mura.app.search.facets import Filters, normalize_filters
+from mura.app.search.grouping import (
     ALL_FIELDS,
     BODY_ONLY,
     MAX_PER_PAGE,
@@ -74,11 +73,11 @@ from repo_app.search.grouping import (
     matching_pages,
     with_fallback,
 )
-from repo_app.search.grouping import document_pages as grouped_document_pages
-from repo_app.search.index_meta import meta_for_new_index, read_meta
-from repo_app.search.locking import retry_locked
-from repo_app.search.query import Clause, ParsedQuery, parse_query
-from repo_app.search.types import (
+from mura.app.search.grouping import document_pages as grouped_document_pages
+from mura.app.search.index_meta import meta_for_new_index, read_meta
+from mura.app.search.locking import retry_locked
+from mura.app.search.query import Clause, ParsedQuery, parse_query
+from mura.app.search.types import (
     FACET_KEYS,
     DocumentEntry,
     DocumentHit,
@@ -503,8 +502,8 @@ class TantivyEngine:
         return sum(searcher.doc_freq(name, term) for name, _ in ALL_FIELDS)
 
     def suggest(self, query: str) -> str | None:
-        """Return the query with unknown words corrected (:mod:`repo_app.search.suggest`)."""
-        from repo_app.search.suggest import suggest
+        """Return the query with unknown words corrected (:mod:`mura.app.search.suggest`)."""
+        from mura.app.search.suggest import suggest
 
         searcher = self._reader.searcher()
 

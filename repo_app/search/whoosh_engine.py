@@ -1,26 +1,26 @@
-"""The Whoosh implementation of :class:`~repo_app.search.engine.SearchEngine`.
+"""The Whoosh implementation of :class:`~mura.app.search.engine.SearchEngine`.
 
-The index holds one entry per page. Mura's own analysis (:mod:`repo_app.search.analysis`) turns
+The index holds one entry per page. Mura's own analysis (:mod:`mura.app.search.analysis`) turns
 text into terms (stems, by the document's languages) before Whoosh sees it, and Whoosh only
 splits the ready terms on spaces: the index's schema thus contains only Whoosh's own classes,
-and queries are built directly from the parsed query (:mod:`repo_app.search.query`: each word
+and queries are built directly from the parsed query (:mod:`mura.app.search.query`: each word
 an OR of its alternatives) instead of by Whoosh's query parser. When the exact query finds
-fewer than :data:`~repo_app.search.fuzzy.FUZZY_BELOW` documents, it is run again with the
-near misses of its words (:mod:`repo_app.search.fuzzy`), looked up term by term in the body
+fewer than :data:`~mura.app.search.fuzzy.FUZZY_BELOW` documents, it is run again with the
+near misses of its words (:mod:`mura.app.search.fuzzy`), looked up term by term in the body
 field's dictionary.
 
 Queries are not walked through Whoosh's matchers, a posting at a time in Python: the postings
 are read from the index into arrays and ranked, grouped into documents, counted and faceted
-with numpy (:mod:`repo_app.search.whoosh_fast`; the same results, exact totals and facets).
-Pairs of adjacent common terms are indexed as grams (:mod:`repo_app.search.grams`), so a phrase
+with numpy (:mod:`mura.app.search.whoosh_fast`; the same results, exact totals and facets).
+Pairs of adjacent common terms are indexed as grams (:mod:`mura.app.search.grams`), so a phrase
 of common words is one term instead of two long position checks.
 
 Page text is analysed but not stored (DESIGN-NOTES, "Search"); snippets are made from the text the
-:data:`~repo_app.search.types.TextLoader` returns.
+:data:`~mura.app.search.types.TextLoader` returns.
 
 Concurrency: Whoosh allows one writer per index, guarded by a file lock. Several Celery worker
 processes may write at once, so a write retries with growing pauses while the lock is held and
-gives up with :class:`~repo_app.search.types.IndexBusyError` after ``lock_timeout`` seconds.
+gives up with :class:`~mura.app.search.types.IndexBusyError` after ``lock_timeout`` seconds.
 Readers never wait: each thread keeps its own searcher and replaces it with a fresh one as soon as
 the index has a newer generation, so a search sees what any process committed before it started.
 (Whoosh's ``Searcher.refresh()`` is not used: it may close files another thread is reading.)
@@ -38,6 +38,41 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from mura.app.search import fuzzy, grams
+from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
+from mura.app.search.facets import FacetValues, count_facets, normalize_filters, passes
+from mura.app.search.grams import SplitPair, split_pair
+from mura.app.search.grouping import (
+    ALL_FIELDS,
+    BODY_ONLY,
+    MAX_PER_PAGE,
+    NEAR_BOOST,
+    NO_PAGE,
+    Candidate,
+    KnownTerms,
+    PageMatch,
+    PageMatcher,
+    PageSource,
+    best_per_document,
+    build_hits,
+    matching_pages,
+    ranked_ids,
+    with_fallback,
+)
+from mura.app.search.grouping import document_pages as grouped_document_pages
+from mura.app.search.index_meta import meta_for_new_index, read_meta
+from mura.app.search.locking import retry_locked
+from mura.app.search.query import Clause, ParsedQuery, parse_query
+from mura.app.search.types import (
+    FACET_KEYS,
+    DocumentEntry,
+    DocumentHit,
+    IndexBusyError,
+    PageEntry,
+    SearchResults,
+    TextLoader,
+)
+from mura.app.search.whoosh_fast import FastCache, FastView
 from whoosh import fields
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.filedb.filestore import FileStorage
@@ -55,42 +90,6 @@ from whoosh.query import (
 from whoosh.query import Sequence as WordSequence
 from whoosh.searching import Searcher
 
-from repo_app.search import fuzzy, grams
-from repo_app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
-from repo_app.search.facets import FacetValues, count_facets, normalize_filters, passes
-from repo_app.search.grams import SplitPair, split_pair
-from repo_app.search.grouping import (
-    ALL_FIELDS,
-    BODY_ONLY,
-    MAX_PER_PAGE,
-    NEAR_BOOST,
-    NO_PAGE,
-    Candidate,
-    KnownTerms,
-    PageMatch,
-    PageMatcher,
-    PageSource,
-    best_per_document,
-    build_hits,
-    matching_pages,
-    ranked_ids,
-    with_fallback,
-)
-from repo_app.search.grouping import document_pages as grouped_document_pages
-from repo_app.search.index_meta import meta_for_new_index, read_meta
-from repo_app.search.locking import retry_locked
-from repo_app.search.query import Clause, ParsedQuery, parse_query
-from repo_app.search.types import (
-    FACET_KEYS,
-    DocumentEntry,
-    DocumentHit,
-    IndexBusyError,
-    PageEntry,
-    SearchResults,
-    TextLoader,
-)
-from repo_app.search.whoosh_fast import FastCache, FastView
-
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
@@ -98,7 +97,7 @@ _T = TypeVar("_T")
 INDEX_NAME = "MAIN"
 #: Memory for the writer's posting pool; 512 MB bought nothing over 256 (DESIGN-NOTES).
 WRITER_LIMITMB = 256
-#: Rank with numpy over the raw postings (:mod:`~repo_app.search.whoosh_fast`) instead of
+#: Rank with numpy over the raw postings (:mod:`~mura.app.search.whoosh_fast`) instead of
 #: walking Whoosh's matchers; the same results (tests compare the two).
 VECTORISED = True
 
@@ -436,8 +435,8 @@ class WhooshEngine:
         return sum(reader.doc_frequency(name, term) for name, _ in ALL_FIELDS)
 
     def suggest(self, query: str) -> str | None:
-        """Return the query with unknown words corrected (:mod:`repo_app.search.suggest`)."""
-        from repo_app.search.suggest import suggest
+        """Return the query with unknown words corrected (:mod:`mura.app.search.suggest`)."""
+        from mura.app.search.suggest import suggest
 
         reader = self._searchers.current().searcher.reader()
 

@@ -8,7 +8,7 @@ frequencies); BM25F is computed over them as Whoosh computes it (the same statis
 formula, so the same scores); a word is an OR (sum) of its alternatives in the title, authors
 and page text, the groups of a query are intersected, and pages are grouped into documents,
 filtered and counted per facet value, all over dense per-segment arrays. A phrase that its
-grams (:mod:`repo_app.search.grams`) do not answer is checked on positions decoded only for the
+grams (:mod:`mura.app.search.grams`) do not answer is checked on positions decoded only for the
 entries that hold all its words and match the rest of the query.
 
 What is read is kept for the next searches: the arrays of each segment (document id, page
@@ -28,6 +28,10 @@ from pickle import loads
 from typing import Any
 
 import numpy as np
+from mura.app.search import grams
+from mura.app.search.grouping import ALL_FIELDS, BODY_ONLY, NEAR_BOOST, NO_PAGE
+from mura.app.search.query import Clause, ParsedQuery
+from mura.app.search.types import FACET_KEYS
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
@@ -36,12 +40,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from repo_app.search import grams
-from repo_app.search.grouping import ALL_FIELDS, BODY_ONLY, NEAR_BOOST, NO_PAGE
-from repo_app.search.query import Clause, ParsedQuery
-from repo_app.search.types import FACET_KEYS
-
-#: Fields and their boosts, as in :mod:`~repo_app.search.grouping`.
+#: Fields and their boosts, as in :mod:`~mura.app.search.grouping`.
 Fields = Sequence[tuple[str, float]]
 # A field length as Whoosh decodes its stored length byte.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)

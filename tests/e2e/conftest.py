@@ -61,7 +61,7 @@ def mura_env(home: Path, **settings: str) -> dict[str, str]:
 def mura_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
     """Run ``mura ARGS`` on the installation of ``env`` (it must succeed)."""
     subprocess.run(
-        [sys.executable, "-m", "repo_app.cli", *args],
+        [sys.executable, "-m", "mura.app.cli", *args],
         env=env, cwd=ROOT, input=stdin, text=True, check=True, capture_output=True,
     )  # fmt: skip
 
@@ -81,7 +81,7 @@ def mura_serve(env: dict[str, str], *extra: str) -> Iterator[str]:
     log_path = home / f"serve-{port}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "repo_app.cli", "serve", "--port", str(port), *extra],
+            [sys.executable, "-m", "mura.app.cli", "serve", "--port", str(port), *extra],
             env=env,
             cwd=ROOT,
             stdout=log,

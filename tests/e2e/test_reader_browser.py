@@ -28,10 +28,10 @@ def server(library: Library) -> Iterator[str]:
 
 def _expected_box(library: Library, seq: int) -> tuple[float, float, float, float]:
     """The first match on page ``seq`` of the book as fractions of the page (from its hOCR)."""
-    from repo_app.extensions import db
-    from repo_app.models import Document
-    from repo_app.services import reader
-    from repo_app.services.search import document_pages
+    from mura.app.extensions import db
+    from mura.app.models import Document
+    from mura.app.modules.discovery import reader
+    from mura.app.modules.discovery.search import document_pages
 
     with library.app.app_context():
         page = next(p for p in document_pages(library.book_id) if p.seq == seq)

@@ -502,7 +502,7 @@ def binarize(gray: Image.Image) -> Image.Image:
 
     Tesseract reads a bilevel page about 11% faster than a grayscale one (it then skips its
     own thresholding and reads the lines from the bilevel image) with the same accuracy on
-    the corpus; see :func:`workers.pipeline.page.prepare`.
+    the corpus; see :func:`mura.workers.pipeline.page.prepare`.
     """
     threshold = otsu_threshold(gray)
     return gray.point([0 if v <= threshold else 255 for v in range(256)], mode="1")

@@ -1,0 +1,74 @@
+"""``mura`` commands: Catalogue records (docs/catalogue.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from mura.app.cli.base import _echo_json, cli
+from mura.app.extensions import upgrade_database
+
+# --- catalogue records (docs/catalogue.md) -------------------------------------------------------
+
+
+@cli.group()
+def records() -> None:
+    """Catalogue records: import MARC files from the library system."""
+
+
+@records.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", default="auto", show_default=True,
+    type=click.Choice(["auto", "iso2709", "marcxml"]), help="File format.",
+)  # fmt: skip
+@click.option(
+    "--flavour", default="auto", show_default=True,
+    type=click.Choice(["auto", "unimarc", "marc21"]), help="UNIMARC (RUSMARC, KAZMARC) or MARC 21.",
+)  # fmt: skip
+@click.option("--encoding", help="Force the ISO 2709 encoding: utf-8, cp1251, marc-8.")
+@click.option("--local-lore", is_flag=True, help="Mark every record as local lore.")
+@click.option("--branch", default="", help="Holding branch when the records do not say.")
+@click.option("--url-template", default="", help="OPAC address of a record, {id} = its id.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@with_appcontext
+def records_import(
+    file: Path,
+    fmt: str,
+    flavour: str,
+    encoding: str | None,
+    local_lore: bool,
+    branch: str,
+    url_template: str,
+    as_json: bool,
+) -> None:
+    """Import a file of MARC records (ISO 2709 or MARCXML); re-import updates, never duplicates.
+
+    Exits 1 when any record could not be imported (the others are imported all the same).
+    """
+    from mura.app.modules.catalogue.records import import_marc
+
+    upgrade_database()
+    report = import_marc(
+        file.read_bytes(),
+        fmt=fmt,
+        flavour=flavour,
+        encoding=encoding,
+        local_lore=local_lore,
+        branch=branch,
+        url_template=url_template,
+    )
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        click.echo(
+            f"{report.total} record(s): {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {len(report.problems)} not imported"
+        )
+        for problem in report.problems:
+            where = f" (byte {problem.offset})" if problem.offset is not None else ""
+            click.echo(f"  record {problem.position}{where}: {problem.reason}", err=True)
+    if report.problems:
+        sys.exit(1)

@@ -1,0 +1,154 @@
+"""``mura`` commands: The processes: the web server, workers, and the demo."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from mura.app.cli.base import _cli_locale, cli
+from mura.app.extensions import upgrade_database
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+def _worker_command(*extra: str) -> list[str]:
+    return [sys.executable, "-m", "mura.app.cli", "worker", *extra]
+
+
+def _die_with_parent() -> None:
+    """In the worker before it starts (Linux): SIGTERM when its parent dies without stopping it."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the parent's stop applies
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+@contextmanager
+def embedded_worker(needed: bool) -> Iterator[subprocess.Popen | None]:
+    """Run a worker beside this process while the block runs (embedded broker only).
+
+    The worker gets its own session, so a signal sent to this process's group (a service
+    manager, a terminal) reaches it only through the ``finally`` below, as one SIGTERM to its
+    main process, which then stops its pool in order. Sent straight to the pool processes too,
+    it killed them mid-task and left the worker hanging forever in billiard's pool shutdown,
+    waiting for a queue lock a dead child held.
+    """
+    if not needed:
+        yield None
+        return
+    proc = subprocess.Popen(
+        _worker_command("--loglevel", "WARNING"),
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call, before exec
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not start the embedded worker.")
+@with_appcontext
+def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
+    """Serve the web app (waitress); on the embedded default, with a worker beside it."""
+    upgrade_database()
+    _serve(host, port, threads, no_worker)
+
+
+def _serve(host: str, port: int, threads: int, no_worker: bool) -> None:
+    import waitress
+
+    app = current_app._get_current_object()  # noqa: SLF001
+    want_worker = app.config["EMBEDDED_BROKER"] and app.config["EMBEDDED_WORKER"] and not no_worker
+    # SIGTERM (systemd, docker, kill) ends waitress's loop as Ctrl-C does, so the embedded
+    # worker is stopped on the way out instead of being left behind.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    with embedded_worker(want_worker):
+        click.echo(f"Mura on http://{host}:{port}/  (MURA_HOME={app.config['HOME']})")
+        waitress.serve(app, host=host, port=port, threads=threads, ident="Mura")
+
+
+@cli.command()
+@click.option("-c", "--concurrency", type=int, help="Worker processes (default: config).")
+@click.option("-Q", "--queues", default="ocr,pdf,index,mura", show_default=True)
+@click.option(
+    "--beat/--no-beat", default=None, help="Run the periodic sweeper (default: embedded)."
+)
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.option("--name", help="Host name recorded on pages (default: MURA_WORKER_NAME).")
+@with_appcontext
+def worker(
+    concurrency: int | None, queues: str, beat: bool | None, loglevel: str, name: str | None
+) -> None:
+    """Run a Celery worker (any number, on any machine sharing the store and database)."""
+    from mura.workers.celery_app import connect_worker_signals
+
+    app = current_app._get_current_object()  # noqa: SLF001
+    if name:
+        app.config["WORKER_NAME"] = name  # the pool's children are forked: they inherit it
+    connect_worker_signals(app)
+    host = app.config["WORKER_NAME"] or "%h"
+    if beat is None:
+        beat = app.config["EMBEDDED_BROKER"]
+    argv = [
+        "worker",
+        f"--loglevel={loglevel}",
+        f"--concurrency={concurrency or app.config['WORKER_CONCURRENCY']}",
+        f"--queues={queues}",
+        f"--hostname=mura-{host}-{Path(app.config['HOME']).name}-{_pid()}",
+    ]
+    if beat:
+        argv.append("--beat")
+    app.extensions["celery"].worker_main(argv)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Only create the sample collection.")
+@with_appcontext
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Create a small sample collection (rendered here) and serve it."""
+    from mura.app.modules.digitization.demo import create_demo_accounts, create_sample
+
+    upgrade_database()
+    with _cli_locale():
+        accounts_made = create_demo_accounts()
+        created = create_sample()
+    click.echo(f"sample collection: {created} new document(s) queued for OCR")
+    _print_demo_accounts(accounts_made)
+    if not no_serve:
+        _serve(host, port, 8, no_worker=False)
+
+
+def _print_demo_accounts(made: list[tuple[str, str | None, str]]) -> None:
+    """The demo's logins, printed so a person can try the staff screens (demo only)."""
+    click.echo("")
+    click.echo("Demo accounts (for trying Mura only; never on a public server):")
+    for username, password, role in made:
+        shown = password if password else "(unchanged: it existed before)"
+        click.echo(f"  {role:<6} user: {username:<8} password: {shown}")
+    click.echo("  log in at /login")
+    click.echo("")

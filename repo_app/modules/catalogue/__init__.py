@@ -1,0 +1,4 @@
+"""The catalogue: records and collections.
+
+Records, MARC import, collections, metadata, citations, OAI-PMH (docs/catalogue.md).
+"""

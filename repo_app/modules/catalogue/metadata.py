@@ -1,0 +1,276 @@
+"""A document described for the outside: Dublin Core, MARC 21 and PDF document information.
+
+Each takes a document and reads its catalogue record when it has one, else the document's own
+fields (what ingest filled). Callers decide visibility first: nothing here checks it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pymarc
+from mura.app.models import CatalogueRecord, Document
+
+#: Dublin Core elements, in the order oai_dc writes them.
+DC_ELEMENTS = (
+    "title", "creator", "subject", "description", "publisher", "contributor", "date", "type",
+    "format", "identifier", "source", "language", "relation", "coverage", "rights",
+)  # fmt: skip
+#: Labels of classification schemes in dc:subject ("ББК 63.3(5Каз)").
+SCHEME_LABELS = {"udc": "УДК", "bbk": "ББК", "ddc": "DDC"}
+#: Document types in dc:type, after the DCMI type "Text".
+DC_TYPES = {
+    "book": "book",
+    "newspaper_article": "newspaper article",
+    "journal_article": "journal article",
+    "book_article": "book chapter",
+}
+
+
+def record_title(document: Document) -> str:
+    """The title a reader cites: the record's title and part, then the document's volume."""
+    record = document.record
+    if record is None:
+        return document.title
+    title = record.full_title
+    if record.subtitle:
+        title = f"{title} : {record.subtitle}"
+    if document.part_label:
+        title = f"{title.rstrip('. ')}. {document.part_label}"
+    return title
+
+
+def dublin_core(document: Document, url: str | None = None) -> dict[str, list[str]]:
+    """Simple Dublin Core of a document, element -> values; ``url`` is its public page."""
+    from mura.app.modules.catalogue.records import marc_languages
+
+    record = document.record
+    dc: dict[str, list[str]] = {name: [] for name in DC_ELEMENTS}
+    dc["title"].append(record_title(document))
+    dc["type"] += ["Text", DC_TYPES.get(document.doc_type, document.doc_type)]
+    dc["format"].append("application/pdf")
+    if url:
+        dc["identifier"].append(url)
+    if document.collection is not None:
+        dc["relation"].append(document.collection.title)
+    if document.rights_uri:  # rightsstatements.org / Public Domain Mark (docs/rights.md)
+        dc["rights"].append(document.rights_uri)
+    if record is None:
+        dc["creator"] += list(document.authors or [])
+        dc["language"] += marc_languages(document.langs)
+        if document.year:
+            dc["date"].append(str(document.year))
+        return _compact(dc)
+    dc["creator"] += [a.name for a in record.creators]
+    dc["contributor"] += [a.name for a in record.contributors]
+    dc["subject"] += [_subject(s.kind, s.term) for s in record.subjects]
+    dc["description"] += [line for line in record.notes.splitlines() if line.strip()]
+    if record.responsibility:
+        dc["description"].insert(0, record.responsibility)
+    dc["publisher"] += [record.publisher] if record.publisher else []
+    date = record.host_date.isoformat() if record.host_date else record.year or record.host_year
+    if date:
+        dc["date"].append(str(date))
+    physical = physical_description(record)
+    if physical:
+        dc["format"].append(physical)
+    if record.isbn:
+        dc["identifier"].append(f"URN:ISBN:{record.isbn}")
+    if record.issn:
+        dc["identifier"].append(f"ISSN {record.issn}")
+    if record.host_citation:
+        dc["source"].append(record.host_citation)
+    dc["language"] += list(record.languages) or marc_languages(document.langs)
+    if record.series:
+        dc["relation"].append(record.series)
+    if record.external_url:
+        dc["relation"].append(record.external_url)
+    return _compact(dc)
+
+
+def physical_description(record: CatalogueRecord) -> str:
+    """ISBD area 5: "80 с. : ил., портр. ; 21 см"."""
+    text = record.extent
+    if record.illustrations:
+        text = f"{text} : {record.illustrations}" if text else record.illustrations
+    if record.dimensions:
+        size = record.dimensions
+        if size.isdigit():
+            size += " см"
+        text = f"{text} ; {size}" if text else size
+    return text
+
+
+def _subject(kind: str, term: str) -> str:
+    label = SCHEME_LABELS.get(kind)
+    return f"{label} {term}" if label else term
+
+
+def _compact(dc: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {k: list(dict.fromkeys(v for v in values if v)) for k, values in dc.items() if values}
+
+
+# --- MARC 21 -------------------------------------------------------------------------------------
+
+_SUBJECT_TAGS = {
+    "person": "600", "corporate": "610", "title": "630", "topic": "650", "place": "651",
+    "keyword": "653", "udc": "080", "ddc": "082", "bbk": "084", "classification": "084",
+}  # fmt: skip
+_AGENT_TAGS = {"person": ("100", "700"), "corporate": ("110", "710"), "meeting": ("111", "711")}
+
+
+def marc21(document: Document, identifier: str, url: str | None = None) -> pymarc.Record:
+    """A MARC 21 bibliographic record of the digitized document (for OAI-PMH ``marc21``).
+
+    Built from the catalogue record where there is one, so every document gets the same
+    MARC 21 whatever format its record was imported from.
+    """
+    from mura.app.modules.catalogue.records import marc_languages
+
+    record = document.record
+    # Leader/07: m a book, a a chapter of a book, b an article of a newspaper or journal.
+    level = {"book": "m", "book_article": "a"}.get(document.doc_type, "b")
+    rec = pymarc.Record(force_utf8=True, leader=f"     na{level} a22     7i 4500")
+    languages = (list(record.languages) if record else []) or marc_languages(document.langs)
+    year = (record.year or record.host_year) if record else document.year
+    stamp = document.updated_at or datetime.now()
+    rec.add_field(pymarc.Field(tag="001", data=identifier))
+    rec.add_field(pymarc.Field(tag="005", data=stamp.strftime("%Y%m%d%H%M%S.0")))
+    rec.add_field(pymarc.Field(tag="008", data=_field_008(document, year, languages)))
+    if record and record.isbn:
+        rec.add_field(_df("020", "  ", a=record.isbn))
+    if record and record.issn:
+        rec.add_field(_df("022", "  ", a=record.issn))
+    if record and record.external_id:
+        rec.add_field(_df("035", "  ", a=record.external_id))
+    for code in languages:
+        rec.add_field(_df("041", "0 ", a=code))
+    agents = _agents(document)
+    main = next((a for a in agents if a[2] in ("aut", "cre")), None)
+    if main is not None:
+        rec.add_field(_agent_field(_AGENT_TAGS.get(main[0], ("100", "700"))[0], main))
+    _add_title(rec, document, record, main is not None)
+    if record:
+        _add_description(rec, record, year)
+    elif year:
+        rec.add_field(_df("264", " 1", c=str(year)))
+    for agent in agents:
+        if agent is not main:
+            rec.add_field(_agent_field(_AGENT_TAGS.get(agent[0], ("100", "700"))[1], agent))
+    if record and record.host_title:
+        related = ", ".join(
+            p
+            for p in (
+                str(record.host_year or ""),
+                record.host_issue,
+                record.host_date.strftime("%d.%m.%Y") if record.host_date else "",
+                record.host_pages,
+            )
+            if p
+        )
+        rec.add_field(_df("773", "0 ", t=record.host_title, g=related))
+    if document.rights_uri:  # terms governing use: the rights statement (docs/rights.md)
+        rec.add_field(_df("540", "  ", u=document.rights_uri))
+    if url:
+        rec.add_field(_df("856", "40", u=url, q="application/pdf"))
+    if record and record.external_url:
+        rec.add_field(_df("856", "42", u=record.external_url, z="Library catalogue record"))
+    return rec
+
+
+def _add_title(
+    rec: pymarc.Record, document: Document, record: CatalogueRecord | None, has_main: bool
+) -> None:
+    subfields = {"a": record.title if record else document.title}
+    if record and record.subtitle:
+        subfields["b"] = record.subtitle
+    part = " ".join(p for p in ((record.part if record else ""), document.part_label or "") if p)
+    if part:
+        subfields["n"] = part
+    if record and record.responsibility:
+        subfields["c"] = record.responsibility
+    rec.add_field(_df("245", ("1" if has_main else "0") + "0", **subfields))
+
+
+def _add_description(rec: pymarc.Record, record: CatalogueRecord, year: int | None) -> None:
+    if record.edition:
+        rec.add_field(_df("250", "  ", a=record.edition))
+    if record.place or record.publisher or year:
+        rec.add_field(
+            _df("264", " 1", a=record.place, b=record.publisher, c=str(year) if year else "")
+        )
+    if record.extent or record.illustrations or record.dimensions:
+        rec.add_field(
+            _df("300", "  ", a=record.extent, b=record.illustrations, c=record.dimensions)
+        )
+    if record.series:
+        rec.add_field(_df("490", "0 ", a=record.series))
+    for line in record.notes.splitlines():
+        if line.strip():
+            rec.add_field(_df("500", "  ", a=line.strip()))
+    for subject in record.subjects:
+        tag = _SUBJECT_TAGS.get(subject.kind, "653")
+        indicators = "  " if tag < "600" or tag == "653" else " 7" if subject.scheme else " 4"
+        heading, *subdivisions = subject.term.split(" -- ")
+        subfields: list[pymarc.Subfield] = [pymarc.Subfield("a", heading)]
+        subfields += [pymarc.Subfield("x", s) for s in subdivisions]
+        if subject.scheme and indicators != "  " or tag == "084":
+            subfields.append(pymarc.Subfield("2", subject.scheme or subject.kind))
+        rec.add_field(
+            pymarc.Field(tag=tag, indicators=pymarc.Indicators(*indicators), subfields=subfields)
+        )
+
+
+def _agents(document: Document) -> list[tuple[str, str, str, str]]:
+    if document.record is None:
+        return [("person", name, "aut", "") for name in document.authors or []]
+    return [(a.kind, a.name, a.role, a.dates) for a in document.record.agents]
+
+
+def _agent_field(tag: str, agent: tuple[str, str, str, str]) -> pymarc.Field:
+    kind, name, role, dates = agent
+    indicators = "1 " if kind == "person" and "," in name else "0 " if kind == "person" else "2 "
+    subfields = [pymarc.Subfield("a", name)]
+    if dates:
+        subfields.append(pymarc.Subfield("d", dates))
+    subfields.append(pymarc.Subfield("4", role))
+    return pymarc.Field(tag=tag, indicators=pymarc.Indicators(*indicators), subfields=subfields)
+
+
+def _df(tag: str, indicators: str, **subfields: str) -> pymarc.Field:
+    return pymarc.Field(
+        tag=tag,
+        indicators=pymarc.Indicators(*indicators),
+        subfields=[pymarc.Subfield(code, value) for code, value in subfields.items() if value],
+    )
+
+
+def _field_008(document: Document, year: int | None, languages: list[str]) -> str:
+    """Fixed-length data elements: entered date, date type and year, language."""
+    entered = (document.created_at or datetime.now()).strftime("%y%m%d")
+    dates = f"s{year:04d}    " if year else "n        "
+    language = (languages[0] if languages else "und")[:3].ljust(3)
+    value = f"{entered}{dates}xx {' ' * 17}{language} d"
+    return value.ljust(40)[:40]
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+
+def pdf_info(document: Document) -> dict[str, str]:
+    """PDF document information entries (``/Title``, ``/Author``, ``/Subject``, ``/Keywords``)."""
+    record = document.record
+    info = {"/Title": record_title(document)}
+    creators = [a.name for a in record.creators] if record else list(document.authors or [])
+    if creators:
+        info["/Author"] = "; ".join(creators)
+    if record is not None:
+        citation = record.host_citation or ", ".join(
+            str(p) for p in (record.place, record.publisher, record.year) if p
+        )
+        if citation:
+            info["/Subject"] = citation
+        keywords = [s.term for s in record.subjects if s.kind not in SCHEME_LABELS]
+        if keywords:
+            info["/Keywords"] = "; ".join(keywords)
+    return info

@@ -1,0 +1,115 @@
+"""Staff screens of collections: titles in three languages, cover, owner branch, item order."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from mura.app.extensions import db
+from mura.app.models import Collection
+from mura.app.modules.catalogue import records
+from mura.app.modules.catalogue.views.forms import CollectionForm, CollectionItemForm
+from sqlalchemy import select
+
+bp = Blueprint("staff_collections", __name__)
+
+
+@bp.route("/")
+def index() -> str:
+    """Every collection with its figures (all its documents, published or not)."""
+    rows = db.session.scalars(select(Collection).order_by(Collection.title)).all()
+    figures = {c.id: records.collection_figures(c.id, public_only=False) for c in rows}
+    return render_template("staff/collections/index.html", collections=rows, figures=figures)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> ResponseReturnValue:
+    """Create a collection."""
+    return _edit(None)
+
+
+@bp.route("/<int:collection_id>/edit", methods=["GET", "POST"])
+def edit(collection_id: int) -> ResponseReturnValue:
+    """Change a collection's titles, description, branch or cover."""
+    return _edit(db.session.get(Collection, collection_id) or abort(404))
+
+
+def _edit(collection: Collection | None) -> ResponseReturnValue:
+    form = CollectionForm(obj=collection)
+    if form.validate_on_submit():
+        clash = db.session.scalar(select(Collection).where(Collection.slug == form.slug.data))
+        if clash is not None and clash is not collection:
+            form.slug.errors = [*form.slug.errors, _("Another collection has this name.")]
+        else:
+            target = collection or Collection(slug=form.slug.data, title="")
+            for name in ("slug", "title", "title_kk", "title_ru", "title_en", "branch"):
+                setattr(target, name, " ".join((getattr(form, name).data or "").split()))
+            target.description = (form.description.data or "").strip()
+            cover = request.files.get("cover")
+            try:
+                if cover and cover.filename:
+                    try:
+                        records.save_cover(target, cover.stream, cover.filename)
+                    finally:
+                        cover.close()
+            except ValueError as exc:
+                db.session.rollback()
+                form.cover.errors = [*form.cover.errors, str(exc)]
+            else:
+                db.session.add(target)
+                db.session.commit()
+                flash(_("Collection saved."))
+                return redirect(url_for(".show", collection_id=target.id))
+    status = 400 if request.method == "POST" else 200
+    template = "staff/collections/form.html"
+    return render_template(template, form=form, collection=collection), status
+
+
+@bp.route("/<int:collection_id>")
+def show(collection_id: int) -> str:
+    """A collection's documents in order, with their positions to change."""
+    collection = db.session.get(Collection, collection_id) or abort(404)
+    return render_template(
+        "staff/collections/show.html",
+        collection=collection,
+        documents=records.collection_documents(collection_id, public_only=False),
+        figures=records.collection_figures(collection_id, public_only=False),
+        item_form=CollectionItemForm(),
+    )
+
+
+@bp.route("/<int:collection_id>/order", methods=["POST"])
+def order(collection_id: int) -> ResponseReturnValue:
+    """Save the order typed into the position boxes (``position-<document id>``)."""
+    db.session.get(Collection, collection_id) or abort(404)
+    positions = []
+    for key, value in request.form.items():
+        if key.startswith("position-") and key[9:].isdigit():
+            try:
+                positions.append((float(value), int(key[9:])))
+            except ValueError:
+                continue
+    records.reorder_collection(collection_id, [doc for _pos, doc in sorted(positions)])
+    flash(_("Order saved."))
+    return redirect(url_for(".show", collection_id=collection_id))
+
+
+@bp.route("/<int:collection_id>/documents", methods=["POST"])
+def add(collection_id: int) -> ResponseReturnValue:
+    """Put a document into this collection (it leaves any other)."""
+    form = CollectionItemForm()
+    if form.validate_on_submit() and records.set_document_collection(
+        form.document_id.data, collection_id
+    ):
+        flash(_("Document %(id)d added.", id=form.document_id.data))
+    else:
+        flash(_("No such document."))
+    return redirect(url_for(".show", collection_id=collection_id))
+
+
+@bp.route("/<int:collection_id>/documents/<int:document_id>/remove", methods=["POST"])
+def remove(collection_id: int, document_id: int) -> ResponseReturnValue:
+    """Take a document out of this collection."""
+    records.set_document_collection(document_id, None)
+    flash(_("Document %(id)d removed from the collection.", id=document_id))
+    return redirect(url_for(".show", collection_id=collection_id))

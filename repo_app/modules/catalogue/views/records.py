@@ -1,0 +1,258 @@
+"""Staff screens of the catalogue: records, MARC import, linking documents, the record picker."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord, Document
+from mura.app.modules.catalogue import metadata, records
+from mura.app.modules.catalogue.marc_import import (
+    AgentData,
+    RecordData,
+    SubjectData,
+    normalise_isbn,
+)
+from mura.app.modules.catalogue.views.forms import AttachForm, ImportForm, RecordForm
+from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
+from sqlalchemy import select
+
+bp = Blueprint("staff_records", __name__)
+
+#: Subject kinds edited as one-per-line headings (keywords and class numbers have their own).
+HEADING_KINDS = ("topic", "person", "corporate", "place", "title", "classification", "ddc")
+
+
+@bp.route("/")
+def index() -> str:
+    """Records, newest change first, filtered by ``?q=`` (title, names, ISBN, catalogue id)."""
+    query = request.args.get("q", "").strip()[:200]
+    rows = records.search_records(query, limit=100)
+    return render_template("staff/records/index.html", records=rows, query=query)
+
+
+@bp.route("/search.json")
+def search_json() -> ResponseReturnValue:
+    """The search-as-you-type picker: ``?q=`` → up to 15 records."""
+    query = request.args.get("q", "").strip()[:200]
+    rows = records.search_records(query, limit=15) if query else []
+    return jsonify([records.record_summary(r) for r in rows])
+
+
+@bp.route("/<int:record_id>.json")
+def record_json(record_id: int) -> ResponseReturnValue:
+    """One record's summary (the picker pre-selects a record given in the upload address)."""
+    record = db.session.get(CatalogueRecord, record_id) or abort(404)
+    return jsonify(records.record_summary(record))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> ResponseReturnValue:
+    """Describe a new record."""
+    form = RecordForm()
+    if form.validate_on_submit():
+        if _duplicate_external_id(form, None):
+            return render_template("staff/records/form.html", form=form, record=None), 400
+        record, _changed = records.save_record(None, _form_data(form, None))
+        db.session.commit()
+        flash(_("Record saved."))
+        return redirect(url_for(".show", record_id=record.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/records/form.html", form=form, record=None), status
+
+
+@bp.route("/<int:record_id>")
+def show(record_id: int) -> str:
+    """A record: its description, its digitized documents, and where it goes next."""
+    record = db.session.get(CatalogueRecord, record_id) or abort(404)
+    return render_template(
+        "staff/records/show.html",
+        record=record,
+        attach=AttachForm(),
+        doc_types=DOC_TYPE_LABELS,
+        physical=metadata.physical_description(record),
+    )
+
+
+@bp.route("/<int:record_id>/edit", methods=["GET", "POST"])
+def edit(record_id: int) -> ResponseReturnValue:
+    """Change a record; its documents' titles, index entries and datestamps follow."""
+    record = db.session.get(CatalogueRecord, record_id) or abort(404)
+    form = RecordForm(obj=record) if request.method == "GET" else RecordForm()
+    if request.method == "GET":
+        _fill_form(form, record)
+    if form.validate_on_submit():
+        if _duplicate_external_id(form, record):
+            return render_template("staff/records/form.html", form=form, record=record), 400
+        _saved, changed = records.save_record(record, _form_data(form, record))
+        documents = [d.id for d in record.documents]
+        db.session.commit()
+        if changed:
+            records.after_documents_changed(documents)
+        flash(_("Record saved."))
+        return redirect(url_for(".show", record_id=record.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/records/form.html", form=form, record=record), status
+
+
+@bp.route("/<int:record_id>/delete", methods=["POST"])
+def delete(record_id: int) -> ResponseReturnValue:
+    """Delete a record no document uses."""
+    if records.delete_record(record_id):
+        flash(_("Record deleted."))
+        return redirect(url_for(".index"))
+    flash(_("Detach its documents first: a record with documents is not deleted."))
+    return redirect(url_for(".show", record_id=record_id))
+
+
+@bp.route("/<int:record_id>/documents", methods=["POST"])
+def attach(record_id: int) -> ResponseReturnValue:
+    """Attach a digitized document (a volume, an issue) to the record."""
+    form = AttachForm()
+    if form.validate_on_submit() and records.link_document(
+        form.document_id.data, record_id, form.part_label.data or ""
+    ):
+        flash(_("Document %(id)d attached.", id=form.document_id.data))
+    else:
+        flash(_("No such document or record."))
+    return redirect(url_for(".show", record_id=record_id))
+
+
+@bp.route("/<int:record_id>/documents/<int:document_id>/detach", methods=["POST"])
+def detach(record_id: int, document_id: int) -> ResponseReturnValue:
+    """Detach a document; it keeps the description it had last."""
+    document = db.session.get(Document, document_id)
+    if document is not None and document.record_id == record_id:
+        records.link_document(document_id, None)
+        flash(_("Document %(id)d detached.", id=document_id))
+    return redirect(url_for(".show", record_id=record_id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_file() -> ResponseReturnValue:
+    """Import a file of MARC records; shows what was created, updated and why any failed."""
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        if not upload or not upload.filename:
+            form.file.errors = [*form.file.errors, _("Choose a file.")]
+        else:
+            try:
+                data = upload.read()
+            finally:
+                upload.close()
+            report = records.import_marc(
+                data,
+                fmt=form.fmt.data,
+                flavour=form.flavour.data,
+                encoding=form.encoding.data or None,
+                local_lore=form.local_lore.data,
+                branch=form.branch.data or "",
+                url_template=form.url_template.data or "",
+            )
+    status = 400 if request.method == "POST" and report is None else 200
+    return render_template("staff/records/import.html", form=form, report=report), status
+
+
+# --- form <-> record ---------------------------------------------------------------------------
+
+
+def _fill_form(form: RecordForm, record: CatalogueRecord) -> None:
+    form.persons.data = "\n".join(
+        f"{a.name} | {a.role}" for a in record.agents if a.kind == "person"
+    )
+    form.corporate.data = "\n".join(
+        f"{a.name} | {a.role}" for a in record.agents if a.kind != "person"
+    )
+    form.languages.data = ", ".join(record.languages)
+    form.subjects.data = "\n".join(s.term for s in record.subjects if s.kind in HEADING_KINDS)
+    form.keywords.data = "\n".join(s.term for s in record.subjects if s.kind == "keyword")
+    form.udc.data = "; ".join(s.term for s in record.subjects if s.kind == "udc")
+    form.bbk.data = "; ".join(s.term for s in record.subjects if s.kind == "bbk")
+    form.external_id.data = record.external_id or ""
+
+
+def _form_data(form: RecordForm, record: CatalogueRecord | None) -> RecordData:
+    """The form as record data; agents and subjects keep the authority ids they had."""
+    fields = {
+        name: (getattr(form, name).data or "")
+        for name in (
+            "doc_type", "title", "subtitle", "part", "responsibility", "edition", "place",
+            "publisher", "issn", "extent", "illustrations", "dimensions", "series",
+            "host_title", "host_issue", "host_pages", "branch", "notes", "external_url",
+        )
+    }  # fmt: skip
+    fields = {k: " ".join(v.split()) if k != "notes" else v.strip() for k, v in fields.items()}
+    fields.update(
+        year=form.year.data,
+        host_year=form.host_year.data,
+        host_date=form.host_date.data,
+        isbn=normalise_isbn(form.isbn.data or "") or (form.isbn.data or "").strip(),
+        languages=[c.strip().lower() for c in (form.languages.data or "").split(",") if c.strip()],
+        local_lore=bool(form.local_lore.data),
+        external_id=(form.external_id.data or "").strip() or None,
+    )
+    old_agents = {(a.kind != "person", a.name): a for a in record.agents} if record else {}
+    agents = [
+        _agent(line, corporate, old_agents)
+        for corporate, text in ((False, form.persons.data), (True, form.corporate.data))
+        for line in (text or "").splitlines()
+        if line.strip()
+    ]
+    old_subjects = {(s.kind, s.term): s for s in record.subjects} if record else {}
+    lines = [
+        *(("topic", t) for t in (form.subjects.data or "").splitlines()),
+        *(("keyword", t) for t in (form.keywords.data or "").splitlines()),
+        *(("udc", t) for t in (form.udc.data or "").split(";")),
+        *(("bbk", t) for t in (form.bbk.data or "").split(";")),
+    ]
+    subjects = [_subject(kind, " ".join(term.split()), old_subjects) for kind, term in lines]
+    return RecordData(
+        flavour=record.source_format if record else "",
+        fields=fields,
+        agents=agents,
+        subjects=[s for s in subjects if s.term],
+    )
+
+
+def _agent(line: str, corporate: bool, old: dict) -> AgentData:
+    name, _sep, role = (p.strip() for p in line.partition("|"))
+    name = " ".join(name.split())
+    kept = old.get((corporate, name))
+    kind = (kept.kind if kept else "corporate") if corporate else "person"
+    return AgentData(
+        kind=kind,
+        name=name,
+        role=(role or "aut").lower()[:10],
+        dates=kept.dates if kept else "",
+        authority_id=kept.authority_id if kept else "",
+    )
+
+
+def _subject(kind: str, term: str, old: dict) -> SubjectData:
+    if kind == "topic":
+        # A heading edited as text keeps the kind, scheme and authority it was imported with.
+        kept = next((s for (k, t), s in old.items() if t == term and k in HEADING_KINDS), None)
+    else:
+        kept = old.get((kind, term))
+    if kept is None:
+        return SubjectData(kind, term)
+    return SubjectData(kept.kind, term, kept.scheme, kept.authority_id)
+
+
+def _duplicate_external_id(form: RecordForm, record: CatalogueRecord | None) -> bool:
+    external_id = (form.external_id.data or "").strip()
+    if not external_id:
+        return False
+    other = db.session.scalar(
+        select(CatalogueRecord).where(CatalogueRecord.external_id == external_id)
+    )
+    if other is not None and other is not record:
+        form.external_id.errors = [
+            *form.external_id.errors,
+            _("Record %(id)d already has this id.", id=other.id),
+        ]
+        return True
+    return False

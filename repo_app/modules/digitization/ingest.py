@@ -1,0 +1,167 @@
+"""Ingest: uploaded page images become a document, a scan job and one queued task per page.
+
+Every uploaded file is kept unchanged in the store before anything else is decided about it, so a
+bad file loses nothing: a file that cannot be read becomes one page that fails with its reason,
+and the other pages of the job go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from flask import current_app
+from flask_babel import gettext as _
+from mura.app.core import files
+from mura.app.core.languages import parse_langs
+from mura.app.extensions import db
+from mura.app.models import DOC_TYPES, Collection, Document, Page, ScanJob, User
+from mura.app.models.base import utcnow
+from mura.app.modules.administration import audit
+from mura.app.modules.digitization import jobs
+from mura.storage import StoreError
+
+
+class IngestError(ValueError):
+    """The request cannot become a job; ``field`` names the form field at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Upload:
+    """One uploaded file: its display name and a readable binary stream."""
+
+    name: str
+    stream: BinaryIO
+
+
+@dataclass
+class DocumentFields:
+    """What staff say about the document they upload."""
+
+    title: str
+    doc_type: str
+    authors: list[str] = field(default_factory=list)
+    langs: str = ""
+    collection: str | None = None
+    year: int | None = None
+
+
+def check_fields(fields: DocumentFields) -> DocumentFields:
+    """Validate and normalise the document fields, or raise :class:`IngestError`."""
+    title = " ".join(fields.title.split())
+    if not title:
+        raise IngestError(_("A title is required."), "title")
+    if fields.doc_type not in DOC_TYPES:
+        raise IngestError(_("Unknown document type “%(type)s”.", type=fields.doc_type), "doc_type")
+    try:
+        langs = parse_langs(fields.langs or current_app.config["DEFAULT_LANGS"])
+    except ValueError as exc:
+        raise IngestError(str(exc), "langs") from exc
+    if fields.collection and not _collection(fields.collection):
+        raise IngestError(_("No collection “%(slug)s”.", slug=fields.collection), "collection")
+    authors = [" ".join(a.split()) for a in fields.authors if a.strip()]
+    return DocumentFields(title, fields.doc_type, authors, langs, fields.collection, fields.year)
+
+
+def ingest(
+    uploads: Sequence[Upload],
+    fields: DocumentFields,
+    options: dict | None = None,
+    user: User | None = None,
+) -> ScanJob:
+    """Create the document, its scan job and pages; OCR tasks are sent after the commit.
+
+    ``user`` is who uploads: the job records them and their branch, and the audit log the upload.
+    """
+    if not uploads:
+        raise IngestError(_("Choose at least one page image."), "files")
+    fields = check_fields(fields)
+    collection = _collection(fields.collection) if fields.collection else None
+    document = Document(
+        title=fields.title,
+        authors=fields.authors,
+        doc_type=fields.doc_type,
+        langs=fields.langs,
+        year=fields.year,
+        collection=collection,
+        status="scanned",  # the workflow starts here (modules/digitization/workflow.py)
+    )
+    job = ScanJob(document=document, langs=fields.langs, options=options or {}, status="queued")
+    if user is not None:
+        job.created_by_id, job.branch_id = user.id, user.branch_id
+    db.session.add_all([document, job])
+    db.session.flush()  # ids for the pages
+    pages = _pages_of(uploads, job, document)
+    if len(pages) > current_app.config["MAX_PAGES_PER_JOB"]:
+        db.session.rollback()
+        raise IngestError(
+            _(
+                "%(n)d pages is more than one job may hold (%(max)d); split the upload.",
+                n=len(pages),
+                max=current_app.config["MAX_PAGES_PER_JOB"],
+            ),
+            "files",
+        )
+    db.session.add_all(pages)
+    db.session.flush()
+    for page in pages:
+        if page.state == "queued":
+            jobs.enqueue_page(page)
+    audit.record(
+        "job.upload",
+        "scan_job",
+        job.id,
+        actor=user,
+        document_id=document.id,
+        title=document.title,
+        pages=len(pages),
+        files=len(uploads),
+    )
+    db.session.commit()
+    jobs.advance_job(job.id)  # a job whose every file was unreadable ends here
+    return job
+
+
+def _pages_of(uploads: Sequence[Upload], job: ScanJob, document: Document) -> list[Page]:
+    from mura.workers.pipeline.inputs import inspect_upload
+
+    pages: list[Page] = []
+    now = utcnow()
+    for upload in uploads:
+        try:
+            stored = files.keep_stream(upload.stream, "scan", upload.name)
+        except StoreError as exc:  # disk full, store unreachable: say so, keep nothing
+            db.session.rollback()
+            raise IngestError(
+                _("The file could not be stored (%(reason)s); nothing was kept.", reason=exc),
+                "files",
+            ) from exc
+        info = inspect_upload(files.local_path(stored))
+        stored.mime = info.mime
+        for frame in range(info.pages):
+            page = Page(
+                job=job,
+                document_id=document.id,
+                seq=len(pages) + 1,
+                source_file=stored,
+                frame=frame,
+                state="queued",
+                queued_at=now,
+            )
+            if info.error_code:
+                page.state = "failed"
+                page.error_code = info.error_code
+                page.error_reason = info.error_reason
+                page.finished_at = now
+            pages.append(page)
+    return pages
+
+
+def _collection(slug: str) -> Collection | None:
+    return db.session.scalar(db.select(Collection).where(Collection.slug == slug))

@@ -1,0 +1,4 @@
+"""The digitization screens: blueprints and their forms.
+
+Only the app wiring (``mura.app.web``) imports them (import-linter checks it).
+"""

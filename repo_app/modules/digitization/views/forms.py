@@ -1,0 +1,58 @@
+"""Forms of the staff screens (Flask-WTF: CSRF on every form)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from mura.app.modules.digitization.workflow import MAX_COMMENT
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+DOC_TYPE_LABELS = {
+    "book": _l("Book"),
+    "newspaper_article": _l("Newspaper article"),
+    "journal_article": _l("Journal article"),
+    "book_article": _l("Article from a book"),
+}
+
+
+class UploadForm(FlaskForm):
+    """Upload the page images of one document."""
+
+    files = MultipleFileField(
+        _l("Page images"),
+        description=_l("TIFF (also multi-page), PNG, JPEG or scanner PDF, in page order."),
+    )
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=1000)])
+    authors = TextAreaField(_l("Authors"), description=_l("One per line."))
+    doc_type = SelectField(
+        _l("Document type"),
+        choices=[SelectChoice(k, v) for k, v in DOC_TYPE_LABELS.items()],
+        default="book",
+    )
+    langs = StringField(
+        _l("OCR languages"),
+        default="kaz+rus",
+        description=_l("Tesseract codes joined by +, e.g. kaz+rus, kir+rus, eng."),
+    )
+    collection = SelectField(_l("Collection"), choices=[], validate_choice=False)
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=1500, max=2100)])
+    #: The catalogue record the scans belong to (chosen with the picker), or a new one from above.
+    record_id = HiddenField(validators=[Optional()])
+    new_record = BooleanField(_l("Create a catalogue record from these fields"))
+
+
+class ActionForm(FlaskForm):
+    """A button that moves a document in the workflow (only the CSRF token)."""
+
+
+class ReturnForm(FlaskForm):
+    """Return a document to staff: what to fix is required."""
+
+    comment = TextAreaField(
+        _l("What should be fixed"),
+        validators=[DataRequired(), Length(max=MAX_COMMENT)],
+        description=_l("Staff of the branch see this comment in their review queue."),
+    )

@@ -1,0 +1,247 @@
+"""The search page's results: every facet, sorting by date, and "did you mean".
+
+The index knows a document's collection, type and languages; the search page also offers the
+decade and year of publication and the source (the newspaper or journal an article comes from),
+and sorting by date. Those come from the database: the engine's ``ranked_documents`` hook gives
+every matching document with its score, the database gives their facts (public documents only),
+and the filters, the facet counts and the order are computed here for all facets alike. Facet
+counts are "disjunctive", as in :mod:`mura.app.search.facets`: each facet counts with every
+filter except its own.
+
+Both engines have the hook (tantivy ranks its first 500 documents exactly and lists the rest by
+id). An engine without it would be searched as the index alone answers: its own facets,
+relevance only (``SearchResults.facets`` then lacks the database facets, and the page hides them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from markupsafe import Markup
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord, Collection, Document
+from mura.app.modules.rights import visibility
+from mura.app.search import FACET_KEYS, DocumentHit, SearchEngine, SearchResults
+from mura.app.search.snippets import make_snippet
+from sqlalchemy import select
+
+#: Facets from the database, after the index's ``collection``, ``doc_type``, ``language``.
+DB_FACET_KEYS = ("decade", "year", "source")
+ALL_FACET_KEYS = (*FACET_KEYS, *DB_FACET_KEYS)
+#: Orders of the results.
+SORTS = ("relevance", "newest", "oldest")
+#: Ids per SQL ``IN`` list.
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the facets and sorts need to know about a public document."""
+
+    values: dict[str, tuple[str, ...]]
+    when: date | None
+
+
+def search(
+    engine: SearchEngine,
+    query: str,
+    *,
+    page: int = 1,
+    per_page: int = 10,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    sort: str = "relevance",
+) -> SearchResults:
+    """Search the public documents with any facet filter, in relevance or date order.
+
+    Args:
+        engine: The search engine.
+        query: What the reader typed.
+        page: 1-based results page.
+        per_page: Documents per results page.
+        filters: Facet name (:data:`ALL_FACET_KEYS`) -> accepted values.
+        sort: One of :data:`SORTS`; anything else is relevance.
+
+    Raises:
+        ValueError: On an unknown filter name.
+    """
+    wanted = _normalize(filters)
+    page, per_page = max(1, page), max(1, min(per_page, 100))
+    ranked_documents = getattr(engine, "ranked_documents", None)
+    if ranked_documents is None:
+        return _index_only(engine, query, page, per_page, wanted)
+    ranked: list[tuple[int, float]] = ranked_documents(query)
+    facts = document_facts([doc_id for doc_id, _ in ranked])
+    ranked = [(doc_id, score) for doc_id, score in ranked if doc_id in facts]
+    facets = count_facets((facts[doc_id] for doc_id, _ in ranked), wanted)
+    matching = [item for item in ranked if _passes(facts[item[0]], wanted)]
+    if sort in ("newest", "oldest"):
+        matching = _by_date(matching, facts, newest=sort == "newest")
+    shown = matching[(page - 1) * per_page : page * per_page]
+    hits = (
+        _engine_hits(engine, query, page, per_page, wanted, shown) if sort == "relevance" else None
+    )
+    if hits is None:
+        hits = build_hits(engine, query, shown)
+    return SearchResults(query, len(matching), hits, page, per_page, facets)
+
+
+def _normalize(filters: Mapping[str, Sequence[str]] | None) -> dict[str, frozenset[str]]:
+    result: dict[str, frozenset[str]] = {}
+    for key, values in (filters or {}).items():
+        if key not in ALL_FACET_KEYS:
+            raise ValueError(f"unknown search filter {key!r}; expected one of {ALL_FACET_KEYS}")
+        chosen = frozenset(v for v in ([values] if isinstance(values, str) else values) if v)
+        if chosen:
+            result[key] = chosen
+    return result
+
+
+def _index_only(
+    engine: SearchEngine, query: str, page: int, per_page: int, wanted: dict[str, frozenset[str]]
+) -> SearchResults:
+    """The search as the index alone answers it (engines without ``ranked_documents``)."""
+    index_filters = {key: sorted(values) for key, values in wanted.items() if key in FACET_KEYS}
+    results = engine.search(query, page=page, per_page=per_page, filters=index_filters)
+    allowed = visibility.public_ids([hit.document_id for hit in results.hits])
+    results.hits = [hit for hit in results.hits if hit.document_id in allowed]
+    return results
+
+
+def document_facts(ids: Sequence[int]) -> dict[int, Facts]:
+    """Facet values and date of each public document among ``ids``."""
+    facts: dict[int, Facts] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        rows = db.session.execute(
+            select(
+                Document.id,
+                Collection.slug,
+                Document.doc_type,
+                Document.langs,
+                Document.year,
+                CatalogueRecord.host_title,
+                CatalogueRecord.host_date,
+                CatalogueRecord.host_year,
+            )
+            .outerjoin(Collection, Document.collection_id == Collection.id)
+            .outerjoin(CatalogueRecord, Document.record_id == CatalogueRecord.id)
+            .where(Document.id.in_(chunk), visibility.public_condition())
+        )
+        for doc_id, slug, doc_type, langs, year, host, host_date, host_year in rows:
+            year = year or host_year or (host_date.year if host_date else None)
+            values = {
+                "collection": (slug,) if slug else (),
+                "doc_type": (doc_type,) if doc_type else (),
+                "language": tuple(code for code in (langs or "").split("+") if code),
+                "decade": (str(year // 10 * 10),) if year else (),
+                "year": (str(year),) if year else (),
+                "source": (host.strip(),) if host and host.strip() else (),
+            }
+            when = host_date or (date(year, 1, 1) if year else None)
+            facts[doc_id] = Facts(values, when)
+    return facts
+
+
+def _passes(facts: Facts, wanted: Mapping[str, frozenset[str]], ignore: str | None = None) -> bool:
+    return all(
+        key == ignore or not values.isdisjoint(facts.values[key]) for key, values in wanted.items()
+    )
+
+
+def count_facets(
+    docs: Iterable[Facts], wanted: Mapping[str, frozenset[str]]
+) -> dict[str, dict[str, int]]:
+    """Documents per facet value, each facet counted with every filter but its own.
+
+    Returns:
+        Facet -> value -> count; most frequent first, except ``decade`` and ``year``, which are
+        in chronological order (newest first).
+    """
+    counters = {key: Counter[str]() for key in ALL_FACET_KEYS}
+    for facts in docs:
+        for key, counter in counters.items():
+            if _passes(facts, wanted, ignore=key):
+                counter.update(set(facts.values[key]))
+    result = {}
+    for key, counter in counters.items():
+        if key in ("decade", "year"):
+            items = sorted(counter.items(), key=lambda item: item[0], reverse=True)
+        else:
+            items = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+        result[key] = dict(items)
+    return result
+
+
+def _by_date(
+    ranked: list[tuple[int, float]], facts: Mapping[int, Facts], *, newest: bool
+) -> list[tuple[int, float]]:
+    """Dated documents by date (ties: by score), then the undated ones by score."""
+    dated = [item for item in ranked if facts[item[0]].when is not None]
+    undated = [item for item in ranked if facts[item[0]].when is None]
+    dated.sort(key=lambda item: (facts[item[0]].when.toordinal() * (-1 if newest else 1), -item[1]))
+    return dated + undated
+
+
+def _engine_hits(
+    engine: SearchEngine,
+    query: str,
+    page: int,
+    per_page: int,
+    wanted: Mapping[str, frozenset[str]],
+    shown: list[tuple[int, float]],
+) -> list[DocumentHit] | None:
+    """The engine's own hits (best snippets), when its page holds exactly ``shown``."""
+    if any(key in wanted for key in DB_FACET_KEYS):
+        return None
+    index_filters = {key: sorted(values) for key, values in wanted.items()}
+    hits = engine.search(query, page=page, per_page=per_page, filters=index_filters).hits
+    return hits if [hit.document_id for hit in hits] == [d for d, _ in shown] else None
+
+
+def build_hits(
+    engine: SearchEngine, query: str, shown: Sequence[tuple[int, float]]
+) -> list[DocumentHit]:
+    """Hits for documents in an order of our own: matching pages, snippet of the first one."""
+    from mura.app.modules.discovery.reader import finished_page, query_terms
+
+    documents = {
+        doc.id: doc
+        for doc in db.session.scalars(
+            select(Document).where(Document.id.in_([d for d, _ in shown]))
+        )
+    }
+    terms = query_terms(query)
+    hits = []
+    for doc_id, score in shown:
+        document = documents[doc_id]
+        seqs = engine.document_pages(doc_id, query)
+        snippet, snippet_page = Markup(), None
+        if seqs:
+            page = finished_page(doc_id, seqs[0])
+            if page is not None and page.best_text:
+                snippet_page = page.seq
+                snippet = make_snippet(page.best_text, terms, languages=document.languages)
+        hits.append(
+            DocumentHit(
+                document_id=doc_id,
+                title=document.title,
+                pages=seqs[:50],
+                snippet=snippet,
+                snippet_page=snippet_page,
+                score=score,
+                page_count=len(seqs),
+            )
+        )
+    return hits
+
+
+def suggestion(engine: SearchEngine, query: str) -> str | None:
+    """A corrected query ("did you mean"), if the engine can tell (its ``suggest`` hook)."""
+    suggest = getattr(engine, "suggest", None)
+    if suggest is None or not query.strip():
+        return None
+    corrected = suggest(query)
+    return corrected if corrected and corrected != query else None

@@ -1,0 +1,142 @@
+"""The public site: search the published documents, read them, download their PDFs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, make_response, render_template, request, send_file
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from mura.app.core import files
+from mura.app.extensions import db
+from mura.app.models import Document
+from mura.app.modules.discovery import search as search_service
+from mura.app.modules.rights import visibility
+from mura.app.web import limits
+from sqlalchemy import select
+
+bp = Blueprint("public", __name__)
+
+PER_PAGE = 10
+#: Pages of text shown at once on a document's page (the reader shows one page at a time).
+TEXT_WINDOW = 20
+
+
+@bp.route("/")
+def index() -> str:
+    """Home: the search box and recently added documents."""
+    recent = db.session.scalars(
+        select(Document).where(visibility.listed_condition()).order_by(Document.id.desc()).limit(12)
+    ).all()
+    return render_template("public/index.html", recent=recent)
+
+
+@bp.route("/search")
+@limits.search
+def search() -> str:
+    """Full-text search over the public documents, hits grouped by document with page numbers."""
+    query = request.args.get("q", "").strip()[:500]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    # Facets, sort and "did you mean" (discovery): templates/public/search.html.
+    from mura.app.modules.discovery.discovery import ALL_FACET_KEYS, SORTS
+
+    sort = request.args.get("sort") if request.args.get("sort") in SORTS else "relevance"
+    filters = {key: request.args.getlist(key) for key in ALL_FACET_KEYS if request.args.get(key)}
+    results = (
+        search_service.search(query, page=page, per_page=PER_PAGE, filters=filters, sort=sort)
+        if query
+        else None
+    )
+    suggestion = search_service.suggestion(query) if results and results.total < 3 else None
+    return render_template(
+        "public/search.html",
+        query=query,
+        results=results,
+        page=page,
+        sort=sort,
+        sorts=SORTS,
+        filters=filters,
+        suggestion=suggestion,
+        collection_titles=_collection_titles(),
+    )
+
+
+def _collection_titles() -> dict[str, str]:
+    """Collection slug -> title in the interface language (facet labels)."""
+    from flask_babel import get_locale
+    from mura.app.models import Collection
+
+    locale = str(get_locale())
+    return {c.slug: c.title_in(locale) for c in db.session.scalars(select(Collection))}
+
+
+@bp.route("/documents/<int:document_id>")
+def document(document_id: int) -> ResponseReturnValue:
+    """A document's page: its description, rights statement, and the text and PDF if allowed.
+
+    The public sees listed documents (docs/rights.md); staff see any document, with the reason
+    for its status; the text and PDF links appear to whoever :func:`visibility.may_read`.
+    """
+    doc, staff = _document_for_reader(document_id)
+    readable = visibility.may_read(doc, staff=staff, client_ip=request.remote_addr)
+    # A book's text is read in windows: 300 pages on one page would be megabytes of HTML.
+    first = min(max(1, request.args.get("from", 1, type=int) or 1), max(1, doc.page_count))
+    first -= (first - 1) % TEXT_WINDOW
+    pages = search_service.document_pages(doc.id, first, TEXT_WINDOW) if readable else []
+    windows = [
+        (start, min(start + TEXT_WINDOW - 1, doc.page_count))
+        for start in range(1, doc.page_count + 1, TEXT_WINDOW)
+    ]
+    query = request.args.get("q", "").strip()[:500]
+    response = make_response(
+        render_template(
+            "public/document.html",
+            document=doc,
+            pages=pages,
+            query=query,
+            readable=readable,
+            show_rights_reason=staff,
+            windows=windows if len(windows) > 1 else [],
+            first=first,
+        )
+    )
+    return _private_unless_public(response, doc)
+
+
+@bp.route("/documents/<int:document_id>/pdf")
+@limits.download
+def document_pdf(document_id: int) -> ResponseReturnValue:
+    """The searchable PDF: 404 unless this reader may read it; download only where allowed."""
+    doc, staff = _document_for_reader(document_id)
+    if not visibility.may_read(doc, staff=staff, client_ip=request.remote_addr):
+        abort(404)
+    download = request.args.get("download") == "1"
+    if download and not (staff or (visibility.is_public(doc) and doc.access_download)):
+        abort(403)  # read it here; the rights do not allow taking a copy away
+    response = send_file(
+        files.local_path(doc.pdf_file),
+        mimetype="application/pdf",
+        as_attachment=download,
+        download_name=f"mura-{doc.id}.pdf",
+        conditional=True,
+    )
+    return _private_unless_public(response, doc)
+
+
+def _document_for_reader(document_id: int) -> tuple[Document, bool]:
+    """The document and whether the reader is staff; 404 for what the public may not see.
+
+    Staff see any document with a PDF whatever its rights (the page tells them why it is or
+    is not public); before its PDF exists a document has no page at all.
+    """
+    staff = current_user.is_authenticated
+    doc = db.session.get(Document, document_id) if staff else None
+    if doc is None or doc.pdf_file_id is None:
+        doc = visibility.get_listed_document(document_id) or abort(404)
+    return doc, staff
+
+
+def _private_unless_public(response: Response, doc: Document) -> Response:
+    """What depends on who asks (staff, reading room) must not be kept by a shared cache."""
+    if not visibility.is_public(doc) or current_user.is_authenticated:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
+    return response

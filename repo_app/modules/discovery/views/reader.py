@@ -1,0 +1,269 @@
+"""The online reader, page images, citations, and IIIF (manifest and Content Search).
+
+Who may read is decided by :func:`mura.app.modules.rights.visibility.may_read` (the public:
+documents
+online; the reading room's networks: also reading-room documents; staff: everything with a PDF),
+the same rule as the document's PDF. What depends on who asks is never kept by shared caches;
+IIIF answers of public documents may be read by viewers on other sites (CORS).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from mura.app.extensions import db
+from mura.app.models import Document, Page
+from mura.app.modules.catalogue import citation
+from mura.app.modules.discovery import iiif, reader
+from mura.app.modules.rights import visibility
+from mura.app.web import limits
+from sqlalchemy import func, select
+
+bp = Blueprint("reader", __name__)
+
+#: Zoom steps of the reader: the image width rendered and the width of the frame (percent).
+ZOOM_STEPS = tuple(zip(reader.ZOOM_WIDTHS, (100, 150, 200, 260), strict=True))
+
+
+def _document(document_id: int) -> tuple[Document, bool]:
+    """The document if this reader may read it (else 404), and whether the reader is staff."""
+    staff = bool(current_user.is_authenticated)
+    if staff:
+        document = db.session.get(Document, document_id)
+    else:
+        document = visibility.get_listed_document(document_id)
+    if document is None or not visibility.may_read(
+        document, staff=staff, client_ip=request.remote_addr
+    ):
+        abort(404)
+    return document, staff
+
+
+def _pages(document: Document) -> list[Page]:
+    return reader.reader_pages(document.id)
+
+
+def _query() -> str:
+    return (request.args.get("q") or "").strip()[:500]
+
+
+def _shared_cache(response: Response, document: Document, *, max_age: int = 0) -> Response:
+    """Public answers may be cached (``max_age``) and read cross-origin; others stay private."""
+    if visibility.is_public(document) and not current_user.is_authenticated:
+        if max_age:
+            response.headers["Cache-Control"] = f"public, max-age={max_age}"
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    else:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
+    return response
+
+
+# --- browsing -------------------------------------------------------------------------------------
+
+#: Documents per page of "recently added".
+RECENT_PER_PAGE = 24
+
+
+@bp.route("/recent")
+def recent() -> str:
+    """Recently added documents (descriptions the public may see), newest first, in pages."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    query = select(Document).where(visibility.listed_condition())
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    documents = db.session.scalars(
+        query.order_by(Document.id.desc())
+        .offset((page - 1) * RECENT_PER_PAGE)
+        .limit(RECENT_PER_PAGE)
+    ).all()
+    return render_template(
+        "public/recent.html",
+        documents=documents,
+        readable={d.id for d in documents if visibility.is_public(d)},
+        page=page,
+        pages=max(1, -(-total // RECENT_PER_PAGE)),
+        total=total,
+        thumb_width=reader.THUMB_WIDTH,
+    )
+
+
+# --- the reader -----------------------------------------------------------------------------------
+
+
+@bp.route("/read/<int:document_id>")
+def read(document_id: int) -> ResponseReturnValue:
+    """Open a document: at page ``p``, else at the first page matching ``q``, else at page 1."""
+    staff = bool(current_user.is_authenticated)
+    document = db.session.get(Document, document_id) if staff else None
+    document = document or visibility.get_listed_document(document_id) or abort(404)
+    if not visibility.may_read(document, staff=staff, client_ip=request.remote_addr):
+        return redirect(url_for("public.document", document_id=document.id))
+    query = _query()
+    seq = request.args.get("p", type=int)
+    if seq is None and query:
+        hits = reader.hit_pages(document, _pages(document), query)
+        seq = hits[0] if hits else None
+    return redirect(_page_url(document.id, seq or 1, query, request.args.get("zoom", type=int)))
+
+
+def _page_url(document_id: int, seq: int, query: str = "", zoom: int | None = None) -> str:
+    args = {"q": query or None, "zoom": zoom or None}
+    return url_for("reader.read_page", document_id=document_id, seq=seq, **args)
+
+
+@bp.route("/read/<int:document_id>/<int:seq>")
+def read_page(document_id: int, seq: int) -> ResponseReturnValue:
+    """One page: the scan with the matches drawn on it, the hits, thumbnails, text, citation."""
+    staff = bool(current_user.is_authenticated)
+    document = db.session.get(Document, document_id) if staff else None
+    document = document or visibility.get_listed_document(document_id) or abort(404)
+    if not visibility.may_read(document, staff=staff, client_ip=request.remote_addr):
+        return redirect(url_for("public.document", document_id=document.id))
+    pages = _pages(document)
+    by_seq = {page.seq: page for page in pages}
+    page = by_seq.get(seq) or abort(404)
+    query = _query()
+    zoom = min(max(request.args.get("zoom", 0, type=int) or 0, 0), len(ZOOM_STEPS) - 1)
+    hits = reader.hit_pages(document, pages, query) if query else []
+    highlights = reader.page_highlights(page, document, query) if query else []
+    terms = reader.query_terms(query) if query else frozenset()
+    width, height = reader.page_size_px(page)
+    image_width = min(ZOOM_STEPS[zoom][0], reader.full_width(page))
+    if image_width not in reader.allowed_widths(page):
+        image_width = reader.full_width(page)
+    document_url = url_for("public.document", document_id=document.id, _external=True)
+    today = date.today()
+    response = make_response(
+        render_template(
+            "public/reader.html",
+            document=document,
+            pages=pages,
+            page=page,
+            query=query,
+            zoom=zoom,
+            zoom_steps=ZOOM_STEPS,
+            frame_percent=ZOOM_STEPS[zoom][1],
+            hits=hits,
+            previous_hit=max((n for n in hits if n < seq), default=None),
+            next_hit=min((n for n in hits if n > seq), default=None),
+            highlights=highlights,
+            page_width=width,
+            page_height=height,
+            image_width=image_width,
+            image_height=reader.image_height(page, image_width),
+            thumb_width=reader.THUMB_WIDTH,
+            text=reader.mark_text(page.best_text, terms, document.languages),
+            permalink=url_for(
+                "reader.read_page", document_id=document.id, seq=page.seq, _external=True
+            ),
+            gost=citation.gost(document, document_url, today, site=_site_name()),
+            bibtex=citation.bibtex(document, document_url, today),
+            can_download=staff or (visibility.is_public(document) and document.access_download),
+            text_lang={"kaz": "kk", "rus": "ru", "kir": "ky", "eng": "en"}.get(
+                (document.languages or [""])[0], ""
+            ),
+        )
+    )
+    return _shared_cache(response, document)
+
+
+@bp.route("/read/<int:document_id>/<int:seq>/image/<int:width>.jpg")
+def page_image(document_id: int, seq: int, width: int) -> ResponseReturnValue:
+    """The page's scan as a JPEG ``width`` pixels wide (fixed steps; 404 for others)."""
+    document, _staff = _document(document_id)
+    page = reader.finished_page(document.id, seq) or abort(404)
+    try:
+        path = reader.page_image(page, document, width)
+    except ValueError:
+        abort(404)
+    except reader.RenderError as exc:
+        current_app.logger.error("page %s: image %d px: %s", page.id, width, exc)
+        abort(503)
+    response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+    return _shared_cache(response, document, max_age=86400)
+
+
+@bp.route("/documents/<int:document_id>/cite.bib")
+def bibtex(document_id: int) -> ResponseReturnValue:
+    """The document's BibTeX entry, as a file."""
+    document, _staff = _document(document_id)
+    url = url_for("public.document", document_id=document.id, _external=True)
+    response = make_response(citation.bibtex(document, url, date.today()))
+    response.mimetype = "application/x-bibtex"
+    response.headers["Content-Disposition"] = f'attachment; filename="mura-{document.id}.bib"'
+    return _shared_cache(response, document)
+
+
+# --- IIIF -----------------------------------------------------------------------------------------
+
+
+def _iiif_json(payload: dict, document: Document, *, ld: str) -> Response:
+    response = jsonify(payload)
+    response.mimetype = "application/ld+json"
+    response.headers["Content-Type"] = f'application/ld+json;profile="{ld}"'
+    return _shared_cache(response, document, max_age=300)
+
+
+def _site_name() -> str:
+    return current_app.config.get("OAI_REPOSITORY_NAME") or "Mura"
+
+
+def _labels(document: Document) -> dict[str, str]:
+    from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
+
+    return {
+        "locale": str(get_locale()),
+        "authors": _("Authors"),
+        "year": _("Year"),
+        "type": _("Type"),
+        "doc_type": str(dict(DOC_TYPE_LABELS).get(document.doc_type, document.doc_type)),
+        "languages": _("Languages"),
+        "collection": _("Collection"),
+        "pdf": _("PDF with a text layer"),
+        "record": _("The document's page"),
+        "provider": _("Provided by"),
+        "provider_name": _site_name(),
+    }
+
+
+@bp.route("/iiif/<int:document_id>/manifest")
+def iiif_manifest(document_id: int) -> ResponseReturnValue:
+    """The IIIF Presentation 3.0 manifest of the document."""
+    document, _staff = _document(document_id)
+    payload = iiif.manifest(document, _pages(document), _labels(document))
+    return _iiif_json(payload, document, ld=iiif.PRESENTATION_CONTEXT)
+
+
+@bp.route("/iiif/<int:document_id>/canvas/<int:seq>")
+def iiif_canvas(document_id: int, seq: int) -> ResponseReturnValue:
+    """One canvas of the manifest, on its own (canvas ids are dereferenceable)."""
+    document, _staff = _document(document_id)
+    page = reader.finished_page(document.id, seq) or abort(404)
+    payload = {"@context": iiif.PRESENTATION_CONTEXT, **iiif.canvas(document, page)}
+    return _iiif_json(payload, document, ld=iiif.PRESENTATION_CONTEXT)
+
+
+@bp.route("/iiif/<int:document_id>/search")
+@limits.search
+def iiif_search(document_id: int) -> ResponseReturnValue:
+    """IIIF Content Search 2.0 over the document's pages: the matching words and their boxes."""
+    document, _staff = _document(document_id)
+    payload = iiif.search_response(document, _pages(document), request.args.to_dict())
+    return _iiif_json(payload, document, ld=iiif.SEARCH_CONTEXT)

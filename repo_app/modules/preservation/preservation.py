@@ -1,0 +1,546 @@
+"""Preservation export and import: documents as BagIt bags (RFC 8493) that outlive Mura.
+
+A bag holds, per document, everything needed to read it without Mura and to restore it into
+another installation::
+
+    bag-info.txt, bagit.txt, manifest-sha256.txt, tagmanifest-sha256.txt
+    data/collection.json                       (a collection export: the collection's fields)
+    data/documents/<id>/document.pdf           the searchable PDF
+    data/documents/<id>/scans/0001.png         the uploaded files, unchanged (one per file)
+    data/documents/<id>/pages/0001.pdf|.hocr|.txt   each page's PDF, word boxes and OCR text
+    data/documents/<id>/metadata/dc.xml        simple Dublin Core (oai_dc)
+    data/documents/<id>/metadata/marc.xml      MARC 21 (MARCXML)
+    data/documents/<id>/metadata/mets.xml      METS: the files, their checksums, the page order
+    data/documents/<id>/metadata/mura.json     Mura's own description, read back by the import
+
+Every file copied out of the store is re-hashed on the way: a bag never carries an object that
+failed its fixity. The bag is built in a hidden folder beside the target and renamed into place,
+so a half-written bag is never visible under the target name. The import validates the whole
+bag (``bagit``: every payload file against ``manifest-sha256.txt``) and checks that each file's
+SHA-256 is the one Mura recorded before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import bagit
+from lxml import etree
+from mura.app.core.files import get_store
+from mura.app.extensions import db
+from mura.app.models import Collection, Document, Page, ScanJob, StoredFile
+from mura.app.models.base import utcnow
+from mura.app.models.rights import DocumentRights
+from mura.storage import StoreError
+from sqlalchemy import func, select, text
+
+log = logging.getLogger(__name__)
+
+#: Written into every mura.json; the import refuses a format it does not know.
+FORMAT = "mura-bag/1"
+#: Extensions of stored files by MIME type (the store keeps no names).
+EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/tiff": ".tif",
+    "image/jp2": ".jp2",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+    "application/pdf": ".pdf",
+}
+#: Page fields carried over as they are.
+PAGE_FIELDS = (
+    "seq", "frame", "state", "attempts", "error_code", "error_reason", "worker", "langs", "text",
+    "text_corrected", "corrected_by", "flags", "mean_confidence", "word_count", "width_pt",
+    "height_pt", "dpi", "rotation", "skew_deg", "timings", "warnings",
+)  # fmt: skip
+PAGE_DATES = ("queued_at", "started_at", "finished_at", "corrected_at")
+DOCUMENT_FIELDS = (
+    "title", "authors", "doc_type", "langs", "year", "part_label", "collection_position",
+    "page_count", "access", "access_reason", "access_download", "access_print", "rights_uri",
+    "status", "review_comment", "skip_review",
+)  # fmt: skip
+COLLECTION_FIELDS = ("slug", "title", "description", "title_kk", "title_ru", "title_en", "branch")
+#: A page's files in mura.json, and the Page column each one goes to.
+ROLES = (
+    ("scan", "source_file_id"),
+    ("pdf", "pdf_file_id"),
+    ("hocr", "hocr_file_id"),
+    ("text", "text_file_id"),
+)
+METS_NS = "http://www.loc.gov/METS/"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+_CHUNK = 1024 * 1024
+
+
+class PreservationError(Exception):
+    """An export or import that cannot be done; ``str()`` says why, for people."""
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote."""
+
+    path: Path
+    documents: list[int] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+    def as_dict(self) -> dict:
+        """JSON-ready."""
+        return {
+            "path": str(self.path),
+            "documents": self.documents,
+            "files": self.files,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass
+class ImportReport:
+    """What an import restored: old document id -> new document id."""
+
+    documents: dict[int, int] = field(default_factory=dict)
+    files: int = 0
+    collection: str | None = None
+
+    def as_dict(self) -> dict:
+        """JSON-ready (keys as strings, as JSON has them)."""
+        return {
+            "documents": {str(k): v for k, v in self.documents.items()},
+            "files": self.files,
+            "collection": self.collection,
+        }
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def documents_of_collection(slug: str) -> list[int]:
+    """Ids of a collection's documents, in the collection's order."""
+    collection = db.session.scalar(select(Collection).where(Collection.slug == slug))
+    if collection is None:
+        raise PreservationError(f"no collection {slug!r}")
+    return list(
+        db.session.scalars(
+            select(Document.id)
+            .where(Document.collection_id == collection.id)
+            .order_by(
+                Document.collection_position.is_(None), Document.collection_position, Document.id
+            )
+        )
+    )
+
+
+def export_bag(
+    document_ids: Iterable[int], target: Path, *, collection: str | None = None
+) -> ExportReport:
+    """Write the documents as one BagIt bag at ``target`` (which must not exist, or be empty).
+
+    Args:
+        document_ids: The documents to export.
+        target: The bag's folder.
+        collection: Slug of the collection being exported (its fields go in collection.json).
+
+    Raises:
+        PreservationError: A document is missing, a stored file failed its fixity check, or
+            the target is not empty.
+    """
+    ids = list(document_ids)
+    if not ids:
+        raise PreservationError("nothing to export: no documents")
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise PreservationError(f"{target} exists and is not an empty folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    report = ExportReport(target)
+    try:
+        if collection:
+            _write_json(staging / "collection.json", _collection_fields(collection))
+        for document_id in ids:
+            document = db.session.get(Document, document_id)
+            if document is None:
+                raise PreservationError(f"no document {document_id}")
+            files, size = _export_document(document, staging / "documents" / str(document.id))
+            report.documents.append(document.id)
+            report.files += files
+            report.bytes += size
+        bagit.make_bag(str(staging), _bag_info(ids, collection), checksums=["sha256"])
+        if target.exists():
+            target.rmdir()  # empty, checked above
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def _bag_info(ids: list[int], collection: str | None) -> dict[str, str]:
+    what = f"collection {collection}" if collection else f"{len(ids)} document(s)"
+    return {
+        "Source-Organization": "Mura digitization workbench",
+        "External-Description": f"Mura preservation export: {what}",
+        "External-Identifier": " ".join(f"mura:document:{i}" for i in ids)[:1000],
+        "Bagging-Date": datetime.now(UTC).date().isoformat(),
+        "Mura-Format": FORMAT,
+    }
+
+
+def _collection_fields(slug: str) -> dict:
+    row = db.session.scalar(select(Collection).where(Collection.slug == slug))
+    if row is None:
+        raise PreservationError(f"no collection {slug!r}")
+    return {name: getattr(row, name) for name in COLLECTION_FIELDS}
+
+
+def _export_document(document: Document, folder: Path) -> tuple[int, int]:
+    """Write one document's files and metadata; returns (files, bytes)."""
+    pages = list(
+        db.session.scalars(select(Page).where(Page.document_id == document.id).order_by(Page.seq))
+    )
+    files: dict[str, dict] = {}  # bag-relative path -> file facts
+    scans: dict[int, str] = {}  # stored file id -> path (a multi-page TIFF is one file)
+    page_rows = []
+    for page in pages:
+        row = {name: getattr(page, name) for name in PAGE_FIELDS}
+        row.update({name: _iso(getattr(page, name)) for name in PAGE_DATES})
+        row["files"] = {}
+        if page.source_file_id not in scans:
+            scan = page.source_file
+            scans[scan.id] = f"scans/{len(scans) + 1:04d}{EXTENSIONS.get(scan.mime, '.bin')}"
+            files[scans[scan.id]] = _copy_out(scan, folder / scans[scan.id])
+        row["files"]["scan"] = scans[page.source_file_id]
+        for role, column, ext in (
+            ("pdf", Page.pdf_file_id, ".pdf"),
+            ("hocr", Page.hocr_file_id, ".hocr"),
+            ("text", Page.text_file_id, ".txt"),
+        ):
+            file_id = getattr(page, column.key)
+            if file_id is not None:
+                name = f"pages/{page.seq:04d}{ext}"
+                files[name] = _copy_out(db.session.get(StoredFile, file_id), folder / name)
+                row["files"][role] = name
+        page_rows.append(row)
+    if document.pdf_file is not None:
+        files["document.pdf"] = _copy_out(document.pdf_file, folder / "document.pdf")
+    description = _describe(document, pages, page_rows, files)
+    _write_json(folder / "metadata" / "mura.json", description)
+    _write_metadata(document, folder / "metadata", page_rows, files)
+    return len(files), sum(f["size"] for f in files.values())
+
+
+def _describe(document: Document, pages: list[Page], page_rows: list[dict], files: dict) -> dict:
+    job = db.session.scalar(
+        select(ScanJob).where(ScanJob.document_id == document.id).order_by(ScanJob.id.desc())
+    )
+    mark = db.session.scalar(
+        select(DocumentRights).where(DocumentRights.document_id == document.id)
+    )
+    return {
+        "format": FORMAT,
+        "exported_at": _iso(utcnow()),
+        "document": {
+            "id": document.id,
+            **{name: getattr(document, name) for name in DOCUMENT_FIELDS},
+            "collection": _collection_of(document),
+            "rights_mark": {"mark": mark.mark, "reason": mark.reason} if mark else None,
+            "record_id": document.record_id,
+            "created_at": _iso(document.created_at),
+        },
+        "job": {
+            "langs": job.langs if job else document.langs,
+            "options": (job.options or {}) if job else {},
+            "status": job.status if job else "done",
+        },
+        "pdf": "document.pdf" if "document.pdf" in files else None,
+        "pages": page_rows,
+        "files": files,
+    }
+
+
+def _collection_of(document: Document) -> dict | None:
+    if document.collection is None:
+        return None
+    return {name: getattr(document.collection, name) for name in COLLECTION_FIELDS}
+
+
+def _copy_out(row: StoredFile, dest: Path) -> dict:
+    """Copy a stored object to ``dest``, re-hashing it; refuse an object that changed."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with get_store().open(row.sha256) as src, open(dest, "wb") as out:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+    except StoreError as exc:
+        raise PreservationError(f"stored file {row.id} ({row.kind}) is missing: {exc}") from exc
+    if digest.hexdigest() != row.sha256:
+        raise PreservationError(
+            f"stored file {row.id} ({row.kind}) failed its fixity check: its bytes no longer "
+            f"hash to {row.sha256}; run `mura fixity` and restore it from a backup"
+        )
+    return {
+        "sha256": row.sha256,
+        "size": size,
+        "mime": row.mime,
+        "kind": row.kind,
+        "original_name": row.original_name,
+    }
+
+
+def _write_metadata(document: Document, folder: Path, page_rows: list[dict], files: dict) -> None:
+    from mura.app.modules.catalogue import metadata, oai
+
+    folder.mkdir(parents=True, exist_ok=True)
+    identifier = f"mura:document:{document.id}"
+    dc = metadata.dublin_core(document)
+    dc.setdefault("identifier", []).insert(0, identifier)
+    root = etree.Element(f"{{{oai.OAI_DC_NS}}}dc", nsmap={"oai_dc": oai.OAI_DC_NS, "dc": oai.DC_NS})
+    for name in metadata.DC_ELEMENTS:
+        for value in dc.get(name, []):
+            etree.SubElement(root, f"{{{oai.DC_NS}}}{name}").text = _xml_text(value)
+    _write_xml(folder / "dc.xml", root)
+    (folder / "marc.xml").write_bytes(_marcxml(metadata.marc21(document, identifier)))
+    _write_xml(folder / "mets.xml", _mets(document, root, page_rows, files))
+
+
+def _marcxml(record) -> bytes:  # noqa: ANN001
+    import pymarc
+
+    return pymarc.record_to_xml(record, namespace=True)
+
+
+def _mets(document: Document, dc: etree._Element, pages: list[dict], files: dict) -> etree._Element:
+    """A METS document: descriptive metadata (DC), the file groups, and the physical page order."""
+    m = f"{{{METS_NS}}}"
+    mets = etree.Element(
+        m + "mets",
+        nsmap={"mets": METS_NS, "xlink": XLINK_NS},
+        OBJID=f"mura:document:{document.id}",
+        LABEL=_xml_text(document.title)[:1000],
+        TYPE=document.doc_type,
+    )
+    header = etree.SubElement(mets, m + "metsHdr", CREATEDATE=_iso(utcnow())[:19])
+    agent = etree.SubElement(
+        header, m + "agent", ROLE="CREATOR", TYPE="OTHER", OTHERTYPE="SOFTWARE"
+    )
+    etree.SubElement(agent, m + "name").text = "Mura"
+    wrap = etree.SubElement(
+        etree.SubElement(mets, m + "dmdSec", ID="DMD1"), m + "mdWrap", MDTYPE="DC"
+    )
+    etree.SubElement(wrap, m + "xmlData").append(dc)
+    file_sec = etree.SubElement(mets, m + "fileSec")
+    ids: dict[str, str] = {}
+    groups = (("master", "scans/"), ("pdf", "pages/"), ("document", "document.pdf"))
+    for use, prefix in groups:
+        group = etree.SubElement(file_sec, m + "fileGrp", USE=use)
+        for path in sorted(p for p in files if p.startswith(prefix)):
+            facts = files[path]
+            ids[path] = f"F{len(ids) + 1}"
+            entry = etree.SubElement(
+                group, m + "file", ID=ids[path], MIMETYPE=facts["mime"],
+                SIZE=str(facts["size"]), CHECKSUM=facts["sha256"], CHECKSUMTYPE="SHA-256",
+            )  # fmt: skip
+            etree.SubElement(
+                entry, m + "FLocat", LOCTYPE="URL", **{f"{{{XLINK_NS}}}href": f"../{path}"}
+            )
+    struct = etree.SubElement(mets, m + "structMap", TYPE="physical")
+    top = etree.SubElement(struct, m + "div", TYPE=document.doc_type, DMDID="DMD1")
+    if "document.pdf" in ids:
+        etree.SubElement(top, m + "fptr", FILEID=ids["document.pdf"])
+    for page in pages:
+        div = etree.SubElement(
+            top, m + "div", TYPE="page", ORDER=str(page["seq"]), ORDERLABEL=str(page["seq"])
+        )
+        for path in page["files"].values():
+            etree.SubElement(div, m + "fptr", FILEID=ids[path])
+    return mets
+
+
+def _write_xml(path: Path, root: etree._Element) -> None:
+    path.write_bytes(
+        etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    )
+
+
+def _write_json(path: Path, obj: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
+def _xml_text(value: str) -> str:
+    """XML 1.0 cannot hold most control characters (OCR text and MARC may have them)."""
+    return "".join(c for c in str(value) if c in "\t\n\r" or ord(c) >= 0x20)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+def import_bag(path: Path) -> ImportReport:
+    """Restore the documents of a bag written by :func:`export_bag`.
+
+    The whole bag is validated first (every payload file against its SHA-256 manifest); then
+    each document is restored in one transaction: its files into the store (their SHA-256
+    checked against the recorded one), its rows, its rights mark; then its rights are decided
+    and it is indexed. A document keeps its id when that id is free (stable public addresses
+    in a fresh installation), else it gets a new one.
+
+    Raises:
+        PreservationError: Not a bag, a file changed or missing, or an unknown format.
+    """
+    path = Path(path)
+    try:
+        bag = bagit.Bag(str(path))
+        bag.validate(processes=1)
+    except bagit.BagError as exc:
+        raise PreservationError(f"{path} is not a valid bag: {_bag_error(exc)}") from exc
+    data = path / "data"
+    report = ImportReport()
+    collection_json = data / "collection.json"
+    if collection_json.is_file():
+        fields = json.loads(collection_json.read_text(encoding="utf-8"))
+        report.collection = _get_or_create_collection(fields).slug
+        db.session.commit()
+    descriptions = sorted(
+        (data / "documents").glob("*/metadata/mura.json"), key=lambda p: int(p.parent.parent.name)
+    )
+    if not descriptions:
+        raise PreservationError(
+            f"{path} holds no Mura document (no data/documents/*/metadata/mura.json)"
+        )
+    for description in descriptions:
+        folder = description.parent.parent
+        old_id, new_id, files = _import_document(folder, json.loads(description.read_text("utf-8")))
+        report.documents[old_id] = new_id
+        report.files += files
+    return report
+
+
+def _bag_error(exc: Exception) -> str:
+    details = getattr(exc, "details", None) or []
+    shown = "; ".join(str(d) for d in details[:5])
+    return f"{exc}: {shown}" if shown else str(exc)
+
+
+def _import_document(folder: Path, desc: dict) -> tuple[int, int, int]:
+    if desc.get("format") != FORMAT:
+        raise PreservationError(f"{folder}: unknown format {desc.get('format')!r}")
+    from mura.app.modules.discovery import search as search_service
+    from mura.app.modules.rights import rights
+
+    fields = desc["document"]
+    old_id = int(fields["id"])
+    stored = {name: _keep(folder, name, facts) for name, facts in desc["files"].items()}
+    db.session.flush()  # ids for the pages
+    document = Document(**{name: fields[name] for name in DOCUMENT_FIELDS if name in fields})
+    if fields.get("collection"):
+        document.collection = _get_or_create_collection(fields["collection"])
+    if db.session.get(Document, old_id) is None:
+        document.id = old_id
+    db.session.add(document)
+    db.session.flush()
+    job_facts = desc.get("job") or {}
+    job = ScanJob(
+        document=document,
+        langs=job_facts.get("langs") or document.langs,
+        options=job_facts.get("options") or {},
+        status="done" if desc.get("pdf") else "failed",
+        finished_at=utcnow(),
+    )
+    db.session.add(job)
+    for row in desc["pages"]:
+        page = Page(job=job, document_id=document.id)
+        for name in PAGE_FIELDS:
+            setattr(page, name, row.get(name))
+        for name in PAGE_DATES:
+            setattr(page, name, _parse_date(row.get(name)))
+        page.attempts = row.get("attempts") or 0
+        for role, attr in ROLES:
+            if role in row["files"]:
+                setattr(page, attr, stored[row["files"][role]].id)
+        db.session.add(page)
+    if desc.get("pdf"):
+        document.pdf_file_id = stored[desc["pdf"]].id
+    mark = fields.get("rights_mark")
+    if mark:
+        db.session.add(
+            DocumentRights(
+                document_id=document.id,
+                mark=mark["mark"],
+                reason=mark.get("reason") or "",
+                set_by="import-bag",
+            )  # fmt: skip
+        )
+    db.session.commit()
+    _bump_sequence("documents")
+    rights.refresh_rights([document.id], reindex=False)
+    search_service.index_document(document.id)
+    return old_id, document.id, len(stored)
+
+
+def _keep(folder: Path, name: str, facts: dict) -> StoredFile:
+    """Put one bag file into the store, checking it is the file Mura recorded."""
+    source = (folder / name).resolve()
+    if not source.is_relative_to(folder.resolve()) or not source.is_file():
+        raise PreservationError(f"{folder}: {name!r} is not a file of this bag")
+    with open(source, "rb") as stream:
+        obj = _put(stream)
+    if obj.sha256 != facts["sha256"]:
+        raise PreservationError(
+            f"{folder / name}: SHA-256 {obj.sha256} is not the recorded {facts['sha256']}"
+        )
+    row = StoredFile(
+        sha256=obj.sha256,
+        size=obj.size,
+        kind=facts.get("kind") or "scan",
+        mime=facts.get("mime") or "application/octet-stream",
+        original_name=(facts.get("original_name") or "")[:500],
+    )
+    db.session.add(row)
+    return row
+
+
+def _put(stream: BinaryIO):  # noqa: ANN202
+    return get_store().put_stream(stream)
+
+
+def _get_or_create_collection(fields: dict) -> Collection:
+    row = db.session.scalar(select(Collection).where(Collection.slug == fields["slug"]))
+    if row is None:
+        row = Collection(**{k: v for k, v in fields.items() if k in COLLECTION_FIELDS})
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _bump_sequence(table: str) -> None:
+    """After an explicit id, PostgreSQL's sequence must move past it (SQLite needs nothing)."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    top = db.session.scalar(select(func.max(Document.id))) or 1
+    db.session.execute(
+        text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"), {"t": table, "v": top}
+    )
+    db.session.commit()
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
