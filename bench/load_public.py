@@ -81,6 +81,7 @@ def build(home: Path, pages: int, engine: str) -> list[int]:
     home.mkdir(parents=True)
     os.environ.update(env_for(home))
     from _ocr_text import Lexicon, PageText
+
     from mura.app import create_app
     from mura.app.core import files
     from mura.app.extensions import db, upgrade_database

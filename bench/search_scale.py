@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _ocr_text import DocSpec, Lexicon, PageText, collection_names, layout  # noqa: E402
+
 from mura.app.search import DocumentEntry, PageEntry  # noqa: E402
 from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer  # noqa: E402
 from mura.app.search.engine import open_index  # noqa: E402

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
 from mura.app import config as default_config
 from mura.app import paths
 

@@ -10,9 +10,10 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from mura.app import paths
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+
+from mura.app import paths
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -45,7 +46,7 @@ def select_locale() -> str | None:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """WAL lets the web app read while a worker writes; foreign keys are off by default."""
     import sqlite3
 

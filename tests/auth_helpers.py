@@ -12,9 +12,10 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
 from mura.app.models import Branch, User
 from mura.app.modules.administration import accounts
-from werkzeug.test import TestResponse
 
 #: The password of every test user made here (long enough for the rules).
 PASSWORD = "test-password-1"

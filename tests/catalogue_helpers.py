@@ -6,9 +6,9 @@ import hashlib
 from datetime import datetime
 
 import pymarc
+
 from mura.app.extensions import db
 from mura.app.models import Collection, Document, StoredFile
-
 from tests.conftest import SHARED
 
 RUSMARC = SHARED / "marc" / "rusmarc_nlr_sample.iso"
@@ -113,13 +113,14 @@ def marcxml(*records: pymarc.Record) -> bytes:
     )
 
 
-def log_in_staff(client) -> None:  # noqa: ANN001
+def log_in_staff(client) -> None:
     """Log ``client`` in as an administrator when the app has users (the staff area's guard).
 
     Uses Flask-Login's own session key, so it needs nothing but a user row.
     """
-    import mura.app.models as models
     from sqlalchemy import inspect
+
+    import mura.app.models as models
 
     user_model = getattr(models, "User", None)
     if user_model is None or not inspect(db.engine).has_table(user_model.__tablename__):

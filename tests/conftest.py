@@ -123,7 +123,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def client(app: Flask):  # noqa: ANN201
+def client(app: Flask):
     return app.test_client()
 
 
@@ -227,7 +227,7 @@ def _production(home: Path) -> dict:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         broker = claim_redis_db()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(
             f"production stack needs PostgreSQL and Redis ({PG_ADMIN_URL}, {REDIS_URL}): {exc}"
         )

@@ -43,10 +43,10 @@ def fresh_stack(kind: str, home: Path, **config: object) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop_worker(signal.SIGKILL)
-        if stack._app is not None:  # noqa: SLF001
+        if stack._app is not None:
             from mura.app.extensions import db
 
-            with stack._app.app_context():  # noqa: SLF001
+            with stack._app.app_context():
                 db.session.remove()
                 db.engine.dispose()
         if pg_db:
@@ -107,7 +107,7 @@ def job_status(stack: Stack, job_id: int) -> str:
     return status
 
 
-def wait_until(condition, timeout: float, what: str, interval: float = 0.1) -> float:  # noqa: ANN001
+def wait_until(condition, timeout: float, what: str, interval: float = 0.1) -> float:
     """Poll ``condition()`` until it is true; returns the seconds it took."""
     start = time.monotonic()
     while not condition():

@@ -34,7 +34,7 @@ def render_pages(folder: Path, count: int) -> list[Path]:
     return [render_page(folder / f"page-{n:03d}.png", n) for n in range(1, count + 1)]
 
 
-def ingest_pages(folder: Path, title: str, count: int, user=None):  # noqa: ANN001, ANN201
+def ingest_pages(folder: Path, title: str, count: int, user=None):
     """Upload ``count`` synthetic pages as one book (in an app context); returns the scan job."""
     from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 
@@ -51,7 +51,7 @@ def ingest_pages(folder: Path, title: str, count: int, user=None):  # noqa: ANN0
             scan.close()
 
 
-def run_job(job) -> None:  # noqa: ANN001
+def run_job(job) -> None:
     """Run the job's real tasks in this process, as the workers would (no broker)."""
     from mura.workers import tasks
 
@@ -61,7 +61,7 @@ def run_job(job) -> None:  # noqa: ANN001
     assert tasks.index_job.run(job.id) == "indexed"
 
 
-def publish(app, folder: Path, title: str, count: int = 1) -> int:  # noqa: ANN001
+def publish(app, folder: Path, title: str, count: int = 1) -> int:
     """Ingest ``count`` synthetic pages and run the real tasks in this process (no broker).
 
     The app must publish by default (``DEFAULT_ACCESS="public_domain"``). Returns the

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
+
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, ScanJob, User
 from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
-from PIL import Image
-
 from tests.auth_helpers import branch, logged_in, make_user
 
 #: Routes anyone may use, logged in or not (endpoint names).
@@ -157,15 +157,15 @@ def _requests(app: Flask, values: dict[str, object]) -> list[tuple[str, str, str
     return out
 
 
-def _is_login_redirect(response) -> bool:  # noqa: ANN001
+def _is_login_redirect(response) -> bool:
     return response.status_code == 302 and "/login" in response.headers.get("Location", "")
 
 
-def _denied_anonymous(response) -> bool:  # noqa: ANN001
+def _denied_anonymous(response) -> bool:
     return _is_login_redirect(response) or response.status_code == 401
 
 
-def _let_through(response) -> bool:  # noqa: ANN001
+def _let_through(response) -> bool:
     return response.status_code not in (401, 403) and not _is_login_redirect(response)
 
 
@@ -257,11 +257,11 @@ def test_anonymous_is_sent_to_login_and_back(app: Flask, world: World) -> None:
     assert response.headers["Location"] == "/staff/upload?lang=en"
 
 
-def test_a_staff_blueprint_added_later_is_guarded(tmp_path) -> None:  # noqa: ANN001
+def test_a_staff_blueprint_added_later_is_guarded(tmp_path) -> None:
     """The guard knows blueprints by name and URL, not by a list kept somewhere."""
     from flask import Blueprint
-    from mura.app import web
 
+    from mura.app import web
     from tests.conftest import make_app
 
     late = Blueprint("staff_reports", __name__)

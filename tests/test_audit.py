@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
+
 from mura.app.extensions import db
 from mura.app.models import AuditEvent, ScanJob
 from mura.app.modules.administration import accounts, audit
-from PIL import Image
-
 from tests.auth_helpers import logged_in, make_user
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
+
 from mura.app.cli import cli
 from mura.app.extensions import db
 from mura.app.models import AuditEvent, ScanJob, User
 from mura.app.models.base import utcnow
 from mura.app.modules.administration import accounts
-from PIL import Image
-
 from tests.auth_helpers import (
     PASSWORD,
     csrf_token,
@@ -306,7 +306,7 @@ def test_admin_manages_branches(app: Flask) -> None:
 # --- cookies and CSRF ----------------------------------------------------------------------------
 
 
-def _session_cookie(response) -> str:  # noqa: ANN001
+def _session_cookie(response) -> str:
     return next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
 
 

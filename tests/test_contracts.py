@@ -11,12 +11,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from flask import Flask
+from sqlalchemy import select
+
 from mura.app.extensions import db
 from mura.app.models import AuditEvent, Contract, RightsHolder
 from mura.app.modules.rights import contract_drafts, contracts, rights
 from mura.app.modules.rights.contract_import import import_contracts
-from sqlalchemy import select
-
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 from tests.test_rights import make_record, make_scanned_document, pdf_bytes, sign, status
@@ -167,7 +167,6 @@ def test_import_publishes_the_documents_it_covers_and_the_cli_reports_json(
     app: Flask, catalogue: dict, tmp_path: Path
 ) -> None:
     from mura.app.cli import cli
-
     from tests.auth_helpers import branch
 
     branch("central")

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+
 from mura.app.extensions import db
 from mura.app.modules.discovery import search as search_service
 from mura.app.search import ENGINE_KINDS
 from mura.app.search.suggest import suggest
-
 from tests.discovery_helpers import Library
 
 QUERY = "кітапхана"

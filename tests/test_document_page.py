@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from mura.app.modules.discovery.views.public import TEXT_WINDOW
 
+from mura.app.modules.discovery.views.public import TEXT_WINDOW
 from tests.conftest import make_app
 from tests.synthetic import publish, words_of
 

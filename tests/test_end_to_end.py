@@ -181,6 +181,7 @@ def test_pdf_page_with_its_own_text_is_kept_then_ocred_on_request(
     stack: Stack, corpus: Path, tmp_path: Path
 ) -> None:
     from fpdf import FPDF
+
     from mura.app.extensions import db
     from mura.app.models import Page
 

@@ -215,7 +215,7 @@ def test_redis_and_postgresql_restarted_during_a_job(tmp_path: Path) -> None:
 # --- the embedded broker: a message is never seen half-written ----------------------------------
 
 
-def test_embedded_broker_publishes_atomically_and_survives_a_bad_file(app) -> None:  # noqa: ANN001
+def test_embedded_broker_publishes_atomically_and_survives_a_bad_file(app) -> None:
     """kombu's filesystem transport could hand a consumer an empty file and die (fs_broker.py)."""
     celery = app.extensions["celery"]
     folder = Path(app.config["HOME"]) / "broker" / "queue"
@@ -226,7 +226,7 @@ def test_embedded_broker_publishes_atomically_and_survives_a_bad_file(app) -> No
         # Named as _put names files, with an older timestamp, so a consumer meets it first.
         torn = folder / f"{0:015d}_torn.ocr.msg"
         torn.write_bytes(b"")
-        channel._put("ocr", {"body": "whole"})  # noqa: SLF001
+        channel._put("ocr", {"body": "whole"})
         assert not list(folder.glob(".*.part"))  # nothing half-written is left behind
-        assert channel._get("ocr") == {"body": "whole"}  # noqa: SLF001 - the torn file is skipped
+        assert channel._get("ocr") == {"body": "whole"}
         assert not torn.exists()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from mura.storage import FilesystemStore, StoreError
 
+from mura.storage import FilesystemStore, StoreError
 from tests.conftest import make_app
 from tests.fault_helpers import fresh_stack, job_status, start_worker, wait_until, worker_log
 from tests.synthetic import render_pages

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from mura.app.extensions import db
-from mura.app.modules.discovery import iiif
 from PIL import Image
 
+from mura.app.extensions import db
+from mura.app.modules.discovery import iiif
 from tests.discovery_helpers import Library
 
 QUERY = "кітапхана"

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.exc import OperationalError
+
 from mura.app.extensions import db
 from mura.app.models import Page, ScanJob
 from mura.app.models.base import utcnow
 from mura.app.modules.digitization import jobs
 from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
-from sqlalchemy.exc import OperationalError
 
 
 def _messages(app: Flask, task: str) -> int:
@@ -56,7 +57,7 @@ def test_a_claim_cut_off_half_way_leaves_the_page_claimable(
     page_id = _job(app, corpus).pages[0].id
     execute, calls = db.session.execute, []
 
-    def cut_off(statement, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def cut_off(statement, *args, **kwargs):
         calls.append(statement)
         if len(calls) == 2:
             raise OperationalError("UPDATE", {}, Exception("terminating connection"))

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from tests.conftest import PG_ADMIN_URL, make_app
 
 
-def _diff(app) -> list:  # noqa: ANN001
+def _diff(app) -> list:
     from mura.app.extensions import db
 
     with app.app_context():

@@ -12,12 +12,12 @@ import pytest
 import requests
 from flask import Flask
 from lxml import etree
-from mura.app.extensions import db
-from mura.app.models import CatalogueRecord, Collection, Document
-from mura.app.modules.catalogue import records
 from sickle import Sickle
 from sickle.oaiexceptions import BadArgument, BadResumptionToken, IdDoesNotExist, NoRecordsMatch
 
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord, Collection, Document
+from mura.app.modules.catalogue import records
 from tests.catalogue_helpers import iso, make_document, marc21_article, marc21_book
 from tests.conftest import SHARED, make_app
 
@@ -115,7 +115,7 @@ class ValidatingSickle(Sickle):
     schema: etree.XMLSchema
     responses: list[bytes]
 
-    def harvest(self, **kwargs: str):  # noqa: ANN201
+    def harvest(self, **kwargs: str):
         response = super().harvest(**kwargs)
         self.responses.append(
             response.raw.encode("utf-8") if isinstance(response.raw, str) else response.raw
@@ -136,7 +136,7 @@ def _local(identifier: str) -> int:
     return int(identifier.rsplit("/", 1)[1])
 
 
-def test_harvest_oai_dc_through_resumption_tokens(server, schema) -> None:  # noqa: ANN001
+def test_harvest_oai_dc_through_resumption_tokens(server, schema) -> None:
     url, _app, ids = server
     client = _sickle(url, schema)
     harvested = list(client.ListRecords(metadataPrefix="oai_dc", ignore_deleted=False))
@@ -167,7 +167,7 @@ def test_harvest_oai_dc_through_resumption_tokens(server, schema) -> None:  # no
     assert by_id[ids["withdrawn"]].header.setSpecs == ["karlag"]
 
 
-def test_harvest_marc21_identifiers_sets_and_dates(server, schema) -> None:  # noqa: ANN001
+def test_harvest_marc21_identifiers_sets_and_dates(server, schema) -> None:
     url, _app, ids = server
     client = _sickle(url, schema)
     assert client.Identify().repositoryName == "Mura"
@@ -250,7 +250,7 @@ def test_harvest_marc21_identifiers_sets_and_dates(server, schema) -> None:  # n
         ("verb=Identify&extra=1", "badArgument"),
     ],
 )
-def test_errors_are_valid_oai(server, schema, query: str, code: str) -> None:  # noqa: ANN001
+def test_errors_are_valid_oai(server, schema, query: str, code: str) -> None:
     url, _app, _ids = server
     response = requests.get(f"{url}?{query}", timeout=30)
     assert response.status_code == 200
@@ -262,7 +262,7 @@ def test_errors_are_valid_oai(server, schema, query: str, code: str) -> None:  #
         assert not doc.find("oai:request", NS).attrib
 
 
-def test_post_requests_are_answered(server, schema) -> None:  # noqa: ANN001
+def test_post_requests_are_answered(server, schema) -> None:
     url, _app, _ids = server
     response = requests.post(url, data={"verb": "Identify"}, timeout=30)
     doc = etree.fromstring(response.content)
@@ -270,7 +270,7 @@ def test_post_requests_are_answered(server, schema) -> None:  # noqa: ANN001
     assert doc.find(".//oai:deletedRecord", NS).text == "persistent"
 
 
-def test_no_collections_means_no_set_hierarchy(app: Flask, schema) -> None:  # noqa: ANN001
+def test_no_collections_means_no_set_hierarchy(app: Flask, schema) -> None:
     body = app.test_client().get("/oai?verb=ListSets").data
     doc = etree.fromstring(body)
     assert schema.validate(doc), schema.error_log

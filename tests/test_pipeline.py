@@ -18,6 +18,8 @@ from types import ModuleType
 
 import pikepdf
 import pytest
+from PIL import Image
+
 from mura.workers.pipeline import (
     DocumentMeta,
     PageError,
@@ -34,8 +36,6 @@ from mura.workers.pipeline.context import PageContext
 from mura.workers.pipeline.images import deskew, png_passthrough
 from mura.workers.pipeline.layout import estimate_layout
 from mura.workers.pipeline.page import OcrSource, probe_turned
-from PIL import Image
-
 from tests.conftest import CORPUS, SHARED
 from tests.pdfa_helpers import pdfa_problems
 

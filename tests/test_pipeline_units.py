@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from pikepdf import Name
+from PIL import Image, ImageChops, ImageStat
+
 from mura.workers.pipeline import (
     DocumentMeta,
     UploadInfo,
@@ -38,9 +41,6 @@ from mura.workers.pipeline.inputs import identify
 from mura.workers.pipeline.layout import estimate_layout
 from mura.workers.pipeline.pdf import build_page_pdf, to_ascii
 from mura.workers.pipeline.pdfinput import full_page_image
-from pikepdf import Name
-from PIL import Image, ImageChops, ImageStat
-
 from tests.conftest import CORPUS
 from tests.pdfa_helpers import pdfa_problems
 
@@ -204,8 +204,9 @@ def test_layout_leaves_blank_page_alone() -> None:
 
 
 def test_text_band_of_a_page_blank_in_its_middle_is_none() -> None:
-    from mura.workers.pipeline.layout import text_band
     from PIL import ImageDraw
+
+    from mura.workers.pipeline.layout import text_band
 
     page = Image.new("L", (2480, 3508), 250)
     draw = ImageDraw.Draw(page)

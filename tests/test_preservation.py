@@ -20,12 +20,12 @@ import pikepdf
 import pytest
 from flask import Flask
 from lxml import etree
+
 from mura.app.core.files import get_store
 from mura.app.extensions import db
 from mura.app.models import Page, StoredFile
 from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 from mura.app.modules.preservation import fixity
-
 from tests.conftest import ROOT, Stack, _stack_env
 from tests.synthetic import render_pages, words_of
 
@@ -81,14 +81,14 @@ def test_fixity_due_checks_the_oldest_first_and_skips_recent(app: Flask, tmp_pat
 
 def test_two_fixity_runs_never_overlap(app: Flask, tmp_path: Path) -> None:
     _ingest_synthetic(tmp_path / "pages", 1)
-    with fixity._run_lock(), pytest.raises(fixity.FixityRunning):  # noqa: SLF001
+    with fixity._run_lock(), pytest.raises(fixity.FixityRunning):
         fixity.check()
 
 
 def test_the_dashboard_shows_fixity_problems(
     app: Flask,
     logged_in_client,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     first, *_ = _ingest_synthetic(tmp_path / "pages")
     fixity.check()
@@ -327,7 +327,6 @@ def test_a_bag_keeps_the_review_state(app: Flask, tmp_path: Path) -> None:
     """A document returned by a reviewer must not come back published from its bag."""
     from mura.app.models import Document
     from mura.app.modules.preservation import preservation
-
     from tests.conftest import make_app
 
     uploads = [Upload(p.name, io.BytesIO(p.read_bytes())) for p in render_pages(tmp_path / "p", 1)]

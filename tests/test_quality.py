@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from mura.app.modules.digitization.job_status import parse_page_list
 from mura.app.modules.digitization.quality import page_flags
 

@@ -83,7 +83,7 @@ def test_web_processes_share_counters_in_redis(tmp_path: Path) -> None:
     url = "redis://127.0.0.1:6379/14"
     try:
         redis.Redis.from_url(url, socket_connect_timeout=3).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(f"needs Redis at {url}: {exc}")
     prefix = f"mura-test-{uuid.uuid4().hex[:8]}"
     config = {**LIMITS, "RATELIMIT_STORAGE_URI": url, "RATELIMIT_KEY_PREFIX": prefix}

@@ -16,13 +16,13 @@ from datetime import date
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
+
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, CopyRequest, Document, RecordAgent
 from mura.app.modules.catalogue import citation
 from mura.app.modules.discovery import copy_requests, reader
 from mura.app.modules.discovery.search import document_pages
-from PIL import Image
-
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 from tests.discovery_helpers import Library
@@ -51,7 +51,7 @@ def status_of(client: FlaskClient, url: str) -> int:
     return response.status_code
 
 
-def _book_page(lib: Library, seq: int = 1):  # noqa: ANN202
+def _book_page(lib: Library, seq: int = 1):
     return next(p for p in document_pages(lib.book_id) if p.seq == seq)
 
 
@@ -383,7 +383,7 @@ def test_declined_request_shows_the_note_and_bad_input_is_refused(
     assert client.get("/requests/not-a-token").status_code == 404
 
 
-def test_request_form_needs_csrf_and_is_rate_limited(tmp_path) -> None:  # noqa: ANN001
+def test_request_form_needs_csrf_and_is_rate_limited(tmp_path) -> None:
     app: Flask = make_app(tmp_path, WTF_CSRF_ENABLED=True, COPY_REQUEST_LIMIT="2 per hour")
     with app.app_context():
         client = app.test_client()

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord
 from mura.app.modules.catalogue import records
-from sqlalchemy import func, select
-
 from tests.catalogue_helpers import (
     RUSMARC,
     iso,

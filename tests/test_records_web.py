@@ -8,13 +8,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import refresh
+from PIL import Image
+from sqlalchemy import select
+
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, Document
 from mura.app.modules.catalogue import records
 from mura.app.modules.discovery import search as search_service
-from PIL import Image
-from sqlalchemy import select
-
 from tests.catalogue_helpers import iso, log_in_staff, make_document, marc21_article, marc21_book
 
 RECORD_FORM = {

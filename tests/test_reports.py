@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_babel import force_locale
+from openpyxl import load_workbook
+
 from mura.app.extensions import db
 from mura.app.models import Branch, Contract, Document, Page, ScanJob, StoredFile
 from mura.app.modules.administration import reports
-from openpyxl import load_workbook
-
 from tests.auth_helpers import branch, logged_in, make_user
 
 MB = 1024 * 1024
@@ -28,7 +28,7 @@ def _file(size: int, kind: str) -> StoredFile:
     return row
 
 
-def _job(  # noqa: PLR0913 - a test builder
+def _job(
     document: Document,
     where: Branch | None,
     finished: datetime | None,
@@ -223,7 +223,7 @@ def test_the_year_before_and_a_year_with_nothing(library: dict[str, Branch]) -> 
     assert reports.annual_report(2000).rows == _rows({k: [0] * 8 for k in SYSTEM})
 
 
-def test_cli_report_json_csv_xlsx(app: Flask, library: dict[str, Branch], tmp_path) -> None:  # noqa: ANN001
+def test_cli_report_json_csv_xlsx(app: Flask, library: dict[str, Branch], tmp_path) -> None:
     from mura.app.cli import cli
 
     runner = app.test_cli_runner()
@@ -310,7 +310,6 @@ def test_the_dashboard_asks_for_a_reindex_after_an_analysis_change(
     from mura.app.modules.discovery import search as search_service
     from mura.app.search.index_meta import META_FILE
     from mura.app.search.rebuild import current_dir
-
     from tests.conftest import make_app
     from tests.synthetic import publish
 

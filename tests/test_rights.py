@@ -17,6 +17,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
+from sqlalchemy import select
+
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import (
@@ -32,8 +34,6 @@ from mura.app.models import (
 )
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import contracts, rights
-from sqlalchemy import select
-
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from mura.app.extensions import db
-from mura.app.modules.rights import contracts
 from werkzeug.routing import Rule
 
+from mura.app.extensions import db
+from mura.app.modules.rights import contracts
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 from tests.test_rights import holder, make_record, make_scanned_document, pdf_bytes, sign

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from mura.app.modules.rights.rights import (
     IN_COPYRIGHT,
     PUBLIC_DOMAIN_MARK,

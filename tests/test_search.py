@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from markupsafe import Markup
+
 from mura.app.search import (
     ENGINE_KINDS,
     DocumentEntry,

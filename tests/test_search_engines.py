@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from mura.app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine, open_engine
 
 DOCUMENTS = 150
@@ -23,7 +24,7 @@ def pages_of(doc_id: int) -> list[str]:
     return [" ".join(first), " ".join(second)]
 
 
-def expected(predicate) -> set[int]:  # noqa: ANN001
+def expected(predicate) -> set[int]:
     return {doc_id for doc_id in range(1, DOCUMENTS + 1) if predicate(doc_id)}
 
 

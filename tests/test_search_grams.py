@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from mura.app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine
 from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER
 from mura.app.search.engine import open_index
@@ -60,7 +61,7 @@ def engine(kind: str, tmp_path: Path) -> Iterator[SearchEngine]:
         yield engine
 
 
-def _found(results) -> dict[int, list[int]]:  # noqa: ANN001
+def _found(results) -> dict[int, list[int]]:
     return {hit.document_id: hit.pages for hit in results.hits}
 
 
@@ -142,7 +143,7 @@ def test_the_meta_file_round_trips(tmp_path: Path) -> None:
     assert read_meta(tmp_path) is None
 
 
-def _hit(results, document_id: int):  # noqa: ANN001, ANN202
+def _hit(results, document_id: int):
     return next(hit for hit in results.hits if hit.document_id == document_id)
 
 

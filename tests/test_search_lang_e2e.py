@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from markupsafe import Markup
+
 from mura.app.search import (
     ENGINE_KINDS,
     DocumentEntry,
@@ -22,7 +23,6 @@ from mura.app.search import (
 )
 from mura.app.search.query import parse_query
 from mura.app.search.snippets import make_snippet
-
 from tests.conftest import CORPUS
 
 

@@ -8,9 +8,9 @@ beyond them, and the words they must leave alone.
 from __future__ import annotations
 
 import pytest
+
 from mura.app.search import lang_kk
 from mura.app.search.analysis import DEFAULT_ANALYZER
-
 from tests.conftest import SHARED
 
 SAMPLES = SHARED / "search"

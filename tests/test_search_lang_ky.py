@@ -7,6 +7,7 @@ Kyrgyz page of the corpus (a school library regulation, ../shared/corpus/pages/p
 from __future__ import annotations
 
 import pytest
+
 from mura.app.search import lang_ky
 from mura.app.search.analysis import DEFAULT_ANALYZER
 

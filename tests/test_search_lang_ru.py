@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from mura.app.search import lang_detect, lang_ru
 from mura.app.search.analysis import DEFAULT_ANALYZER
 

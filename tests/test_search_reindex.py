@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
+
 from mura.app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine, open_engine
 from mura.app.search.engine import open_index
 from mura.app.search.rebuild import RebuildRunningError, current_dir, rebuild
@@ -65,7 +66,7 @@ def engine(tmp_path: Path, kind: str, catalogue: Catalogue) -> Iterator[SearchEn
         yield engine
 
 
-def run_rebuild(kind: str, root: Path, catalogue: Catalogue, **kw: object):  # noqa: ANN201
+def run_rebuild(kind: str, root: Path, catalogue: Catalogue, **kw: object):
     opener = lambda folder: open_index(kind, folder, catalogue.texts)  # noqa: E731
     return rebuild(kind, root, opener, catalogue.ids(), catalogue.source, **kw)  # type: ignore[arg-type]
 

@@ -8,10 +8,10 @@ and 2017 alphabets and words beyond the sample.
 from __future__ import annotations
 
 import pytest
+
 from mura.app.search import translit
 from mura.app.search.analysis import DEFAULT_ANALYZER
 from mura.app.search.query import parse_query
-
 from tests.conftest import SHARED
 
 SAMPLES = SHARED / "search"

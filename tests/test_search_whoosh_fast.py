@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from mura.app.search import whoosh_engine
 from mura.app.search.analysis import ANALYSIS_VERSION
 from mura.app.search.grams import split_pair
@@ -13,7 +14,6 @@ from mura.app.search.index_meta import IndexMeta, write_meta
 from mura.app.search.query import parse_query
 from mura.app.search.types import SearchResults
 from mura.app.search.whoosh_engine import WhooshEngine
-
 from tests.test_search import LIBRARY, TextStore, entry
 
 QUERIES = [

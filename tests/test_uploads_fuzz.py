@@ -21,11 +21,11 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
+
 from mura.workers.pipeline.errors import PageError, TransientError
 from mura.workers.pipeline.inputs import MAX_PAGES, inspect_upload
 from mura.workers.pipeline.page import PageOptions, process_page
-from PIL import Image
-
 from tests.conftest import CORPUS, SHARED, make_app
 from tests.synthetic import render_page
 
@@ -85,7 +85,7 @@ def _write(data: bytes, suffix: str = ".bin") -> Path:
     return Path(handle.name)
 
 
-def _inspect(data: bytes):  # noqa: ANN202
+def _inspect(data: bytes):
     path = _write(data)
     try:
         started = time.monotonic()
@@ -174,6 +174,7 @@ def test_marc_reader_reports_bad_records_with_a_reason() -> None:
 @pytest.mark.usefixtures("marc_sample")
 def test_marcxml_reader_survives_mutations() -> None:
     import pymarc
+
     from mura.app.modules.catalogue.marc_import import MarcError, read_records
 
     record = next(r.record for r in read_records(MARC_SAMPLE.read_bytes()) if r.record)

@@ -12,10 +12,10 @@ import flask_babel
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from mura.app.extensions import db
-from mura.app.models import Page, ScanJob
 from PIL import Image
 
+from mura.app.extensions import db
+from mura.app.models import Page, ScanJob
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 
@@ -35,7 +35,7 @@ def staff(logged_in_client: FlaskClient) -> FlaskClient:
     return logged_in_client
 
 
-def _upload(client: FlaskClient, files: list[tuple[bytes, str]], **fields: str):  # noqa: ANN202
+def _upload(client: FlaskClient, files: list[tuple[bytes, str]], **fields: str):
     data = {"title": "Қарағанды", "doc_type": "book", "langs": "kaz+rus", "authors": "", **fields}
     data["files"] = [(io.BytesIO(content), name) for content, name in files]
     return client.post("/staff/upload", data=data, content_type="multipart/form-data")

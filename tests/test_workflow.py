@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
+
 from mura.app.extensions import db
 from mura.app.models import AuditEvent, Document, ScanJob
 from mura.app.modules.digitization import workflow
 from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 from mura.app.modules.discovery import search as search_service
 from mura.workers import tasks
-from sqlalchemy import select
-
 from tests.auth_helpers import branch, english, logged_in, make_user
 from tests.conftest import make_app
 from tests.synthetic import ingest_pages, render_pages, run_job
@@ -112,7 +112,7 @@ def oai_headers(app: Flask) -> str:
     return response.get_data(as_text=True)
 
 
-def post(client: FlaskClient, url: str, **data: str):  # noqa: ANN201
+def post(client: FlaskClient, url: str, **data: str):
     return client.post(url, data=data)
 
 
@@ -283,8 +283,9 @@ def test_illegal_moves_say_why(app: Flask, tmp_path: Path, people: dict[str, Fla
 def test_two_decisions_at_once_only_one_wins(
     app: Flask, tmp_path: Path, people: dict[str, FlaskClient]
 ) -> None:
-    from mura.app.modules.administration.accounts import get_user
     from sqlalchemy import update
+
+    from mura.app.modules.administration.accounts import get_user
 
     document_id = scanned(app, tmp_path)
     document = db.session.get(Document, document_id)

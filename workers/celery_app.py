@@ -1,6 +1,7 @@
 """The Celery app, made from the Flask app so every task runs inside an app context.
 
-Settings follow DESIGN-NOTES: late acknowledgement, one prefetched task per process, JSON only,
+Settings follow docs/design-notes.md: late acknowledgement, one prefetched task per process, JSON
+only,
 no result backend (the database holds every outcome). On the embedded default the broker is kombu's
 filesystem transport under MURA_HOME, which needs no server but may lose a running task when a
 worker dies; the sweeper (``mura.workers.tasks.sweep``) makes that harmless.
@@ -87,7 +88,7 @@ def _settings(app: Flask) -> dict:
         folder = Path(app.config["HOME"]) / "broker"
         (folder / "queue").mkdir(parents=True, exist_ok=True)
         settings["broker_transport_options"] = {
-            # kombu's filesystem transport needs one folder for in and out (DESIGN-NOTES).
+            # kombu's filesystem transport needs one folder for in and out (docs/design-notes.md).
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             # Exchange bindings; the default is ./control in the current directory.
@@ -113,6 +114,7 @@ def _settings(app: Flask) -> dict:
 def connect_worker_signals(app: Flask) -> None:
     """Wire a worker's life to the app: fresh DB connections per child, sweep and heartbeat."""
     from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
     from mura.app.extensions import db
     from mura.workers import heartbeat
 

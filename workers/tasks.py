@@ -16,6 +16,8 @@ from pathlib import Path
 
 from celery import shared_task
 from flask import current_app
+from sqlalchemy.exc import OperationalError
+
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document, Page, ScanJob
@@ -27,7 +29,6 @@ from mura.workers.pipeline.errors import PageError, TransientError
 from mura.workers.pipeline.page import PageOptions, PageResult, process_page
 from mura.workers.pipeline.pdf import DocumentMeta, placeholder_page
 from mura.workers.pipeline.pdf import assemble_pdf as build_document_pdf
-from sqlalchemy.exc import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _retry_delay(attempt: int) -> int:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def ocr_page(self, page_id: int) -> str:  # noqa: ANN001
+def ocr_page(self, page_id: int) -> str:
     """OCR one page into its single-page PDF, text and word boxes."""
     try:
         if not _with_db(jobs.claim_page, page_id):
@@ -112,7 +113,7 @@ def _rollback() -> None:
             db.session.remove()
 
 
-def _with_db(call, *args: object):  # noqa: ANN001, ANN202
+def _with_db(call, *args: object):
     """Run a database call of the task's bookkeeping, waiting for a lost database to come back.
 
     Raises:
@@ -167,7 +168,7 @@ def _record_page(page_id: int, result: PageResult, langs: str) -> None:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def assemble_pdf(self, job_id: int) -> str:  # noqa: ANN001
+def assemble_pdf(self, job_id: int) -> str:
     """Join the job's page PDFs into the document's searchable PDF."""
     if not jobs.claim_stage(job_id, "assembling"):
         return "not claimed"
@@ -221,7 +222,7 @@ def _build_pdf(job: ScanJob, work: Path) -> Path:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def index_job(self, job_id: int) -> str:  # noqa: ANN001
+def index_job(self, job_id: int) -> str:
     """Put the pages of a finished job's document into the search index."""
     if not jobs.claim_stage(job_id, "indexing"):
         return "not claimed"
@@ -240,7 +241,7 @@ def index_job(self, job_id: int) -> str:  # noqa: ANN001
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)
-def reindex_document(self, document_id: int) -> str:  # noqa: ANN001
+def reindex_document(self, document_id: int) -> str:
     """Re-index one document (after a text correction or a change of its record or rights)."""
     try:
         search_service.index_document(document_id)
@@ -268,7 +269,7 @@ def check_rights(today: str | None = None) -> dict:
     """
     from datetime import date
 
-    from mura.app.modules.rights.contracts import run_rights_check
+    from mura.app.modules.rights.check import run_rights_check
 
     return run_rights_check(date.fromisoformat(today) if today else None)
 

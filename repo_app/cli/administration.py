@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+
 from mura.app.cli.base import _cli_locale, _echo_json, cli
 from mura.app.extensions import upgrade_database
 from mura.app.models import ROLES
@@ -15,7 +16,7 @@ from mura.app.models import ROLES
 # --- users and branches (docs: administration) ---------------------------------------------------
 
 
-def _user_or_fail(username: str):  # noqa: ANN202
+def _user_or_fail(username: str):
     from mura.app.modules.administration.accounts import get_user
 
     user = get_user(username)

@@ -12,10 +12,11 @@ from contextlib import contextmanager
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
+
 from mura.app import create_app
 
 
-def _create_app():  # noqa: ANN202
+def _create_app():
     return create_app()
 
 

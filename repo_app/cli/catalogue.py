@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+
 from mura.app.cli.base import _echo_json, cli
 from mura.app.extensions import upgrade_database
 

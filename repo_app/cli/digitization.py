@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+
 from mura.app.cli.administration import _user_or_fail
 from mura.app.cli.base import _cli_locale, _echo_json, cli
 from mura.app.cli.processes import embedded_worker
@@ -95,10 +96,11 @@ WAIT_POLL_S = 0.25
 
 def _job_progress(job_id: int) -> tuple[str, int]:
     """The job's stage and its finished pages: two small queries, no page rows loaded."""
+    from sqlalchemy import select
+
     from mura.app.extensions import db
     from mura.app.models import ScanJob
     from mura.app.modules.digitization.jobs import page_counts
-    from sqlalchemy import select
 
     stage = db.session.execute(select(ScanJob.status).where(ScanJob.id == job_id)).scalar_one()
     counts = page_counts(job_id)

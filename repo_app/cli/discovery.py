@@ -7,6 +7,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+
 from mura.app.cli.base import _echo_json, cli
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+
 from mura.app.cli.base import _cli_locale, cli
 from mura.app.extensions import upgrade_database
 
@@ -47,7 +48,7 @@ def embedded_worker(needed: bool) -> Iterator[subprocess.Popen | None]:
     proc = subprocess.Popen(
         _worker_command("--loglevel", "WARNING"),
         start_new_session=True,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call, before exec
+        preexec_fn=_die_with_parent,
     )
     try:
         yield proc
@@ -74,7 +75,7 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
 def _serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     import waitress
 
-    app = current_app._get_current_object()  # noqa: SLF001
+    app = current_app._get_current_object()
     want_worker = app.config["EMBEDDED_BROKER"] and app.config["EMBEDDED_WORKER"] and not no_worker
     # SIGTERM (systemd, docker, kill) ends waitress's loop as Ctrl-C does, so the embedded
     # worker is stopped on the way out instead of being left behind.
@@ -99,7 +100,7 @@ def worker(
     """Run a Celery worker (any number, on any machine sharing the store and database)."""
     from mura.workers.celery_app import connect_worker_signals
 
-    app = current_app._get_current_object()  # noqa: SLF001
+    app = current_app._get_current_object()
     if name:
         app.config["WORKER_NAME"] = name  # the pool's children are forked: they inherit it
     connect_worker_signals(app)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+
 from mura.app.cli.base import _echo_json, cli
 from mura.app.extensions import upgrade_database
 
@@ -56,7 +57,7 @@ def contracts_refresh(today: object, as_json: bool) -> None:
 
     Run it once after upgrading: existing documents start not public until it runs.
     """
-    from mura.app.modules.rights.contracts import run_rights_check
+    from mura.app.modules.rights.check import run_rights_check
 
     report = run_rights_check(today.date() if today else None)  # type: ignore[attr-defined]
     if as_json:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+
 from mura.app.extensions import db
 from mura.app.models import StoredFile
 from mura.storage import FilesystemStore, Store

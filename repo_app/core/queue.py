@@ -1,6 +1,6 @@
 """Send Celery tasks only after the transaction that created their rows has committed.
 
-A fast worker would otherwise look for a page that is not there yet (STYLE.md habit 5).
+A fast worker would otherwise look for a page that is not there yet (docs/style.md, habit 5).
 """
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from mura.app.extensions import db
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from mura.app.extensions import db
 
 log = logging.getLogger(__name__)
 _KEY = "mura_after_commit"

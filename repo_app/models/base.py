@@ -13,6 +13,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def created_at_column():  # noqa: ANN201
+def created_at_column():
     """A ``created_at`` column filled on insert."""
     return mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

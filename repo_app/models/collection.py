@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from mura.app.extensions import db
 from mura.app.models.base import created_at_column
 from mura.app.models.stored_file import StoredFile
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 
 class Collection(db.Model):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from mura.app.extensions import db
 from mura.app.models.base import created_at_column, utcnow
 from mura.app.models.document import Document
 from mura.app.models.record import CatalogueRecord
-from sqlalchemy import DateTime, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 #: new → accepted → scanning → published; or declined (with a note to the reader).
 REQUEST_STATUSES = ("new", "accepted", "scanning", "published", "declined")

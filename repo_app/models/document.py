@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from mura.app.extensions import db
 from mura.app.models.base import created_at_column, utcnow
 from mura.app.models.collection import Collection
 from mura.app.models.record import CatalogueRecord
 from mura.app.models.stored_file import StoredFile
 from mura.app.models.user import User
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 DOC_TYPES = ("book", "newspaper_article", "journal_article", "book_article")
 #: The document workflow (repo_app/modules/digitization/workflow.py): an upload starts ``scanned``;

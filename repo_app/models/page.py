@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mura.app.extensions import db
-from mura.app.models.scan_job import ScanJob
-from mura.app.models.stored_file import StoredFile
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -19,11 +16,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mura.app.extensions import db
+from mura.app.models.scan_job import ScanJob
+from mura.app.models.stored_file import StoredFile
+
 PAGE_STATES = ("queued", "running", "done", "failed")
 
 
 class Page(db.Model):
-    """The database, not the broker, is the truth about a page (see DESIGN-NOTES)."""
+    """The database, not the broker, is the truth about a page (see docs/design-notes.md)."""
 
     __tablename__ = "pages"
     __table_args__ = (UniqueConstraint("job_id", "seq"),)

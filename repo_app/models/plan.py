@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from mura.app.extensions import db
 from mura.app.models.base import created_at_column, utcnow
 from mura.app.models.user import Branch
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 #: The planned numbers a plan holds, in the order forms and reports list them.
 PLAN_FIELDS = (

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from mura.app.extensions import db
-from mura.app.models.base import created_at_column, utcnow
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column, utcnow
 
 if TYPE_CHECKING:
     from mura.app.models.document import Document

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from mura.app.extensions import db
 from mura.app.models.base import created_at_column, utcnow
 from mura.app.models.record import CatalogueRecord
 from mura.app.models.stored_file import StoredFile
 from mura.app.models.user import Branch
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 #: A rights holder is a person (an author, an heir) or an organisation (a publisher, a society).
 HOLDER_KINDS = ("person", "organisation")

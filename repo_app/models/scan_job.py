@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from mura.app.extensions import db
 from mura.app.models.base import created_at_column
 from mura.app.models.document import Document
 from mura.app.models.user import Branch, User
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 #: queued → running (pages) → assembling (PDF) → indexing → done; failed when no output is possible.
 JOB_STATES = ("queued", "running", "assembling", "indexing", "done", "failed")

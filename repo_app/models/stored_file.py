@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mura.app.extensions import db
-from mura.app.models.base import created_at_column
 from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
+
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column
 
 #: What a stored file is for.
 FILE_KINDS = ("scan", "page_pdf", "page_hocr", "page_text", "document_pdf")

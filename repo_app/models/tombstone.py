@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mura.app.extensions import db
-from mura.app.models.base import utcnow
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
+
+from mura.app.extensions import db
+from mura.app.models.base import utcnow
 
 
 class OaiTombstone(db.Model):

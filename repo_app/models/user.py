@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mura.app.extensions import db
-from mura.app.models.base import created_at_column
 from sqlalchemy import Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mura.app.extensions import db
+from mura.app.models.base import created_at_column
 
 #: ``admin`` manages users and branches and does everything staff do; ``staff`` upload and
 #: describe (bound to a branch), and check the OCR of their branch's documents; ``reviewer`` reads

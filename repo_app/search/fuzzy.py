@@ -10,7 +10,7 @@ The candidates are *generated* from the word, about 80 per letter, keeping its f
 :data:`PREFIX` letters, and each is looked up in the index's term dictionary (a hash or B-tree
 lookup in any engine). The cost grows with the word's length, never with the size of the OCR
 vocabulary, unlike an automaton or a prefix expansion run over every term of the index
-(DESIGN-NOTES, "Search"). Only words of :data:`MIN_LENGTH` letters or more are expanded: one
+(docs/design-notes.md, "Search"). Only words of :data:`MIN_LENGTH` letters or more are expanded: one
 edit turns a short word into another real word (``қала`` -> ``бала``, ``дала``, ``қара``).
 
 The near terms go through the same analysis as everything else: they are index terms (stems),

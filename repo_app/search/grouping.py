@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from markupsafe import Markup
+
 from mura.app.search import fuzzy
 from mura.app.search.analysis import Analyzer
 from mura.app.search.query import Clause, ParsedQuery

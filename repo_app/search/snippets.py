@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from markupsafe import Markup, escape
+
 from mura.app.search.analysis import DEFAULT_ANALYZER, Analyzer
 
 #: Length of a snippet in characters of page text (about two lines of a results page).

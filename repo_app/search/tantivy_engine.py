@@ -1,7 +1,8 @@
 """The tantivy implementation of :class:`~mura.app.search.engine.SearchEngine` (large collections).
 
 tantivy (a Rust search library, PyPI ``tantivy``) answers in milliseconds where Whoosh takes
-seconds on a million pages (DESIGN-NOTES, "Search"). It sees exactly what Whoosh sees: Mura's own
+seconds on a million pages (docs/design-notes.md, "Search"). It sees exactly what Whoosh sees:
+Mura's own
 analysis (:mod:`mura.app.search.analysis`) turns text into index terms (stems, by the document's
 languages), the terms are joined by spaces and tantivy's ``whitespace`` tokenizer splits them
 again, so terms and their positions (for phrases) are the same in both engines. Queries are built
@@ -56,6 +57,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import tantivy
+
 from mura.app.search import fuzzy, grams
 from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
 from mura.app.search.facets import Filters, normalize_filters

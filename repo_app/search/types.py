@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 #: Page text by page id, for the pages asked for; a missing id means the page has no text. The
-#: index does not store page text (see DESIGN-NOTES, "Search"), so snippets come from here.
+#: index does not store page text (see docs/design-notes.md, "Search"), so snippets come from here.
 TextLoader = Callable[[Sequence[int]], dict[int, str]]
 
 #: The filter and facet names a search accepts.

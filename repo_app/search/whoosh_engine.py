@@ -15,7 +15,8 @@ with numpy (:mod:`mura.app.search.whoosh_fast`; the same results, exact totals a
 Pairs of adjacent common terms are indexed as grams (:mod:`mura.app.search.grams`), so a phrase
 of common words is one term instead of two long position checks.
 
-Page text is analysed but not stored (DESIGN-NOTES, "Search"); snippets are made from the text the
+Page text is analysed but not stored (docs/design-notes.md, "Search"); snippets are made from the
+text the
 :data:`~mura.app.search.types.TextLoader` returns.
 
 Concurrency: Whoosh allows one writer per index, guarded by a file lock. Several Celery worker
@@ -38,6 +39,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from whoosh import fields
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex, LockError
+from whoosh.query import (
+    And,
+    AndNot,
+    ConstantScoreQuery,
+    NullQuery,
+    Or,
+    Phrase,
+    Query,
+    Term,
+)
+from whoosh.query import Sequence as WordSequence
+from whoosh.searching import Searcher
+
 from mura.app.search import fuzzy, grams
 from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
 from mura.app.search.facets import FacetValues, count_facets, normalize_filters, passes
@@ -73,29 +91,13 @@ from mura.app.search.types import (
     TextLoader,
 )
 from mura.app.search.whoosh_fast import FastCache, FastView
-from whoosh import fields
-from whoosh.analysis import SpaceSeparatedTokenizer
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import FileIndex, LockError
-from whoosh.query import (
-    And,
-    AndNot,
-    ConstantScoreQuery,
-    NullQuery,
-    Or,
-    Phrase,
-    Query,
-    Term,
-)
-from whoosh.query import Sequence as WordSequence
-from whoosh.searching import Searcher
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
 INDEX_NAME = "MAIN"
-#: Memory for the writer's posting pool; 512 MB bought nothing over 256 (DESIGN-NOTES).
+#: Memory for the writer's posting pool; 512 MB bought nothing over 256 (docs/design-notes.md).
 WRITER_LIMITMB = 256
 #: Rank with numpy over the raw postings (:mod:`~mura.app.search.whoosh_fast`) instead of
 #: walking Whoosh's matchers; the same results (tests compare the two).

@@ -28,10 +28,6 @@ from pickle import loads
 from typing import Any
 
 import numpy as np
-from mura.app.search import grams
-from mura.app.search.grouping import ALL_FIELDS, BODY_ONLY, NEAR_BOOST, NO_PAGE
-from mura.app.search.query import Clause, ParsedQuery
-from mura.app.search.types import FACET_KEYS
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
@@ -39,6 +35,11 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
+
+from mura.app.search import grams
+from mura.app.search.grouping import ALL_FIELDS, BODY_ONLY, NEAR_BOOST, NO_PAGE
+from mura.app.search.query import Clause, ParsedQuery
+from mura.app.search.types import FACET_KEYS
 
 #: Fields and their boosts, as in :mod:`~mura.app.search.grouping`.
 Fields = Sequence[tuple[str, float]]

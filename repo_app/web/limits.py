@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_login import current_user
+
 from mura.app.extensions import limiter
 
 

@@ -107,7 +107,7 @@ def mura_serve(env: dict[str, str], *extra: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser():
     """Debian's Chromium through Playwright (no browser is downloaded)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -129,7 +129,7 @@ def browser():  # noqa: ANN201
         b.close()
 
 
-def log_in(page, server: str, username: str, password: str, target: str = "/staff/") -> None:  # noqa: ANN001
+def log_in(page, server: str, username: str, password: str, target: str = "/staff/") -> None:
     """Log in through the login form (in English); lands on ``target``."""
     page.goto(f"{server}/login?lang=en&next={target}")
     page.fill("#username", username)
@@ -138,7 +138,7 @@ def log_in(page, server: str, username: str, password: str, target: str = "/staf
     page.wait_for_url(re.compile(re.escape(server + target.split("?")[0])))
 
 
-def log_out(page) -> None:  # noqa: ANN001
+def log_out(page) -> None:
     """Log out with the header's button."""
     page.click("#nav-logout")
     page.wait_for_selector("#nav-login")

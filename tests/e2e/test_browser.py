@@ -34,7 +34,7 @@ def test_upload_progress_and_public_search(
     server: str,
     browser,
     corpus: Path,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     scans = scans_folder(corpus, tmp_path / "scans")
     (scans / "p03-broken.png").write_bytes(b"not an image at all")
@@ -92,7 +92,7 @@ def test_upload_progress_and_public_search(
     page.wait_for_url(re.compile(r"/login\?next="))
 
 
-def test_language_switch(server: str, browser) -> None:  # noqa: ANN001
+def test_language_switch(server: str, browser) -> None:
     page = browser.new_page()
     page.goto(server + "/?lang=ru")
     assert page.locator("html").get_attribute("lang") == "ru"

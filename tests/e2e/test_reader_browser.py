@@ -43,7 +43,7 @@ def _expected_box(library: Library, seq: int) -> tuple[float, float, float, floa
     return x0 / words.width, y0 / words.height, x1 / words.width, y1 / words.height
 
 
-def _check_highlight_on_word(page, library: Library, seq: int, shots: Path) -> None:  # noqa: ANN001
+def _check_highlight_on_word(page, library: Library, seq: int, shots: Path) -> None:
     rect = page.locator("svg.highlights rect.hl").first
     rect.wait_for(state="visible")
     page.wait_for_function("document.querySelector('img.scan-image').naturalWidth > 0")
@@ -68,7 +68,7 @@ def _check_highlight_on_word(page, library: Library, seq: int, shots: Path) -> N
 
 def test_search_facet_open_hit_highlight_next_and_language(
     server: str,
-    browser,  # noqa: ANN001
+    browser,
     library: Library,
     tmp_path: Path,
 ) -> None:

@@ -49,7 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def public_hits(browser, server: str) -> list:  # noqa: ANN001
+def public_hits(browser, server: str) -> list:
     """What an anonymous reader finds for :data:`WORD`: (title, first page hit) per hit."""
     context = browser.new_context(locale="en-US")
     try:
@@ -68,7 +68,7 @@ def test_staff_check_reviewer_publishes(
     server: str,
     browser,
     corpus: Path,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     scans = scans_folder(corpus, tmp_path / "scans")
 
@@ -126,7 +126,7 @@ def test_staff_check_reviewer_publishes(
     assert hits == [(TITLE, "2")], hits
 
 
-def test_administrator_dashboard_and_annual_report(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_administrator_dashboard_and_annual_report(server: str, browser, tmp_path: Path) -> None:
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     log_in(page, server, ADMIN, PASSWORD, "/admin/reports/dashboard?lang=en")

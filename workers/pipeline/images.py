@@ -191,7 +191,7 @@ def _seek(im: Image.Image, frame: int) -> None:
 def _exif_orientation(im: Image.Image) -> int:
     try:
         value = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # noqa: BLE001 - broken EXIF must not fail a readable image
+    except Exception:
         return 1
     return value if value in range(1, 9) else 1
 
@@ -368,7 +368,7 @@ def encode_jpeg(pixels: Image.Image, info: dict | None = None, quality: int = 90
     buffer = io.BytesIO()
     flat.save(buffer, "JPEG", quality=quality)
     encoded = jpeg_passthrough(buffer.getvalue(), flat, {})
-    assert encoded is not None  # noqa: S101 - flatten() returns L or RGB
+    assert encoded is not None
     return replace(encoded, icc=_usable_icc((info or {}).get("icc_profile"), flat.mode))
 
 

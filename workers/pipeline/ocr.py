@@ -1,7 +1,7 @@
 """Tesseract: installed languages, orientation detection, and the one OCR run of a page.
 
 Tesseract runs as a subprocess with ``OMP_THREAD_LIMIT=1`` (one process per core is the
-fast configuration, see DESIGN-NOTES) and an explicit timeout. Errors are sorted as the
+fast configuration, see docs/design-notes.md) and an explicit timeout. Errors are sorted as the
 pipeline needs them: killed by our timeout -> OcrTimeout; killed by a signal (OOM killer) or
 no disk space -> TransientError; any other failure -> OcrFailed with the tail of stderr.
 """

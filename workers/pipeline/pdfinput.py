@@ -162,7 +162,7 @@ def _decode(image: pikepdf.Stream, ctx: PageContext) -> Image.Image | None:
         with pdf_image.as_pil_image() as pixels:
             pixels.load()
             return pixels.copy()
-    except Exception as exc:  # noqa: BLE001 - any failure here means: render the page instead
+    except Exception as exc:
         ctx.warn(f"The page's image could not be taken out ({exc}); the page was rendered instead.")
         return None
 

@@ -16,11 +16,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import func, select
+
 from mura.app.extensions import db
 from mura.app.models import ROLES, Branch, User
 from mura.app.models.base import utcnow
 from mura.app.modules.administration import audit
-from sqlalchemy import func, select
 
 #: argon2-cffi's defaults are RFC 9106's "low memory" profile (Argon2id, 64 MiB, t=3, p=4).
 _hasher = PasswordHasher()

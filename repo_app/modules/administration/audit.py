@@ -19,9 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
+from sqlalchemy import Select, select
+
 from mura.app.extensions import db
 from mura.app.models import AuditEvent, User
-from sqlalchemy import Select, select
 
 PER_PAGE = 50
 
@@ -70,7 +71,7 @@ def _current_user() -> User | None:
         return None
     from flask_login import current_user
 
-    return current_user._get_current_object() if current_user.is_authenticated else None  # noqa: SLF001
+    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 @dataclass

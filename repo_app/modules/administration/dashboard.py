@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import func, or_, select
+
 from mura.app.extensions import db
 from mura.app.models import Contract, CopyRequest, Document, Page, ScanJob
 from mura.app.modules.administration import reports
 from mura.app.modules.rights import visibility
-from sqlalchemy import func, or_, select
 
 #: Job states of work under way.
 RUNNING_STATES = ("queued", "running", "assembling", "indexing")

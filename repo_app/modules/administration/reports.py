@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import Select, case, distinct, func, literal, select, union
+
 from mura.app.extensions import db
 from mura.app.models import Branch, Contract, Document, Page, Plan, ScanJob, StoredFile
-from sqlalchemy import Select, case, distinct, func, literal, select, union
 
 #: The rows of the report, in the order libraries file them ("total" first).
 ROW_KEYS = ("total", "newspaper_article", "journal_article", "book_article", "book")
@@ -132,7 +133,7 @@ def digitized_pages() -> Select:
     )
 
 
-def is_kazakh(langs_column: Any) -> Any:  # noqa: ANN401 - a SQL expression
+def is_kazakh(langs_column: Any) -> Any:
     """SQL: is ``kaz`` one of the '+'-joined Tesseract codes in ``langs_column``."""
     return (literal("+") + func.coalesce(langs_column, "") + literal("+")).like("%+kaz+%")
 
@@ -167,7 +168,7 @@ def _document_rows(year: int, branch_id: int | None, per_branch: bool) -> list[A
     return list(db.session.execute(query))
 
 
-def _add_row(  # noqa: PLR0913 - one grouped SQL row, unpacked
+def _add_row(
     rows: dict[str, dict[str, int]],
     doc_type: str,
     kk: int,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pymarc
+
 from mura.app.models import CatalogueRecord, Document
 
 #: Dublin Core elements, in the order oai_dc writes them.

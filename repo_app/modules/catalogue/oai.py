@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from lxml import etree
+from sqlalchemy import false, func, select
+
 from mura.app.extensions import db
 from mura.app.models import Collection, Document, OaiTombstone
 from mura.app.models.base import utcnow
 from mura.app.modules.catalogue import metadata
 from mura.app.modules.catalogue.records import set_spec
 from mura.app.modules.rights import visibility
-from sqlalchemy import false, func, select
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
@@ -309,7 +310,7 @@ def _item(settings: Settings, value: str) -> tuple[Document | None, OaiTombstone
     raise OaiError("idDoesNotExist", f"No item {value}")
 
 
-def _selects(since: datetime | None, until: datetime | None, spec: str | None, collection_id):  # noqa: ANN001, ANN202
+def _selects(since: datetime | None, until: datetime | None, spec: str | None, collection_id):
     """Selects of public documents and of tombstones of documents that are not public now."""
     live = select(Document).where(visibility.listed_condition())
     public_ids = select(Document.id).where(visibility.listed_condition())
@@ -327,11 +328,11 @@ def _selects(since: datetime | None, until: datetime | None, spec: str | None, c
     return live, dead
 
 
-def _count(stmt) -> int:  # noqa: ANN001
+def _count(stmt) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
-def _page(live, dead, after: int, size: int) -> list[tuple[Document | None, OaiTombstone | None]]:  # noqa: ANN001
+def _page(live, dead, after: int, size: int) -> list[tuple[Document | None, OaiTombstone | None]]:
     """Up to ``size + 1`` items after document id ``after``, merged in document id order."""
     documents = db.session.scalars(
         live.where(Document.id > after).order_by(Document.id).limit(size + 1)
@@ -404,7 +405,7 @@ def _oai_dc(dc: Mapping[str, list[str]]) -> etree._Element:
     return root
 
 
-def _marcxml(rec) -> etree._Element:  # noqa: ANN001
+def _marcxml(rec) -> etree._Element:
     root = etree.Element(_q(MARC_NS, "record"), nsmap={"marc": MARC_NS, "xsi": XSI_NS})
     root.set(_q(XSI_NS, "schemaLocation"), f"{MARC_NS} {MARC_SCHEMA}")
     root.set("type", "Bibliographic")

@@ -14,7 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
+from blinker import Namespace
 from flask import Flask
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session
+
 from mura.app.core.import_tally import ImportTally
 from mura.app.extensions import db
 from mura.app.models import (
@@ -38,8 +42,6 @@ from mura.app.modules.catalogue.marc_import import (
     read_records,
 )
 from mura.app.modules.rights import visibility
-from sqlalchemy import event, func, or_, select
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -374,15 +376,20 @@ def attach_upload(document_id: int, record_id: int | None, new_record: bool) -> 
     return record.id
 
 
+#: Sent with ``document_ids`` after their catalogue description changed (committed), before
+#: they are indexed again; the rights service decides their access again on it.
+documents_described = Namespace().signal("documents-described")
+
+
 def after_documents_changed(document_ids: Iterable[int]) -> None:
     """Bring the search index up to date for documents whose description changed (committed)."""
     from mura.app.modules.discovery import search as search_service
-    from mura.app.modules.rights import rights
 
-    # A new record, or new author dates, may change what the rights allow (docs/rights.md);
-    # this withdraws what is no longer public, and the loop below re-indexes.
+    # A new record, or new author dates, may change what the rights allow (docs/rights.md):
+    # the rights service listens (rights.init_app) and withdraws what is no longer public;
+    # the loop below re-indexes. A signal, so the catalogue does not import the rights.
     document_ids = sorted(set(document_ids))
-    rights.refresh_rights(document_ids, reindex=False)
+    documents_described.send(document_ids=document_ids)
     for document_id in document_ids:
         try:
             search_service.index_document(document_id)
@@ -493,8 +500,9 @@ def check_slug(slug: str) -> bool:
 
 def save_cover(collection: Collection, stream: BinaryIO, name: str) -> None:
     """Keep an uploaded cover image (checked to be an image) and use it for ``collection``."""
-    from mura.app.core import files
     from PIL import Image, UnidentifiedImageError
+
+    from mura.app.core import files
 
     try:
         with Image.open(stream) as image:

@@ -10,6 +10,9 @@ import json
 import textwrap
 from pathlib import Path
 
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
+
 from mura.app import paths
 from mura.app.extensions import db
 from mura.app.models import Collection, Document
@@ -22,8 +25,6 @@ from mura.app.modules.administration.accounts import (
 from mura.app.modules.digitization import workflow
 from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
 from mura.app.modules.rights import rights
-from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import select
 
 SAMPLE = paths.SAMPLE / "documents.json"
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")

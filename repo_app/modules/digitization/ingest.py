@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
+
 from mura.app.core import files
 from mura.app.core.languages import parse_langs
 from mura.app.extensions import db

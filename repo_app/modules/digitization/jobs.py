@@ -1,7 +1,8 @@
 """The state of scan jobs and their pages, kept in the database with conditional updates.
 
 The broker may deliver a task twice (Redis after a crash) or lose it (the embedded transports when
-a worker dies; see DESIGN-NOTES). So a task first *claims* its row with a conditional UPDATE and
+a worker dies; see docs/design-notes.md). So a task first *claims* its row with a conditional
+UPDATE and
 leaves if nothing changed, completion is decided by counting pages in the database, and
 :func:`sweep` sends again whatever was lost.
 """
@@ -14,11 +15,12 @@ import socket
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+
 from mura.app.core.queue import enqueue_after_commit
 from mura.app.extensions import db
 from mura.app.models import Page, ScanJob
 from mura.app.models.base import utcnow
-from sqlalchemy import and_, func, or_, select, update
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 
 CYRILLIC_LANGS = frozenset(
     {"kaz", "rus", "kir", "ukr", "bel", "bul", "srp", "mkd", "tat", "bak", "uzb_cyrl", "tgk", "mon"}
-)  # noqa: E501
+)
 
 
 def script_shares(text: str) -> tuple[int, float, float]:

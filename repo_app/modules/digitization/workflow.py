@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select, update
+
 from mura.app.core.queue import enqueue_after_commit
 from mura.app.extensions import db
 from mura.app.models import Branch, Document, ScanJob, User
@@ -40,7 +42,6 @@ from mura.app.models.base import utcnow
 from mura.app.models.document import WORKFLOW_STATES
 from mura.app.modules.administration import audit
 from mura.app.modules.rights import visibility
-from sqlalchemy import Select, func, select, update
 
 REINDEX_TASK = "mura.workers.tasks.reindex_document"
 #: Longest comment kept on a returned document.
@@ -57,7 +58,7 @@ STATE_LABELS = {
     "published": _l("published"),
     "returned": _l("returned to staff"),
 }
-assert set(STATE_LABELS) == set(WORKFLOW_STATES)  # noqa: S101 - a new state needs a label
+assert set(STATE_LABELS) == set(WORKFLOW_STATES)
 
 
 class WorkflowError(Exception):

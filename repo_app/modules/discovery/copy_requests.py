@@ -15,12 +15,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+
 from mura.app.extensions import db
 from mura.app.models import REQUEST_STATUSES, CatalogueRecord, CopyRequest, Document, User
 from mura.app.models.base import utcnow
 from mura.app.modules.administration import audit
 from mura.app.modules.rights import visibility
-from sqlalchemy import func, select
 
 #: Statuses staff may set by hand (``published`` follows from the document).
 STAFF_STATUSES = ("new", "accepted", "scanning", "declined")

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from markupsafe import Markup
+from sqlalchemy import select
+
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, Document
 from mura.app.modules.rights import visibility
 from mura.app.search import FACET_KEYS, DocumentHit, SearchEngine, SearchResults
 from mura.app.search.snippets import make_snippet
-from sqlalchemy import select
 
 #: Facets from the database, after the index's ``collection``, ``doc_type``, ``language``.
 DB_FACET_KEYS = ("decade", "year", "source")

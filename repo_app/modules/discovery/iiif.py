@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import url_for
+
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue.metadata import record_title
 from mura.app.modules.discovery import reader

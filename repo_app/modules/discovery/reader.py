@@ -31,6 +31,9 @@ from pathlib import Path
 from flask import current_app
 from lxml import etree
 from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import defer
+
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document, Page, ScanJob, StoredFile
@@ -38,8 +41,6 @@ from mura.app.search import DEFAULT_ANALYZER
 from mura.app.search.fuzzy import with_near_misses
 from mura.app.search.query import parse_query
 from mura.app.search.snippets import match_spans
-from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 log = logging.getLogger(__name__)
 

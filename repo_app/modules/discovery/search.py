@@ -9,13 +9,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import select
+
 from mura.app.extensions import db
 from mura.app.models import Document, Page, ScanJob
 from mura.app.modules.rights import visibility
 from mura.app.search import DocumentEntry, PageEntry, SearchEngine, SearchResults, open_engine
 from mura.app.search.engine import open_index
 from mura.app.search.rebuild import RebuildReport, rebuild
-from sqlalchemy import select
 
 
 def get_engine() -> SearchEngine:

@@ -29,10 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import func, select, text
+
 from mura.app.core.files import get_store
 from mura.app.extensions import db
 from mura.app.models import Document
-from sqlalchemy import func, select, text
 
 _CHUNK = 1024 * 1024
 
@@ -155,7 +156,7 @@ def _copy_objects(dest: Path, previous: Path | None, report: BackupReport) -> No
 def _schema_revision() -> str | None:
     try:
         return db.session.scalar(text("SELECT version_num FROM alembic_version"))
-    except Exception:  # noqa: BLE001 - no schema yet
+    except Exception:
         db.session.rollback()
         return None
 
@@ -209,7 +210,7 @@ def restore(source: Path) -> BackupReport:
 def _has_documents() -> bool:
     try:
         return bool(db.session.scalar(select(func.count()).select_from(Document)))
-    except Exception:  # noqa: BLE001 - no tables yet: empty
+    except Exception:
         db.session.rollback()
         return False
 

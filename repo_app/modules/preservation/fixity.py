@@ -25,12 +25,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import func, or_, select, update
+
 from mura.app.core.files import get_store
 from mura.app.extensions import db
 from mura.app.models import Document, Page, StoredFile
 from mura.app.models.base import utcnow
 from mura.storage import StoreError
-from sqlalchemy import func, or_, select, update
 
 log = logging.getLogger(__name__)
 

@@ -34,13 +34,14 @@ from typing import BinaryIO
 
 import bagit
 from lxml import etree
+from sqlalchemy import func, select, text
+
 from mura.app.core.files import get_store
 from mura.app.extensions import db
 from mura.app.models import Collection, Document, Page, ScanJob, StoredFile
 from mura.app.models.base import utcnow
 from mura.app.models.rights import DocumentRights
 from mura.storage import StoreError
-from sqlalchemy import func, select, text
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def _write_metadata(document: Document, folder: Path, page_rows: list[dict], fil
     _write_xml(folder / "mets.xml", _mets(document, root, page_rows, files))
 
 
-def _marcxml(record) -> bytes:  # noqa: ANN001
+def _marcxml(record) -> bytes:
     import pymarc
 
     return pymarc.record_to_xml(record, namespace=True)
@@ -518,7 +519,7 @@ def _keep(folder: Path, name: str, facts: dict) -> StoredFile:
     return row
 
 
-def _put(stream: BinaryIO):  # noqa: ANN202
+def _put(stream: BinaryIO):
     return get_store().put_stream(stream)
 
 

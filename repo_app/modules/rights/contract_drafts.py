@@ -15,6 +15,7 @@ from flask import current_app
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
+
 from mura.app import paths
 from mura.app.models import Contract
 from mura.app.models.rights import GRANTS

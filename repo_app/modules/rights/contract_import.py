@@ -16,13 +16,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import func, select
+
 from mura.app.core.import_tally import ImportTally
 from mura.app.extensions import db
 from mura.app.models import Branch, CatalogueRecord, Contract, RightsHolder, User
 from mura.app.models.rights import GRANTS
 from mura.app.modules.rights import contracts
 from mura.app.modules.rights.rights import RightsError
-from sqlalchemy import func, select
 
 #: Column -> headings that name it (case and spaces ignored). The first is the canonical one.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -227,11 +228,11 @@ def _import_row(values: dict, report: ContractImportReport, actor: User | None) 
         )
         for h, r in holders
     ]
-    before = contracts._snapshot(existing) if existing is not None else None  # noqa: SLF001
+    before = contracts._snapshot(existing) if existing is not None else None
     contract = contracts.save_contract(existing, data, actor=actor)
     if existing is None:
         report.created += 1
-    elif contracts._snapshot(contract) != before:  # noqa: SLF001
+    elif contracts._snapshot(contract) != before:
         report.updated += 1
     else:
         report.unchanged += 1

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy import func, select
+
 from mura.app.extensions import db
 from mura.app.models import (
     Branch,
@@ -27,7 +29,6 @@ from mura.app.models.rights import CONTRACT_STATUSES, GRANTS, HOLDER_KINDS, PART
 from mura.app.modules.administration import audit
 from mura.app.modules.rights import rights
 from mura.app.modules.rights.rights import RightsError
-from sqlalchemy import func, select
 
 log = logging.getLogger(__name__)
 
@@ -287,53 +288,3 @@ def status_counts() -> dict[str, int]:
     counts = dict.fromkeys(CONTRACT_STATUSES, 0)
     counts.update({status: n for status, n in rows})
     return counts
-
-
-# --- expiry (Celery beat: mura.workers.tasks.check_rights)
-# ---------------------------------------------
-
-
-def expire_contracts(today: date) -> list[Contract]:
-    """Set ``expired`` on active contracts whose last day is before ``today``; commit."""
-    ended = list(
-        db.session.scalars(
-            select(Contract).where(
-                Contract.status == "active",
-                Contract.ends_on.is_not(None),
-                Contract.ends_on < today,
-            )
-        )
-    )
-    for contract in ended:
-        contract.status = "expired"
-        audit.record("contract.expire", "contract", contract.id, number=contract.number,
-                     ends_on=contract.ends_on.isoformat(), on=today.isoformat(),
-                     via="rights check")  # fmt: skip
-    db.session.commit()
-    return ended
-
-
-def run_rights_check(today: date | None = None) -> dict:
-    """The periodic check: expire ended contracts, decide every document again.
-
-    Documents whose contract ended are withdrawn (never deleted); those that a new contract
-    covers come back. Returns a JSON-ready report.
-    """
-    today = today or rights.library_today()
-    expired = expire_contracts(today)
-    changes = rights.refresh_rights(None, today=today, via="rights check")
-    ending = contracts_ending(today)
-    report = {
-        "today": today.isoformat(),
-        "expired": [c.number for c in expired],
-        "changed": [
-            {"document_id": c.document_id, "before": c.before, "after": c.after} for c in changes
-        ],
-        "ending_soon": [
-            {"number": c.number, "ends_on": c.ends_on.isoformat() if c.ends_on else None}
-            for c in ending
-        ],
-    }
-    if expired or changes:
-        log.info("rights check %s: %s", today, report)
-    return report

@@ -35,6 +35,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
 from mura.app.extensions import db
 from mura.app.models import Contract, ContractWork, Document, DocumentRights, RecordAgent, User
 from mura.app.models.base import utcnow
@@ -42,8 +45,6 @@ from mura.app.models.record import CREATOR_ROLES
 from mura.app.models.rights import GRANTS, MARKS
 from mura.app.modules.administration import audit
 from mura.app.modules.rights import visibility
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -556,11 +557,19 @@ def _initial_access(session: Session, flush_context: object, instances: object) 
 
 
 def init_app(app: Flask) -> None:
-    """Give new documents their access on insert (once per process)."""
+    """Give new documents their access on insert; decide again when their record changes."""
     from flask_sqlalchemy.session import Session as session_class
+
+    from mura.app.modules.catalogue import records
 
     if not event.contains(session_class, "before_flush", _initial_access):
         event.listen(session_class, "before_flush", _initial_access)
+    records.documents_described.connect(_after_description_changed)
+
+
+def _after_description_changed(sender: object, *, document_ids: list[int]) -> None:
+    """A new record, or new author dates, may change what the rights allow (docs/rights.md)."""
+    refresh_rights(document_ids, reindex=False)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:

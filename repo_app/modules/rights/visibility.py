@@ -21,9 +21,10 @@ import ipaddress
 from collections.abc import Iterable
 
 from flask import current_app
+from sqlalchemy import ColumnElement, and_, select
+
 from mura.app.extensions import db
 from mura.app.models import Document
-from sqlalchemy import ColumnElement, and_, select
 
 #: Access levels whose description the public sees (``models.rights.ACCESS_LEVELS``).
 LISTED_ACCESS = ("online", "reading_room", "record_only")

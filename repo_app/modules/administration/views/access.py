@@ -39,6 +39,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
 from mura.app.extensions import db, login_manager
 from mura.app.models import ScanJob, User
 
@@ -62,7 +63,7 @@ def allow_roles(*roles: str) -> Callable[[F], F]:
     """
 
     def mark(view: F) -> F:
-        view._mura_roles = frozenset({"admin", *roles})  # noqa: SLF001 - read by guard()
+        view._mura_roles = frozenset({"admin", *roles})
         return view
 
     return mark

@@ -18,6 +18,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
 from mura.app.extensions import db
 from mura.app.models import Branch, User
 from mura.app.modules.administration import accounts, audit
@@ -29,7 +31,6 @@ from mura.app.modules.administration.views.forms import (
     UserCreateForm,
     UserEditForm,
 )
-from wtforms.fields.choices import SelectChoice
 
 bp = Blueprint("admin", __name__)
 
@@ -128,7 +129,7 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     user = db.session.get(User, user_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    password = accounts.reset_password(user, actor=current_user._get_current_object())  # noqa: SLF001
+    password = accounts.reset_password(user, actor=current_user._get_current_object())
     return render_template("admin/password_shown.html", user=user, password=password, reset=True)
 
 

@@ -26,12 +26,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
+
 from mura.app.extensions import db, limiter
 from mura.app.models import User
 from mura.app.modules.administration import accounts, audit
 from mura.app.modules.administration.views.access import safe_next
 from mura.app.modules.administration.views.auth_forms import LoginForm, PasswordForm
-from werkzeug.exceptions import TooManyRequests
 
 bp = Blueprint("auth", __name__)
 
@@ -136,7 +137,7 @@ def throttled(exc: TooManyRequests) -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """Log out; the session token changes, so a copy of the cookie is worthless too."""
     if current_user.is_authenticated:
-        user: User = current_user._get_current_object()  # noqa: SLF001
+        user: User = current_user._get_current_object()
         audit.record("auth.logout", "user", user.id, actor=user)
         user.session_token = accounts.new_session_token()
         db.session.commit()
@@ -160,7 +161,7 @@ def password() -> ResponseReturnValue:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user: User = current_user._get_current_object()  # noqa: SLF001
+        user: User = current_user._get_current_object()
         try:
             accounts.change_own_password(
                 user, form.current_password.data or "", form.new_password.data or ""

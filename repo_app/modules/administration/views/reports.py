@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+
 from mura.app.extensions import db
 from mura.app.models import PLAN_FIELDS, Branch
 from mura.app.modules.administration import audit, charts, dashboard, reports
@@ -23,7 +24,7 @@ def _year() -> int:
     year = request.args.get("year", type=int)
     if year is None:
         return dashboard.local_today().year
-    if not 1900 <= year <= 2999:  # noqa: PLR2004 - a sane calendar range
+    if not 1900 <= year <= 2999:
         abort(400)
     return year
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
+from sqlalchemy import select
+
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection
 from mura.app.modules.catalogue import metadata, records
 from mura.app.modules.rights import visibility
-from sqlalchemy import select
 
 bp = Blueprint("catalogue", __name__)
 
@@ -39,7 +40,7 @@ def collection(slug: str) -> str:
 
 
 @bp.route("/collections/<slug>/cover")
-def cover(slug: str):  # noqa: ANN201
+def cover(slug: str):
     """The collection's cover image."""
     row = db.session.scalar(select(Collection).where(Collection.slug == slug))
     if row is None or row.cover_file is None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import select
+
 from mura.app.extensions import db
 from mura.app.models import Collection
 from mura.app.modules.catalogue import records
 from mura.app.modules.catalogue.views.forms import CollectionForm, CollectionItemForm
-from sqlalchemy import select
 
 bp = Blueprint("staff_collections", __name__)
 

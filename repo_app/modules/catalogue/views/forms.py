@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +15,8 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+
+from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
 
 _YEAR = [Optional(), NumberRange(min=1000, max=2100)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request, url_for
+
 from mura.app.extensions import csrf
 from mura.app.modules.catalogue import oai
 

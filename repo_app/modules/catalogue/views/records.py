@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import select
+
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Document
 from mura.app.modules.catalogue import metadata, records
@@ -16,7 +18,6 @@ from mura.app.modules.catalogue.marc_import import (
 )
 from mura.app.modules.catalogue.views.forms import AttachForm, ImportForm, RecordForm
 from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
-from sqlalchemy import select
 
 bp = Blueprint("staff_records", __name__)
 

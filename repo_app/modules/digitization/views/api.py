@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
+
 from mura.app.extensions import csrf, db
 from mura.app.models import ScanJob
 from mura.app.modules.digitization.job_status import describe_job

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from mura.app.modules.digitization.workflow import MAX_COMMENT
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from mura.app.modules.digitization.workflow import MAX_COMMENT
 
 DOC_TYPE_LABELS = {
     "book": _l("Book"),

@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+
 from mura.app.extensions import db
 from mura.app.models import Document, User
 from mura.app.modules.administration.views.access import allow_roles, safe_next
@@ -82,13 +83,13 @@ def return_document(document_id: int) -> ResponseReturnValue:
     )
 
 
-def _move(document_id: int, move, done: str, *, validated: bool = False) -> ResponseReturnValue:  # noqa: ANN001
+def _move(document_id: int, move, done: str, *, validated: bool = False) -> ResponseReturnValue:
     """Apply ``move(document, user)``; flash what happened or why not, and go back."""
     document = db.session.get(Document, document_id) or abort(404)
     if not validated and not ActionForm().validate_on_submit():
         abort(400)  # no valid CSRF token
     try:
-        move(document, current_user._get_current_object())  # noqa: SLF001
+        move(document, current_user._get_current_object())
     except workflow.WorkflowError as exc:  # e.g. someone else decided first
         db.session.rollback()
         flash(exc.reason)

@@ -8,6 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
 from mura.app.core import files
 from mura.app.core.languages import COMMON, parse_langs
 from mura.app.extensions import db
@@ -27,8 +30,6 @@ from mura.app.modules.digitization.views.forms import (
     UploadForm,
 )
 from mura.app.modules.preservation.fixity import status as fixity_status
-from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 
 bp = Blueprint("staff", __name__)
 
@@ -76,7 +77,7 @@ def upload() -> ResponseReturnValue:
             year=form.year.data,
         )
         try:
-            job = ingest(uploads, fields, user=current_user._get_current_object())  # noqa: SLF001
+            job = ingest(uploads, fields, user=current_user._get_current_object())
         except IngestError as exc:
             target = getattr(form, exc.field or "", None) or form.files
             target.errors = [*target.errors, exc.message]

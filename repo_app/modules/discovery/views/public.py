@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, make_response, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import select
+
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
-from sqlalchemy import select
 
 bp = Blueprint("public", __name__)
 
@@ -62,6 +63,7 @@ def search() -> str:
 def _collection_titles() -> dict[str, str]:
     """Collection slug -> title in the interface language (facet labels)."""
     from flask_babel import get_locale
+
     from mura.app.models import Collection
 
     locale = str(get_locale())

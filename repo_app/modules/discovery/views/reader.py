@@ -28,13 +28,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import func, select
+
 from mura.app.extensions import db
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue import citation
 from mura.app.modules.discovery import iiif, reader
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
-from sqlalchemy import func, select
 
 bp = Blueprint("reader", __name__)
 

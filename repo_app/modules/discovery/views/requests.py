@@ -22,12 +22,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from mura.app.extensions import db, limiter
-from mura.app.models import CatalogueRecord
-from mura.app.modules.discovery import copy_requests
 from sqlalchemy import select
 from wtforms import EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from mura.app.extensions import db, limiter
+from mura.app.models import CatalogueRecord
+from mura.app.modules.discovery import copy_requests
 
 bp = Blueprint("requests", __name__)
 

@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from mura.app.extensions import db
-from mura.app.models import REQUEST_STATUSES, CopyRequest
-from mura.app.modules.discovery import copy_requests
 from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
+
+from mura.app.extensions import db
+from mura.app.models import REQUEST_STATUSES, CopyRequest
+from mura.app.modules.discovery import copy_requests
 
 bp = Blueprint("staff_requests", __name__)
 
@@ -151,5 +152,5 @@ def scan(request_id: int) -> ResponseReturnValue:
     return redirect(url_for("staff.upload", record_id=found.record_id))
 
 
-def _user():  # noqa: ANN202
-    return current_user._get_current_object()  # noqa: SLF001
+def _user():
+    return current_user._get_current_object()

@@ -17,12 +17,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from mura.app.core import files
-from mura.app.extensions import db
-from mura.app.models import Branch, Contract, Document, RightsHolder
-from mura.app.models.rights import CONTRACT_STATUSES, GRANTS, HOLDER_KINDS
-from mura.app.modules.rights import contract_drafts, contract_import, contracts, rights
-from mura.app.modules.rights.rights import RightsError
 from sqlalchemy import select
 from wtforms import (
     DateField,
@@ -35,6 +29,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from mura.app.core import files
+from mura.app.extensions import db
+from mura.app.models import Branch, Contract, Document, RightsHolder
+from mura.app.models.rights import CONTRACT_STATUSES, GRANTS, HOLDER_KINDS
+from mura.app.modules.rights import contract_drafts, contract_import, contracts, rights
+from mura.app.modules.rights.rights import RightsError
 
 bp = Blueprint("admin_rights", __name__)
 # New documents get their access in the flush that inserts them (repo_app/modules/rights/rights.py);
