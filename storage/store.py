@@ -39,9 +39,6 @@ class Store(Protocol):
     def put_stream(self, stream: BinaryIO) -> StoredObject:
         """Store the bytes read from ``stream``."""
 
-    def put_file(self, path: Path) -> StoredObject:
-        """Store a copy of the file at ``path``."""
-
     def open(self, sha256: str) -> BinaryIO:
         """Open an object for reading."""
 
@@ -89,11 +86,6 @@ class FilesystemStore:
             return open(self.local_path(sha256), "rb")
         except FileNotFoundError as exc:
             raise StoreError(f"object {sha256} is missing from the store") from exc
-
-    def put_file(self, path: Path) -> StoredObject:
-        """Store a copy of the file at ``path``."""
-        with open(path, "rb") as stream:
-            return self.put_stream(stream)
 
     def put_stream(self, stream: BinaryIO) -> StoredObject:
         """Copy ``stream`` into the store, hashing on the way; return its address."""

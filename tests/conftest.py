@@ -26,7 +26,6 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MURA_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus" / "pages"
-RESOURCES = Path(__file__).resolve().parent / "resources"
 PG_ADMIN_URL = os.environ.get("MURA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MURA_TEST_REDIS", "redis://127.0.0.1:6379/15")
 

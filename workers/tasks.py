@@ -21,14 +21,15 @@ from sqlalchemy.exc import OperationalError
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document, Page, ScanJob
+from mura.app.modules.catalogue import metadata
 from mura.app.modules.digitization import jobs, workflow
 from mura.app.modules.digitization.quality import page_flags
 from mura.app.modules.discovery import search as search_service
 from mura.storage import StoreError
 from mura.workers.pipeline.errors import PageError, TransientError
 from mura.workers.pipeline.page import PageOptions, PageResult, process_page
-from mura.workers.pipeline.pdf import DocumentMeta, placeholder_page
 from mura.workers.pipeline.pdf import assemble_pdf as build_document_pdf
+from mura.workers.pipeline.pdf import placeholder_page
 
 log = logging.getLogger(__name__)
 
@@ -210,14 +211,7 @@ def _build_pdf(job: ScanJob, work: Path) -> Path:
             reason = page.error_reason or "not processed"
             page_pdfs.append(placeholder_page(work / f"failed-{page.seq:05d}.pdf", reason))
     document: Document = job.document
-    meta = DocumentMeta(
-        title=document.title,
-        authors=list(document.authors or []),
-        languages=document.languages,
-        subject=document.collection.title if document.collection else None,
-        identifier=f"mura:document:{document.id}",
-        doc_type=document.doc_type,
-    )
+    meta = metadata.document_meta(document)  # from the catalogue record when there is one
     return build_document_pdf(page_pdfs, work / "document.pdf", meta)
 
 

@@ -1,12 +1,33 @@
-"""OCR languages: which Tesseract languages are installed, and checking a job's choice."""
+"""Languages for the app, from the one table in ``mura.workers.pipeline.languages``.
+
+Adds what needs the app: installed OCR languages, checking a job's choice, and languages as a
+reader sees them (names in the UI language, ``lang`` attributes).
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 import subprocess
+from collections.abc import Sequence
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
+
+from mura.workers.pipeline.languages import (
+    LANGUAGES,
+    Language,
+    bcp47,
+    cyrillic_codes,
+    to_marc,
+    to_tesseract,
+)
+from mura.workers.pipeline.languages import find as find_language
+
+__all__ = [
+    "COMMON", "LANGUAGES", "Language", "bcp47", "cyrillic_codes", "find_language", "html_lang",
+    "installed_languages", "language_name", "parse_langs", "to_marc", "to_tesseract",
+]  # fmt: skip
 
 #: Languages offered first in forms; any other installed one may be typed.
 COMMON = ("kaz+rus", "kaz", "rus", "kir+rus", "kir", "eng", "kaz+rus+eng")
@@ -42,3 +63,17 @@ def parse_langs(value: str) -> str:
                 )
             )
     return "+".join(dict.fromkeys(codes))
+
+
+def html_lang(codes: Sequence[str]) -> str:
+    """The ``lang`` attribute of text in these OCR languages: its first one's tag, or ``""``.
+
+    Kyrgyz page text is ``ky``, not ``ru``: screen readers and hyphenation follow it.
+    """
+    return bcp47(codes[0]) if codes else ""
+
+
+def language_name(code: str) -> str:
+    """A language code as its name in the reader's language (the code itself if unknown)."""
+    language = find_language(code)
+    return language.name(str(get_locale() or "en")) if language else code

@@ -66,6 +66,27 @@ class SearchEngine(Protocol):
         """Return the page numbers of one document whose text matches ``query``, ascending."""
         ...
 
+    def ranked_documents(
+        self, query: str, *, filters: Mapping[str, Sequence[str]] | None = None
+    ) -> list[tuple[int, float]]:
+        """Return ``(document id, score)`` of every matching document, best first (no snippets).
+
+        The search page's facets and date sorting need every match, not one results page.
+        """
+        ...
+
+    def suggest(self, query: str) -> str | None:
+        """Return ``query`` with its unknown words replaced by the closest indexed ones."""
+        ...
+
+    def doc_frequency(self, term: str) -> int:
+        """Return how many entries hold ``term`` in the title, authors or page text."""
+        ...
+
+    #: True when the index was built with another analysis version (``mura reindex`` fixes
+    #: it; results stay usable meanwhile): the administrators' dashboard says so.
+    needs_rebuild: bool
+
     def close(self) -> None:
         """Release open files; the engine must not be used afterwards."""
         ...

@@ -309,6 +309,25 @@ class SwitchingEngine:
         """Matching page numbers of one document (see ``SearchEngine``)."""
         return self._current().document_pages(document_id, query)
 
+    def ranked_documents(
+        self, query: str, *, filters: Mapping[str, Sequence[str]] | None = None
+    ) -> list[tuple[int, float]]:
+        """Every matching document with its score (see ``SearchEngine``)."""
+        return self._current().ranked_documents(query, filters=filters)
+
+    def suggest(self, query: str) -> str | None:
+        """The query with unknown words corrected (see ``SearchEngine``)."""
+        return self._current().suggest(query)
+
+    def doc_frequency(self, term: str) -> int:
+        """Entries holding ``term`` (see ``SearchEngine``)."""
+        return self._current().doc_frequency(term)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """Whether the current index was built with another analysis (see ``SearchEngine``)."""
+        return bool(self._current().needs_rebuild)
+
     def _note(self, document_id: int) -> None:
         """Note a write in the journal of a running rebuild (before the pointer is read)."""
         if self._marker.exists():

@@ -234,11 +234,6 @@ class _SearcherPool:
         self._local.snapshot = fresh
         return fresh
 
-    def open_count(self) -> int:
-        """Number of open searchers (for tests and diagnostics)."""
-        with self._lock:
-            return len(self._open)
-
     def close(self) -> None:
         with self._lock:
             for snapshot in self._open:

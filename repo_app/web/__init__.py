@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, Response, request, url_for
 from flask_babel import get_locale
 
+from mura.app.core import languages
+
 
 def init_app(app: Flask) -> None:
     """Register the blueprints and the app-wide hooks."""
@@ -23,12 +25,16 @@ def init_app(app: Flask) -> None:
     _register_accounts(app)
     _register_discovery(app)
 
+    app.add_template_filter(languages.language_name, "language_name")
+
     @app.context_processor
     def _globals() -> dict:
         return {
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "url_with_lang": url_with_lang,
+            "language_name": languages.language_name,  # the one table: core/languages.py
+            "html_lang": languages.html_lang,
         }
 
     @app.after_request

@@ -22,6 +22,8 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
+from mura.workers.pipeline.languages import bcp47
+
 from .context import disk_errors
 from .geometry import Matrix, Placement
 from .images import EncodedImage, PdfImageRef
@@ -39,9 +41,6 @@ PLACEHOLDER_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 MAX_REASON_CHARS = 2000
 #: The colour the scans are meant for, as PDF/A's output intent: sRGB, as scanners deliver.
 OUTPUT_CONDITION = "sRGB IEC61966-2.1"
-
-#: Tesseract language codes -> BCP 47, for dc:language and /Lang.
-BCP47 = {"kaz": "kk", "rus": "ru", "kir": "ky", "eng": "en", "deu": "de", "fra": "fr", "tur": "tr"}
 
 
 @dataclass
@@ -331,7 +330,7 @@ def _font_key(font: pikepdf.Object) -> str | None:
 
 
 def _write_metadata(pdf: pikepdf.Pdf, meta: DocumentMeta) -> None:
-    languages = [BCP47.get(lang, lang) for lang in meta.languages]
+    languages = [bcp47(lang) for lang in meta.languages]  # one table: languages.py
     with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
         xmp["dc:title"] = meta.title
         xmp["dc:creator"] = list(meta.authors)

@@ -201,7 +201,7 @@ def search_index_outdated() -> bool:
     """
     from mura.app.modules.discovery import search as search_service
 
-    return bool(getattr(search_service.get_engine(), "needs_rebuild", False))
+    return search_service.get_engine().needs_rebuild
 
 
 def search_engine_advice() -> dict[str, int] | None:

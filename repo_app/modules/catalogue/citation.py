@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from mura.app.core.languages import find_language
 from mura.app.models import CatalogueRecord, Document
 from mura.app.models.record import CREATOR_ROLES
 from mura.app.modules.catalogue.metadata import physical_description, record_title
@@ -56,8 +57,6 @@ BIBTEX_TYPES = {
     "journal_article": "article",
     "book_article": "incollection",
 }
-#: ``langid`` (biblatex / babel names) per Tesseract or MARC language code.
-LANGIDS = {"kaz": "kazakh", "rus": "russian", "kir": "kyrgyz", "eng": "english"}
 
 #: "№ 45", "No. 45" -> "45" for BibTeX's ``number``.
 _ISSUE_PREFIX = re.compile(r"^(№|No\.?|Nr\.?)\s*", re.IGNORECASE)
@@ -286,8 +285,9 @@ def bibtex(document: Document, url: str, accessed: date) -> str:
     if year:
         fields.append(("year", str(year)))
     languages = (list(record.languages) if record else []) or document.languages
-    if languages and languages[0] in LANGIDS:
-        fields.append(("langid", LANGIDS[languages[0]]))
+    language = find_language(languages[0]) if languages else None
+    if language is not None:  # ``langid``: biblatex / babel names the language in English
+        fields.append(("langid", language.en.lower()))
     fields += [("url", url), ("urldate", accessed.isoformat()), ("note", "Digitized copy")]
     body = ",\n".join(
         f"  {name} = {{{_field_value(name, value)}}}" for name, value in fields if value

@@ -11,6 +11,7 @@ from datetime import datetime
 import pymarc
 
 from mura.app.models import CatalogueRecord, Document
+from mura.workers.pipeline.pdf import DocumentMeta
 
 #: Dublin Core elements, in the order oai_dc writes them.
 DC_ELEMENTS = (
@@ -258,20 +259,26 @@ def _field_008(document: Document, year: int | None, languages: list[str]) -> st
 # --- PDF ---------------------------------------------------------------------------------------
 
 
-def pdf_info(document: Document) -> dict[str, str]:
-    """PDF document information entries (``/Title``, ``/Author``, ``/Subject``, ``/Keywords``)."""
+def document_meta(document: Document) -> DocumentMeta:
+    """What the document's PDF says of itself (Info and XMP), from its catalogue record.
+
+    The record, when there is one, gives the title, the authors and the source (a host's
+    citation, or place, publisher and year); without one, the upload's own fields do.
+    """
     record = document.record
-    info = {"/Title": record_title(document)}
     creators = [a.name for a in record.creators] if record else list(document.authors or [])
-    if creators:
-        info["/Author"] = "; ".join(creators)
+    subject = document.collection.title if document.collection else None
     if record is not None:
-        citation = record.host_citation or ", ".join(
-            str(p) for p in (record.place, record.publisher, record.year) if p
+        subject = (
+            record.host_citation
+            or ", ".join(str(p) for p in (record.place, record.publisher, record.year) if p)
+            or subject
         )
-        if citation:
-            info["/Subject"] = citation
-        keywords = [s.term for s in record.subjects if s.kind not in SCHEME_LABELS]
-        if keywords:
-            info["/Keywords"] = "; ".join(keywords)
-    return info
+    return DocumentMeta(
+        title=record_title(document),
+        authors=creators,
+        languages=document.languages,
+        subject=subject or None,
+        identifier=f"mura:document:{document.id}",
+        doc_type=document.doc_type,
+    )

@@ -20,6 +20,7 @@ from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from mura.app.core.import_tally import ImportTally
+from mura.app.core.languages import to_marc, to_tesseract
 from mura.app.extensions import db
 from mura.app.models import (
     CatalogueRecord,
@@ -36,7 +37,6 @@ from mura.app.modules.catalogue.marc_import import (
     AgentData,
     MarcError,
     RecordData,
-    SubjectData,
     map_record,
     normalise_isbn,
     read_records,
@@ -46,12 +46,6 @@ from mura.app.modules.rights import visibility
 log = logging.getLogger(__name__)
 
 #: MARC language codes (ISO 639-2/B) whose Tesseract code differs.
-MARC_TO_TESSERACT = {
-    "ger": "deu", "fre": "fra", "chi": "chi_sim", "per": "fas", "cze": "ces", "dut": "nld",
-    "gre": "ell", "arm": "hye", "geo": "kat", "rum": "ron", "slo": "slk", "alb": "sqi",
-    "mac": "mkd", "may": "msa", "wel": "cym", "baq": "eus", "ice": "isl", "tib": "bod",
-}  # fmt: skip
-TESSERACT_TO_MARC = {v: k for k, v in MARC_TO_TESSERACT.items()}
 #: The attributes of a record that a form or an import may set.
 RECORD_FIELDS = (
     "doc_type", "title", "subtitle", "part", "responsibility", "edition", "place", "publisher",
@@ -106,16 +100,6 @@ def save_record(record: CatalogueRecord | None, data: RecordData) -> tuple[Catal
             derive_document(document)
             document.updated_at = utcnow()
     return record, changed
-
-
-def record_data(record: CatalogueRecord) -> RecordData:
-    """A record as plain data (the form's starting point)."""
-    return RecordData(
-        flavour=record.source_format,
-        fields={name: getattr(record, name) for name in RECORD_FIELDS},
-        agents=[AgentData(a.kind, a.name, a.role, a.dates, a.authority_id) for a in record.agents],
-        subjects=[SubjectData(s.kind, s.term, s.scheme, s.authority_id) for s in record.subjects],
-    )
 
 
 def delete_record(record_id: int) -> bool:
@@ -399,13 +383,13 @@ def after_documents_changed(document_ids: Iterable[int]) -> None:
 
 def tesseract_langs(languages: Iterable[str]) -> str:
     """MARC language codes as a Tesseract language string ("kaz", "rus" -> "kaz+rus")."""
-    return "+".join(dict.fromkeys(MARC_TO_TESSERACT.get(c, c) for c in languages if c))
+    return "+".join(dict.fromkeys(to_tesseract(c) for c in languages if c))
 
 
 def marc_languages(langs: str) -> list[str]:
     """A Tesseract language string as MARC language codes ("kaz+rus" -> ["kaz", "rus"])."""
     codes = [c for c in langs.split("+") if c and c not in ("osd", "equ")]
-    return list(dict.fromkeys(TESSERACT_TO_MARC.get(c, c.split("_")[0]) for c in codes))
+    return list(dict.fromkeys(to_marc(c) for c in codes))
 
 
 # --- collections -------------------------------------------------------------------------------

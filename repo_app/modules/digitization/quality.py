@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from mura.app.core.languages import cyrillic_codes
+
 #: Pages whose mean word confidence is below this are flagged for review.
 LOW_CONFIDENCE = 60.0
 #: Share of Latin letters above which a page OCRed with Cyrillic languages is suspect.
@@ -22,9 +24,7 @@ MIXED_CASE_SHARE = 0.25
 MIN_WORDS = 20
 _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 
-CYRILLIC_LANGS = frozenset(
-    {"kaz", "rus", "kir", "ukr", "bel", "bul", "srp", "mkd", "tat", "bak", "uzb_cyrl", "tgk", "mon"}
-)
+CYRILLIC_LANGS = cyrillic_codes()
 
 
 def script_shares(text: str) -> tuple[int, float, float]:

@@ -8,9 +8,8 @@ and the filters, the facet counts and the order are computed here for all facets
 counts are "disjunctive", as in :mod:`mura.app.search.facets`: each facet counts with every
 filter except its own.
 
-Both engines have the hook (tantivy ranks its first 500 documents exactly and lists the rest by
-id). An engine without it would be searched as the index alone answers: its own facets,
-relevance only (``SearchResults.facets`` then lacks the database facets, and the page hides them).
+Every engine provides ``ranked_documents`` (tantivy ranks its first 500 documents exactly and
+lists the rest by id).
 """
 
 from __future__ import annotations
@@ -70,10 +69,7 @@ def search(
     """
     wanted = _normalize(filters)
     page, per_page = max(1, page), max(1, min(per_page, 100))
-    ranked_documents = getattr(engine, "ranked_documents", None)
-    if ranked_documents is None:
-        return _index_only(engine, query, page, per_page, wanted)
-    ranked: list[tuple[int, float]] = ranked_documents(query)
+    ranked = engine.ranked_documents(query)
     facts = document_facts([doc_id for doc_id, _ in ranked])
     ranked = [(doc_id, score) for doc_id, score in ranked if doc_id in facts]
     facets = count_facets((facts[doc_id] for doc_id, _ in ranked), wanted)
@@ -98,17 +94,6 @@ def _normalize(filters: Mapping[str, Sequence[str]] | None) -> dict[str, frozens
         if chosen:
             result[key] = chosen
     return result
-
-
-def _index_only(
-    engine: SearchEngine, query: str, page: int, per_page: int, wanted: dict[str, frozenset[str]]
-) -> SearchResults:
-    """The search as the index alone answers it (engines without ``ranked_documents``)."""
-    index_filters = {key: sorted(values) for key, values in wanted.items() if key in FACET_KEYS}
-    results = engine.search(query, page=page, per_page=per_page, filters=index_filters)
-    allowed = visibility.public_ids([hit.document_id for hit in results.hits])
-    results.hits = [hit for hit in results.hits if hit.document_id in allowed]
-    return results
 
 
 def document_facts(ids: Sequence[int]) -> dict[int, Facts]:
@@ -240,9 +225,8 @@ def build_hits(
 
 
 def suggestion(engine: SearchEngine, query: str) -> str | None:
-    """A corrected query ("did you mean"), if the engine can tell (its ``suggest`` hook)."""
-    suggest = getattr(engine, "suggest", None)
-    if suggest is None or not query.strip():
+    """A corrected query ("did you mean"), if the engine can tell."""
+    if not query.strip():
         return None
-    corrected = suggest(query)
+    corrected = engine.suggest(query)
     return corrected if corrected and corrected != query else None

@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 from flask import url_for
 
+from mura.app.core.languages import find_language
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue.metadata import record_title
 from mura.app.modules.discovery import reader
@@ -47,8 +48,6 @@ RIGHTS_PREFIXES = (
     "http://rightsstatements.org/",
     "https://rightsstatements.org/",
 )
-#: Tesseract codes -> BCP 47 for language maps.
-BCP47 = {"kaz": "kk", "rus": "ru", "kir": "ky", "eng": "en"}
 #: Motivations under which the search finds the OCR words.
 WORD_MOTIVATIONS = frozenset({"supplementing", "non-painting"})
 
@@ -56,7 +55,8 @@ WORD_MOTIVATIONS = frozenset({"supplementing", "non-painting"})
 def language_of(document: Document) -> str:
     """The BCP 47 tag of the document's first language, ``none`` when unknown."""
     languages = document.languages
-    return BCP47.get(languages[0], "none") if languages else "none"
+    language = find_language(languages[0]) if languages else None
+    return language.bcp47 if language else "none"
 
 
 def _external(endpoint: str, **values: Any) -> str:

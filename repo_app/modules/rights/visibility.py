@@ -7,7 +7,7 @@ approved by a reviewer, :mod:`mura.app.modules.digitization.workflow`). Two leve
 
 - **public** (``access == "online"``): the description, the full text and the PDF are on the
   public site; the search index holds exactly these documents. :func:`public_condition`,
-  :func:`is_public`, :func:`public_ids`, :func:`get_public_document`. This is the narrow
+  :func:`is_public`, :func:`public_ids`. This is the narrow
   meaning, so a caller that does not know about reading rooms can never show text it should not.
 - **listed** (also ``reading_room`` and ``record_only``): the public sees the description (the
   document page, collections, OAI-PMH) without the text; the PDF goes to staff, and for
@@ -53,12 +53,6 @@ def is_public(document: Document) -> bool:
 def public_ids(ids: list[int]) -> set[int]:
     """The subset of ``ids`` the public may read in full."""
     return _ids_where(ids, public_condition())
-
-
-def get_public_document(document_id: int) -> Document | None:
-    """The document if the public may read it in full, else None (views answer 404)."""
-    document = db.session.get(Document, document_id)
-    return document if document is not None and is_public(document) else None
 
 
 def listed_condition() -> ColumnElement[bool]:

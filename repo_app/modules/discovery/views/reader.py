@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from mura.app.core.languages import html_lang
 from mura.app.extensions import db
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue import citation
@@ -177,9 +178,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
             gost=citation.gost(document, document_url, today, site=_site_name()),
             bibtex=citation.bibtex(document, document_url, today),
             can_download=staff or (visibility.is_public(document) and document.access_download),
-            text_lang={"kaz": "kk", "rus": "ru", "kir": "ky", "eng": "en"}.get(
-                (document.languages or [""])[0], ""
-            ),
+            text_lang=html_lang(document.languages),
         )
     )
     return _shared_cache(response, document)

@@ -1,6 +1,0 @@
-"""Worker entry point: ``celery -A mura.workers.worker worker``."""
-
-from mura.app import create_app
-
-flask_app = create_app()
-celery_app = flask_app.extensions["celery"]
