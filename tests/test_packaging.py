@@ -106,7 +106,10 @@ def test_installed_wheel_serves_the_home_page_and_a_document(tmp_path: Path) -> 
         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    result = json.loads(made.stdout)
+    try:
+        result = json.loads(made.stdout)
+    except json.JSONDecodeError as error:
+        raise AssertionError(f"not one JSON object:\n{made.stdout!r}\n{made.stderr}") from error
     assert result["status"] == "done", result
     port = free_port()
     server = subprocess.Popen(

@@ -15,18 +15,9 @@ from pathlib import Path
 from celery import Celery, Task
 from flask import Flask
 
-#: Queues by kind of work: OCR spreads over every worker; one process should consume `index`.
-QUEUES = ("ocr", "pdf", "index", "mura")
+from mura.app.core import task_names
 
-TASK_ROUTES = {
-    "mura.workers.tasks.ocr_page": {"queue": "ocr"},
-    "mura.workers.tasks.assemble_pdf": {"queue": "pdf"},
-    "mura.workers.tasks.index_job": {"queue": "index"},
-    "mura.workers.tasks.reindex_document": {"queue": "index"},
-    "mura.workers.tasks.sweep": {"queue": "mura"},
-    "mura.workers.tasks.check_rights": {"queue": "mura"},
-    "mura.workers.tasks.fixity_check": {"queue": "mura"},
-}
+TASK_ROUTES = {name: {"queue": queue} for name, queue in task_names.QUEUE_OF.items()}
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -68,17 +59,17 @@ def _settings(app: Flask) -> dict:
         "include": ["mura.workers.tasks"],
         "beat_schedule": {
             "sweep": {
-                "task": "mura.workers.tasks.sweep",
+                "task": task_names.SWEEP,
                 "schedule": timedelta(seconds=app.config["SWEEP_INTERVAL_S"]),
             },
             # Contracts that end are expired and their documents withdrawn (docs/rights.md).
             "rights": {
-                "task": "mura.workers.tasks.check_rights",
+                "task": task_names.CHECK_RIGHTS,
                 "schedule": timedelta(seconds=app.config["RIGHTS_CHECK_INTERVAL_S"]),
             },
             # Stored files re-hashed in a rolling cycle (repo_app/modules/preservation/fixity.py).
             "fixity": {
-                "task": "mura.workers.tasks.fixity_check",
+                "task": task_names.FIXITY_CHECK,
                 "schedule": timedelta(seconds=app.config["FIXITY_INTERVAL_S"]),
             },
         },

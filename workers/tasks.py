@@ -18,7 +18,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
-from mura.app.core import files
+from mura.app.core import files, task_names
 from mura.app.extensions import db
 from mura.app.models import Document, Page, ScanJob
 from mura.app.modules.catalogue import metadata
@@ -54,7 +54,7 @@ def _retry_delay(attempt: int) -> int:
     return RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1] if attempt else RETRY_DELAYS[0]
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, max_retries=None, name=task_names.OCR_PAGE)
 def ocr_page(self, page_id: int) -> str:
     """OCR one page into its single-page PDF, text and word boxes."""
     try:
@@ -168,7 +168,7 @@ def _record_page(page_id: int, result: PageResult, langs: str) -> None:
     db.session.commit()
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, max_retries=None, name=task_names.ASSEMBLE_PDF)
 def assemble_pdf(self, job_id: int) -> str:
     """Join the job's page PDFs into the document's searchable PDF."""
     if not jobs.claim_stage(job_id, "assembling"):
@@ -215,7 +215,7 @@ def _build_pdf(job: ScanJob, work: Path) -> Path:
     return build_document_pdf(page_pdfs, work / "document.pdf", meta)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, max_retries=None, name=task_names.INDEX_JOB)
 def index_job(self, job_id: int) -> str:
     """Put the pages of a finished job's document into the search index."""
     if not jobs.claim_stage(job_id, "indexing"):
@@ -234,7 +234,7 @@ def index_job(self, job_id: int) -> str:
     return "indexed"
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
+@shared_task(bind=True, acks_late=True, max_retries=5, name=task_names.REINDEX_DOCUMENT)
 def reindex_document(self, document_id: int) -> str:
     """Re-index one document (after a text correction or a change of its record or rights)."""
     try:
@@ -244,7 +244,7 @@ def reindex_document(self, document_id: int) -> str:
     return "indexed"
 
 
-@shared_task
+@shared_task(name=task_names.SWEEP)
 def sweep() -> dict[str, int]:
     """Periodic: send again what a broker lost (``digitization.jobs.sweep``)."""
     report = jobs.sweep()
@@ -253,7 +253,7 @@ def sweep() -> dict[str, int]:
     return report
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, name=task_names.CHECK_RIGHTS)
 def check_rights(today: str | None = None) -> dict:
     """Periodic: expire ended contracts and decide every document's access again.
 
@@ -268,7 +268,7 @@ def check_rights(today: str | None = None) -> dict:
     return run_rights_check(date.fromisoformat(today) if today else None)
 
 
-@shared_task
+@shared_task(name=task_names.FIXITY_CHECK)
 def fixity_check() -> dict:
     """Periodic: re-hash the stored files that are due (``preservation.fixity``)."""
     from mura.app.modules.preservation import fixity

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from mura.app.core import task_names
 from mura.app.core.queue import enqueue_after_commit
 from mura.app.extensions import db
 from mura.app.models import Page
 from mura.app.models.base import utcnow
 
-REINDEX_TASK = "mura.workers.tasks.reindex_document"
+REINDEX_TASK = task_names.REINDEX_DOCUMENT
 #: Longest text accepted for one page (a dense newspaper page is ~30,000 characters).
 MAX_TEXT = 200_000
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
+from mura.app.core import task_names
 from mura.app.core.queue import enqueue_after_commit
 from mura.app.extensions import db
 from mura.app.models import Page, ScanJob
@@ -24,9 +25,9 @@ from mura.app.models.base import utcnow
 
 log = logging.getLogger(__name__)
 
-OCR_TASK = "mura.workers.tasks.ocr_page"
-ASSEMBLE_TASK = "mura.workers.tasks.assemble_pdf"
-INDEX_TASK = "mura.workers.tasks.index_job"
+OCR_TASK = task_names.OCR_PAGE
+ASSEMBLE_TASK = task_names.ASSEMBLE_PDF
+INDEX_TASK = task_names.INDEX_JOB
 #: The stage task of each post-OCR job state.
 STAGE_TASKS = {"assembling": ASSEMBLE_TASK, "indexing": INDEX_TASK}
 

@@ -35,6 +35,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select, update
 
+from mura.app.core import task_names
 from mura.app.core.queue import enqueue_after_commit
 from mura.app.extensions import db
 from mura.app.models import Branch, Document, ScanJob, User
@@ -43,7 +44,7 @@ from mura.app.models.document import WORKFLOW_STATES
 from mura.app.modules.administration import audit
 from mura.app.modules.rights import visibility
 
-REINDEX_TASK = "mura.workers.tasks.reindex_document"
+REINDEX_TASK = task_names.REINDEX_DOCUMENT
 #: Longest comment kept on a returned document.
 MAX_COMMENT = 4000
 #: States in which a document waits for someone, and the :class:`BranchQueue` counter of each.
