@@ -6,6 +6,7 @@ from flask import Flask, Response, request, url_for
 from flask_babel import get_locale
 
 from mura.app.core import languages
+from mura.app.web import errors
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     _register_catalogue(app)
     _register_accounts(app)
     _register_discovery(app)
+    errors.init_app(app)  # the site's own error pages, in the reader's language
 
     app.add_template_filter(languages.language_name, "language_name")
 
