@@ -8,9 +8,7 @@ and for tantivy it is moved as an installation moves (``mura reindex --engine ta
 from __future__ import annotations
 
 import re
-import types
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -171,28 +169,6 @@ def test_every_engine_gives_the_ranked_list(
     ranked = engine.ranked_documents(QUERY)  # type: ignore[attr-defined]
     assert [doc_id for doc_id, _ in ranked] == [library.book_id, library.article_id]
     assert ranked[0][1] >= ranked[1][1] > 0
-
-
-@pytest.mark.parametrize("kind", ENGINE_KINDS)
-def test_an_engine_without_the_ranked_list_keeps_its_own_facets(
-    library: Library, tmp_path: Path, kind: str
-) -> None:
-    from mura.app.modules.discovery import discovery
-    from mura.app.search import FACET_KEYS, open_engine
-
-    with (
-        library.app.app_context(),
-        open_engine(kind, tmp_path / "index", search_service.load_texts) as opened,
-    ):
-        for document_id in (library.book_id, library.article_id):
-            opened.index_document(*search_service.index_source(document_id))
-        # The search page's hook hidden: the engine's own facets, relevance only.
-        engine = types.SimpleNamespace(search=opened.search, suggest=opened.suggest)
-        results = discovery.search(engine, QUERY, filters={"doc_type": ["book"]}, sort="newest")
-        assert results.total == 1 and [h.document_id for h in results.hits] == [library.book_id]
-        assert set(results.facets) == set(FACET_KEYS)
-        assert results.facets["doc_type"] == {"book": 1, "newspaper_article": 1}
-        assert discovery.suggestion(engine, "кітапхона") == "кітапхана"
 
 
 def test_recently_added_with_thumbnails(library: Library, client: FlaskClient) -> None:

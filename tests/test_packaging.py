@@ -123,7 +123,7 @@ def test_installed_wheel_serves_the_home_page_and_a_document(tmp_path: Path) -> 
         assert "Wheel test" in document
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.communicate(timeout=30)  # reads and closes its output pipe
 
 
 def _get(url: str, server: subprocess.Popen) -> str:

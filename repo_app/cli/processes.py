@@ -47,6 +47,9 @@ def embedded_worker(needed: bool) -> Iterator[subprocess.Popen | None]:
         return
     proc = subprocess.Popen(
         _worker_command("--loglevel", "WARNING"),
+        # Celery prints its banner on stdout: sent to stderr, so `mura ingest --wait --json`
+        # still prints exactly one JSON object (found by tests/test_packaging.py).
+        stdout=sys.stderr,
         start_new_session=True,
         preexec_fn=_die_with_parent,
     )

@@ -6,11 +6,14 @@ from flask import Flask, Response, request, url_for
 from flask_babel import get_locale
 
 from mura.app.core import languages
-from mura.app.web import errors
+from mura.app.web import caching, errors
 
 
 def init_app(app: Flask) -> None:
     """Register the blueprints and the app-wide hooks."""
+    # First registered, so it runs after every other after_request hook has set its headers
+    # (and cookies): validators and 304s of the public site (web/caching.py).
+    caching.init_app(app)
     from mura.app.modules.digitization.views import api, staff
     from mura.app.modules.discovery.views import public
 
