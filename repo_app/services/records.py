@@ -34,9 +34,11 @@ from repo_app.services import visibility
 from repo_app.services.import_tally import ImportTally
 from repo_app.services.marc_import import (
     AgentData,
+    EncodingSeen,
     MarcError,
     RecordData,
     SubjectData,
+    encodings_seen,
     map_record,
     normalise_isbn,
     read_records,
@@ -200,10 +202,15 @@ class ImportReport(ImportTally):
 
     problems: list[ImportProblem] = field(default_factory=list)
     record_ids: list[int] = field(default_factory=list)
+    encodings: list[EncodingSeen] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """JSON-ready form (the CLI's ``--json``)."""
-        return {**self.counts(), "record_ids": self.record_ids}
+        return {
+            **self.counts(),
+            "record_ids": self.record_ids,
+            "encodings": [asdict(e) for e in self.encodings],
+        }
 
 
 def import_marc(
@@ -234,6 +241,7 @@ def import_marc(
     except MarcError as exc:
         report.problems.append(ImportProblem(0, str(exc)))
         return report
+    report.encodings = encodings_seen(raws)
     for raw in raws:
         if raw.record is None:
             report.problems.append(ImportProblem(raw.position, raw.error, raw.offset))
