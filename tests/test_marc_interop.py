@@ -299,3 +299,79 @@ def test_preview_rejects_a_token_that_is_no_token(app: Flask, staff: FlaskClient
     )
     assert response.status_code == 400
     assert _count() == 0
+
+
+# --- UNIMARC/RUSMARC mapping (issue 15 item 2) -------------------------------------------------
+
+
+def _unimarc(*fields: pymarc.Field, leader: str = "00000nam0a2200000   450 ") -> pymarc.Record:
+    rec = pymarc.Record(force_utf8=True, leader=leader)
+    for f in fields:
+        rec.add_field(f)
+    return rec
+
+
+def _df(tag: str, *subfields: tuple[str, str], ind: str = "  ") -> pymarc.Field:
+    return pymarc.Field(
+        tag=tag,
+        indicators=pymarc.Indicators(*ind),
+        subfields=[pymarc.Subfield(code, value) for code, value in subfields],
+    )
+
+
+def test_unimarc_name_with_the_separator_in_b() -> None:
+    rec = _unimarc(
+        pymarc.Field(tag="001", data="U-1"),
+        _df("200", ("a", "\x88The \x89gods themselves"), ind="1 "),
+        _df("700", ("a", "Asimov"), ("b", ", Isaac"), ("f", "1920-1992"), ind=" 1"),
+        _df("600", ("a", "Asimov"), ("b", ", Isaac"), ind=" 1"),
+    )
+    [mapped] = _mapped(iso(rec))
+    assert mapped.fields["title"] == "The gods themselves"
+    assert [(a.name, a.dates, a.role) for a in mapped.agents] == [
+        ("Asimov, Isaac", "1920-1992", "aut")
+    ]
+    assert [s.term for s in mapped.subjects] == ["Asimov, Isaac"]
+
+
+def _volume(number: str, own_title: str, external_id: str) -> pymarc.Record:
+    set_link = _df(
+        "461",
+        ("1", "001SET-1"), ("1", "2001 "), ("a", "Собрание сочинений"),
+        ("1", "700 1"), ("a", "Ауэзов"), ("b", "М. О."), ("3", "AUTH-7"),
+        ("v", number),
+        ind=" 0",
+    )  # fmt: skip
+    return _unimarc(
+        pymarc.Field(tag="001", data=external_id),
+        _df("200", ("a", own_title), ind="1 "),
+        set_link,
+    )
+
+
+def test_unimarc_volumes_keep_their_number_and_the_sets_author(app: Flask) -> None:
+    report = records.import_marc(
+        iso(_volume("Т. 1", "Абай жолы", "VOL-1"), _volume("Т. 2", "Абай жолы", "VOL-2"))
+    )
+    assert (report.created, report.problems) == (2, [])
+    first, second = db.session.scalars(select(CatalogueRecord).order_by(CatalogueRecord.id))
+    assert (first.title, first.part) == ("Собрание сочинений", "Т. 1. Абай жолы")
+    assert (second.title, second.part) == ("Собрание сочинений", "Т. 2. Абай жолы")
+    assert first.full_title != second.full_title  # the volumes of one set can be told apart
+    assert [(a.name, a.role, a.authority_id) for a in first.agents] == [
+        ("Ауэзов, М. О.", "aut", "AUTH-7")
+    ]
+
+
+def test_unimarc_volume_whose_title_is_its_number_is_not_doubled() -> None:
+    mapped = marc_import.map_record(_volume("Вып. 13", "Вып. 13.", "VOL-13"))
+    assert (mapped.fields["title"], mapped.fields["part"]) == ("Собрание сочинений", "Вып. 13.")
+    mapped = marc_import.map_record(_volume("Т. 3", "", "VOL-3"))
+    assert mapped.fields["part"] == "Т. 3"
+
+
+def test_rusmarc_sample_volume_with_a_title_keeps_its_number() -> None:
+    """Record 10 of the shared sample: 200$a "[Л. Исаев. 1928. Мат в 2 хода]", 461$v "Вып. 19"."""
+    tenth = _mapped(RUSMARC.read_bytes())[9]
+    assert tenth.fields["title"] == "Задачи и этюды"
+    assert tenth.fields["part"] == "Вып. 19. [Л. Исаев. 1928. Мат в 2 хода]"

@@ -497,7 +497,7 @@ def _map_unimarc(record: pymarc.Record) -> RecordData:
     elif set_level and set_level.get("200a"):
         # A volume of a multi-volume set: the set title is the title, this volume is the part.
         own = " ".join(p for p in (fields["title"], fields["part"]) if p)
-        fields["title"], fields["part"] = set_level["200a"], own or set_level.get("v", "")
+        fields["title"], fields["part"] = set_level["200a"], _volume_part(set_level.get("v"), own)
     fields["doc_type"] = _article_type(fields) if kind == "article" else "book"
     agents = [
         AgentData(
@@ -511,8 +511,29 @@ def _map_unimarc(record: pymarc.Record) -> RecordData:
         for f in record.get_fields(tag)
         if f.get_subfields("a")
     ]
+    if not agents and kind != "article" and set_level.get("700a"):
+        # A volume without its own author has the set's (461 embeds the set's 700).
+        name = ", ".join(_name_part(set_level[k]) for k in ("700a", "700b") if k in set_level)
+        agents.append(AgentData("person", name, "aut", authority_id=set_level.get("7003", "")))
     subjects = _subjects(record, UNIMARC_SUBJECTS, authority="3")
     return RecordData("unimarc", fields, agents, subjects)
+
+
+def _volume_part(number: str | None, own: str) -> str:
+    """The part of a volume: 461$v ("Т. 1") and the volume's own title, neither dropped.
+
+    RUSMARC puts the volume's number in 461$v and its own title, if any, in 200$a; a record
+    whose 200$a already is the number ("Вып. 13.") does not repeat it.
+    """
+    number = _clean(number or "", isbd=False)
+    if not number or number.rstrip(". ").casefold() in own.casefold():
+        return own or number
+    return f"{number}. {own}" if own else number
+
+
+def _name_part(value: str) -> str:
+    """A name's part without the separator some systems type into it (700$b ", Isaac")."""
+    return _clean(value, isbd=False).strip(" ,;:")
 
 
 def _unimarc_host(fields: dict, set_level: dict, unit_level: dict) -> None:
@@ -700,7 +721,8 @@ def _languages(values: Iterable[str]) -> list[str]:
 
 
 def _agent_name(f: pymarc.Field, codes: str, sep: str, isbd: bool) -> str:
-    return sep.join(_clean(v, isbd) for v in f.get_subfields(*codes) if v.strip())
+    parts = (_clean(v, isbd) if isbd else _name_part(v) for v in f.get_subfields(*codes))
+    return sep.join(p for p in parts if p)
 
 
 def _unimarc_role(f: pymarc.Field, default: str) -> str:
@@ -732,7 +754,10 @@ def _subjects(
                 continue
             if not terms:
                 continue
-            main = ", ".join(terms) if kind in ("person", "corporate") else " ".join(terms)
+            if kind in ("person", "corporate"):
+                main = ", ".join(p for p in (t if isbd else _name_part(t) for t in terms) if p)
+            else:
+                main = " ".join(terms)
             subs = [_clean(v, isbd) for v in f.get_subfields(*subdivisions) if v.strip()]
             subjects.append(
                 SubjectData(
