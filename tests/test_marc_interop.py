@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from repo_app.extensions import db
 from repo_app.models import CatalogueRecord
-from repo_app.services import marc_import, records
+from repo_app.services import marc_encoding, marc_import, records
 from repo_app.services.marc_encoding import decode
 from tests.catalogue_helpers import RUSMARC, iso, log_in_staff
 
@@ -375,3 +375,48 @@ def test_rusmarc_sample_volume_with_a_title_keeps_its_number() -> None:
     tenth = _mapped(RUSMARC.read_bytes())[9]
     assert tenth.fields["title"] == "Задачи и этюды"
     assert tenth.fields["part"] == "Вып. 19. [Л. Исаев. 1928. Мат в 2 хода]"
+
+
+# --- detection at its edges --------------------------------------------------------------------
+
+
+def _one(tag: str, text: str, leader: str) -> pymarc.Record:
+    rec = pymarc.Record(force_utf8=True, leader=leader)
+    rec.add_field(pymarc.Field(tag="001", data=f"EDGE-{tag}"))
+    rec.add_field(
+        pymarc.Field(
+            tag=tag, indicators=pymarc.Indicators("1", " "), subfields=[pymarc.Subfield("a", text)]
+        )
+    )
+    return rec
+
+
+def test_a_short_cp1251_marc21_record_is_cp1251() -> None:
+    data = _yaz("-f", "UTF-8", "-t", "CP1251", "-l", "9=32",
+                data=iso(_one("245", "Мир № 5", "00000nam a2200000 i 4500")))  # fmt: skip
+    [raw] = marc_import.read_records(data)
+    assert raw.detected == marc_encoding.Detected("cp1251", marc_encoding.HOW_CYRILLIC)
+    assert marc_import.map_record(raw.record).fields["title"] == "Мир № 5"
+
+
+def test_a_unimarc_record_with_no_cyrillic_word_is_still_cp1251() -> None:
+    """Only "№" (0xB9, a pound sign in MARC-8): a UNIMARC record is never MARC-8."""
+    data = _yaz("-f", "UTF-8", "-t", "CP1251", "-l", "9=32",
+                data=iso(_one("200", "Tetrad № 5", "00000nam0a2200000   450 ")))  # fmt: skip
+    [raw] = marc_import.read_records(data)
+    assert raw.detected is not None and raw.detected.encoding == "cp1251"
+    assert marc_import.map_record(raw.record).fields["title"] == "Tetrad № 5"
+
+
+def test_a_record_not_in_the_forced_encoding_is_reported_not_garbled(app: Flask) -> None:
+    data = (PYMARC / "1251.dat").read_bytes()
+    report = records.import_marc(data, encoding="marc-8")
+    assert report.created == 0 and len(report.problems) == 6
+    assert "no MARC-8 character" in report.problems[0].reason
+    assert _count() == 0
+
+
+def test_utf8_with_and_without_the_leader_flag_read_alike() -> None:
+    with_flag = _mapped((PYMARC / "utf8_with_leader_flag.dat").read_bytes())
+    without = _mapped((PYMARC / "utf8_without_leader_flag.dat").read_bytes())
+    assert [_comparable(d) for d in with_flag] == [_comparable(d) for d in without]

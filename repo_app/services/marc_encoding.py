@@ -13,7 +13,7 @@ imports garbage silently, so :func:`detect_encoding` looks at the bytes themselv
    valid UTF-8).
 4. Otherwise statistics: cp1251 Cyrillic comes in runs of letters (words); MARC-8 (ANSEL) has
    one combining mark before a Latin letter, and bytes that are no MARC-8 character at all.
-5. Undecided: cp1251 for UNIMARC, MARC-8 for MARC 21 (what their systems write).
+5. Undecided: cp1251 for UNIMARC (MARC-8 belongs to MARC 21), MARC-8 for MARC 21.
 
 Decoding uses pymarc's MARC-8 tables (:func:`pymarc.marc8_to_unicode`); two things are added:
 an extended set designated as G0 (YAZ writes Ukrainian і, ї and Belarusian ў as ``ESC ( Q`` +
@@ -57,6 +57,9 @@ _BASIC_LATIN = 0x42
 _NCR = re.compile(r"&#x([0-9A-Fa-f]{4,6});")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE_CONTROL = re.compile(r"[\t\n\r]+")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+#: Two or more cp1251 Cyrillic letters in a row (А-я 0xC0-0xFF, Ё 0xA8, ё 0xB8).
+_CP1251_WORD = re.compile(rb"[\xa8\xb8\xc0-\xff]{2,}")
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,13 @@ def detect_encoding(chunk: bytes, forced: str | None = None, unimarc: bool = Fal
     else:
         return Detected("utf-8", HOW_LEADER if chunk[9:10] == b"a" else HOW_UTF8)
     cyrillic = cyrillic_share(data)
-    if cyrillic >= 0.6 or (cyrillic >= 0.3 and marc8_unmapped(data)):
+    if cyrillic >= 0.6 or (cyrillic >= 0.3 and (unimarc or marc8_unmapped(data))):
         return Detected("cp1251", HOW_CYRILLIC)
-    if not marc8_unmapped(data) and cyrillic < 0.3:
+    if unimarc:  # MARC-8 is MARC 21's: a UNIMARC record in it would be a rare mistake
+        return Detected("cp1251", HOW_DEFAULT)
+    if cyrillic < 0.3 and not marc8_unmapped(data):
         return Detected("marc-8", HOW_ANSEL)
-    return Detected("cp1251" if unimarc else "marc-8", HOW_DEFAULT)
+    return Detected("marc-8", HOW_DEFAULT)
 
 
 def _data_part(chunk: bytes) -> bytes:
@@ -115,18 +120,8 @@ def cyrillic_share(data: bytes) -> float:
     Russian and Kazakh words in cp1251 are runs of bytes 0xC0–0xFF (and Ё/ё 0xA8/0xB8); MARC-8
     diacritics (0xE0–0xFE) stand one at a time before an ASCII letter.
     """
-    high = 0
-    in_words = 0
-    run = 0
-    for byte in data + b" ":
-        if byte >= 0x80:
-            high += 1
-        if byte >= 0xC0 or byte in (0xA8, 0xB8):
-            run += 1
-            continue
-        if run >= 2:
-            in_words += run
-        run = 0
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    in_words = sum(len(run) for run in _CP1251_WORD.findall(data))
     return in_words / high if high else 0.0
 
 
@@ -171,11 +166,14 @@ def _designate(escape: bytes, g0: int, g1: int) -> tuple[int, int]:
 def decode(value: bytes, encoding: str) -> str:
     """One subfield or control field as clean Unicode; EncodingError when it is not ``encoding``."""
     if encoding == "marc-8":
-        unmapped = marc8_unmapped(value)
-        if unmapped:
-            raise EncodingError(f"{unmapped} byte(s) are no MARC-8 character")
-        text = marc8_to_unicode(_extended_sets_as_g1(value), hide_utf8_warnings=True)
-        text = _NCR.sub(_character, text)
+        if value.isascii() and b"\x1b" not in value:
+            text = value.decode("ascii")  # MARC-8's basic Latin is ASCII (numbers, codes, Latin)
+        else:
+            unmapped = marc8_unmapped(value)
+            if unmapped:
+                raise EncodingError(f"{unmapped} byte(s) are no MARC-8 character")
+            text = marc8_to_unicode(_extended_sets_as_g1(value), hide_utf8_warnings=True)
+        text = _NCR.sub(_character, text) if "&#x" in text else text
     else:
         try:
             text = value.decode(encoding)
@@ -190,8 +188,8 @@ def _extended_sets_as_g1(value: bytes) -> bytes:
     """Rewrite ``ESC ( Q`` + 7-bit bytes as ``ESC ) Q`` + the same bytes | 0x80.
 
     MARC-8 lets an extended set (Extended Cyrillic, Extended Latin…) be designated as G0, and
-    YAZ does so for Kazakh ә, ғ, қ, ң, ө, ұ, ү, һ, і and Ukrainian ї; pymarc's tables hold those
-    sets only in their G1 form, so it would turn each such letter into a space.
+    YAZ does so for і, ї, ў, ђ…; pymarc's tables hold those sets only in their G1 form, so it
+    would turn each such letter into a space.
     """
     if b"\x1b" not in value:
         return value
