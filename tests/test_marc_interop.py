@@ -298,6 +298,7 @@ def test_preview_rejects_a_token_that_is_no_token(app: Flask, staff: FlaskClient
         data={"token": "../../mura.sqlite3", "fmt": "auto", "flavour": "auto", "encoding": ""},
     )
     assert response.status_code == 400
+    assert "Choose a file." in response.get_data(as_text=True)
     assert _count() == 0
 
 

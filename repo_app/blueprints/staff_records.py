@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import time
 from pathlib import Path
@@ -196,6 +197,8 @@ HOW_LABELS = {
     marc_import.XML_DETECTED.how: _l("MARCXML"),
 }
 _KEEP_FOR = 24 * 3600
+#: A kept file's name: 32 hex digits, never a path.
+_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 def _kept_dir() -> Path:
@@ -210,7 +213,7 @@ def _import_data(form: ImportForm) -> bytes | None:
             return upload.read()
         finally:
             upload.close()
-    if form.token.data:
+    if form.token.data and _TOKEN.fullmatch(form.token.data):
         try:
             return (_kept_dir() / form.token.data).read_bytes()
         except OSError:
@@ -233,7 +236,7 @@ def _keep_for_import(data: bytes) -> str:
 
 
 def _forget_kept(token: str | None) -> None:
-    if token:
+    if token and _TOKEN.fullmatch(token):
         with contextlib.suppress(OSError):
             (_kept_dir() / token).unlink()
 

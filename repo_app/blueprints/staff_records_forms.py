@@ -118,7 +118,7 @@ class ImportForm(FlaskForm):
         validators=[Length(max=900)],
     )
     #: The file of the last preview, kept on the server so it need not be chosen again.
-    token = HiddenField(validators=[Optional(), Regexp(r"^[0-9a-f]{32}$")])
+    token = HiddenField(validators=[Optional(), Length(max=32)])
 
 
 class AttachForm(FlaskForm):
