@@ -152,3 +152,14 @@ def test_oai_answers_marcxml_like_marc21(
     assert len(listed.findall(".//marc:record", NS)) == 2
     ids = _oai(client, schema, "verb=ListIdentifiers&metadataPrefix=marcxml")
     assert len(ids.findall(".//oai:header", NS)) == 2
+
+
+def test_a_bbk_number_entered_without_a_scheme_gets_the_bbk_source_code(
+    published: tuple[int, int],
+) -> None:
+    document = db.session.get(Document, published[0])
+    [bbk] = [s for s in document.record.subjects if s.kind == "bbk"]
+    bbk.scheme = ""  # as the staff form saves a BBK number typed by hand
+    db.session.commit()
+    [field] = _marc(published[0]).get_fields("084")
+    assert (field.get_subfields("a"), field.get_subfields("2")) == (["63.3(5Каз)"], ["rubbk"])

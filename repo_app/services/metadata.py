@@ -125,6 +125,8 @@ _SUBJECT_TAGS = {
 #: First indicator of a subject heading other than 600 (610 name in direct order, 630 no
 #: non-filing characters); 600 is told from the name.
 _SUBJECT_IND1 = {"610": "2", "611": "2", "630": "0"}
+#: MARC source code ($2) of a classification kept without one (entered by hand as "BBK").
+_CLASSIFICATION_SOURCE = {"bbk": "rubbk"}
 _AGENT_TAGS = {"person": ("100", "700"), "corporate": ("110", "710"), "meeting": ("111", "711")}
 
 
@@ -241,8 +243,11 @@ def _add_description(rec: pymarc.Record, record: CatalogueRecord, year: int | No
                 indicators = ("1" if "," in heading else "0") + indicators[1]
         subfields: list[pymarc.Subfield] = [pymarc.Subfield("a", heading)]
         subfields += [pymarc.Subfield("x", s) for s in subdivisions]
-        if subject.scheme and indicators != "  " or tag == "084":
-            subfields.append(pymarc.Subfield("2", subject.scheme or subject.kind))
+        source = subject.scheme or (
+            _CLASSIFICATION_SOURCE.get(subject.kind, "") if tag == "084" else ""
+        )
+        if source and (indicators != "  " or tag == "084"):
+            subfields.append(pymarc.Subfield("2", source))
         rec.add_field(
             pymarc.Field(tag=tag, indicators=pymarc.Indicators(*indicators), subfields=subfields)
         )
