@@ -421,3 +421,18 @@ def test_utf8_with_and_without_the_leader_flag_read_alike() -> None:
     with_flag = _mapped((PYMARC / "utf8_with_leader_flag.dat").read_bytes())
     without = _mapped((PYMARC / "utf8_without_leader_flag.dat").read_bytes())
     assert [_comparable(d) for d in with_flag] == [_comparable(d) for d in without]
+
+
+def test_cyrillic_designated_as_g1_is_read_too() -> None:
+    """MARC-8 allows Basic Cyrillic as G1 (``ESC ) N`` + 8-bit bytes); pymarc has only its G0."""
+    rec = _one("245", "Мир 5 і ї", "00000nam a2200000 i 4500")
+    as_g0 = _yaz("-f", "UTF-8", "-t", "MARC-8", "-l", "9=32", data=iso(rec))
+    text = as_g0.split(b"\x1fa")[1].split(b"\x1e")[0]
+    assert text.startswith(b"\x1b(N")
+
+    def to_g1(match: re.Match[bytes]) -> bytes:
+        return b"\x1b)N" + bytes(b | 0x80 if 0x21 <= b <= 0x7E else b for b in match.group(1))
+
+    as_g1 = re.sub(rb"\x1b\(N([^\x1b]*)", to_g1, text)
+    assert b"\x1b)N" in as_g1 and not as_g1.isascii()
+    assert decode(text, "marc-8") == decode(as_g1, "marc-8") == "Мир 5 і ї"

@@ -16,10 +16,10 @@ imports garbage silently, so :func:`detect_encoding` looks at the bytes themselv
 5. Undecided: cp1251 for UNIMARC (MARC-8 belongs to MARC 21), MARC-8 for MARC 21.
 
 Decoding uses pymarc's MARC-8 tables (:func:`pymarc.marc8_to_unicode`); two things are added:
-an extended set designated as G0 (YAZ writes Ukrainian і, ї and Belarusian ў as ``ESC ( Q`` +
-7-bit bytes) is read as its G1 form, the only form pymarc's tables have; and the numeric
-character references of the MARC 21 lossless conversion ("&#x049A;" for Қ, a letter MARC-8
-lacks) become their characters.
+a set designated in the form pymarc's tables lack (YAZ writes Ukrainian і, ї and Belarusian ў
+as ``ESC ( Q`` + 7-bit bytes; Cyrillic can come as ``ESC ) N`` + 8-bit bytes) is re-designated
+in the form they have; and the numeric character references of the MARC 21 lossless
+conversion ("&#x049A;" for Қ, a letter MARC-8 lacks) become their characters.
 Every text is stored NFC without control characters (:func:`clean_text`).
 """
 
@@ -51,6 +51,7 @@ _G1_ONLY = frozenset(
     code for code, table in marc8_mapping.CODESETS.items() if table and min(table) >= 0x80
 )
 _ANSEL = 0x45
+_EACC = 0x31
 _BASIC_LATIN = 0x42
 #: MARC-8 has no Kazakh ә ғ қ ң ө ұ ү һ: the MARC 21 lossless conversion writes a Unicode
 #: character MARC-8 lacks as a numeric character reference ("&#x049A;"), as YAZ's MARC-8lossless.
@@ -127,31 +128,7 @@ def cyrillic_share(data: bytes) -> float:
 
 def marc8_unmapped(data: bytes) -> int:
     """How many characters of MARC-8 ``data`` no MARC-8 character set has (0 = plausible)."""
-    g0, g1 = _BASIC_LATIN, _ANSEL
-    unmapped = 0
-    i = 0
-    while i < len(data):
-        byte = data[i]
-        if byte == _ESC:
-            match = _MARC8_ESCAPE.match(data, i)
-            if match:
-                g0, g1 = _designate(match.group(0), g0, g1)
-                i = match.end()
-                continue
-            unmapped += 1
-            i += 1
-            continue
-        i += 1
-        if byte < 0x21 or 0x7F <= byte < 0xA0 or byte in (0x1E, 0x1F) or g0 == 0x31:
-            continue  # controls, separators, and EACC (three bytes a character) are not checked
-        if byte >= 0x80:
-            table = marc8_mapping.CODESETS.get(g1, {})
-        else:
-            table = marc8_mapping.CODESETS.get(g0, {})
-            byte = byte | 0x80 if g0 in _G1_ONLY else byte
-        if byte not in table:
-            unmapped += 1
-    return unmapped
+    return _for_pymarc(data)[1]
 
 
 def _designate(escape: bytes, g0: int, g1: int) -> tuple[int, int]:
@@ -169,10 +146,10 @@ def decode(value: bytes, encoding: str) -> str:
         if value.isascii() and b"\x1b" not in value:
             text = value.decode("ascii")  # MARC-8's basic Latin is ASCII (numbers, codes, Latin)
         else:
-            unmapped = marc8_unmapped(value)
+            rewritten, unmapped = _for_pymarc(value)
             if unmapped:
                 raise EncodingError(f"{unmapped} byte(s) are no MARC-8 character")
-            text = marc8_to_unicode(_extended_sets_as_g1(value), hide_utf8_warnings=True)
+            text = marc8_to_unicode(rewritten, hide_utf8_warnings=True)
         text = _NCR.sub(_character, text) if "&#x" in text else text
     else:
         try:
@@ -184,40 +161,57 @@ def decode(value: bytes, encoding: str) -> str:
     return clean_text(text)
 
 
-def _extended_sets_as_g1(value: bytes) -> bytes:
-    """Rewrite ``ESC ( Q`` + 7-bit bytes as ``ESC ) Q`` + the same bytes | 0x80.
+def _for_pymarc(value: bytes) -> tuple[bytes, int]:
+    """MARC-8 rewritten into the designations pymarc's tables have, and the unmapped count.
 
-    MARC-8 lets an extended set (Extended Cyrillic, Extended Latin…) be designated as G0, and
-    YAZ does so for і, ї, ў, ђ…; pymarc's tables hold those sets only in their G1 form, so it
-    would turn each such letter into a space.
+    MARC-8 lets a set be designated as G0 (7-bit bytes) or G1 (8-bit bytes), but pymarc's
+    tables hold Extended Cyrillic, Extended Latin (ANSEL)… only in their G1 form and Basic
+    Cyrillic, Greek… only in their G0 form, and it reads a character of the other form as a
+    space. YAZ writes Ukrainian і, ї and Belarusian ў as ``ESC ( Q`` + 7-bit bytes, other
+    systems Cyrillic as ``ESC ) N`` + 8-bit bytes: each character is re-designated in the form
+    pymarc knows, so nothing becomes a space. Characters no set has are counted.
     """
-    if b"\x1b" not in value:
-        return value
     out = bytearray()
-    g1 = _ANSEL
-    shifted = False
+    g0, g1 = _BASIC_LATIN, _ANSEL  # what the text designates
+    out_g0, out_g1 = _BASIC_LATIN, _ANSEL  # what pymarc will have been told
+    unmapped = 0
     i = 0
     while i < len(value):
-        match = _MARC8_ESCAPE.match(value, i) if value[i] == _ESC else None
-        if match is None:
-            byte = value[i]
-            out.append(byte | 0x80 if shifted and 0x21 <= byte <= 0x7E else byte)
+        byte = value[i]
+        if byte == _ESC:
+            match = _MARC8_ESCAPE.match(value, i)
+            if match:
+                g0, g1 = _designate(match.group(0), g0, g1)
+                i = match.end()
+                continue
+            unmapped += 1
             i += 1
             continue
-        escape = match.group(0)
-        i = match.end()
-        if escape[1:2] in b"(,":
-            if escape[2] in _G1_ONLY:
-                out += b"\x1b)" + escape[2:3]
-                shifted = True
-                continue
-            if shifted:
-                out += b"\x1b)" + bytes([g1])  # give G1 back to the set it had
-                shifted = False
-        elif escape[1:2] in b")-":
-            g1 = escape[2]
-        out += escape
-    return bytes(out)
+        i += 1
+        if byte == 0x20 and out_g0 == _EACC != g0:
+            out += b"\x1b(B"  # a space after East Asian text is no third of a character
+            out_g0 = _BASIC_LATIN
+        if byte <= 0x20 and g0 != _EACC or 0x7F <= byte < 0xA1 or byte == 0xFF:
+            out.append(byte)  # space, controls (pymarc drops them), separators
+            continue
+        if g0 == _EACC and byte < 0x80:
+            if out_g0 != _EACC:
+                out += b"\x1b$1"
+                out_g0 = _EACC
+            out.append(byte)  # three bytes a character, not checked
+            continue
+        wanted = g0 if byte < 0x80 else g1
+        code = byte | 0x80 if wanted in _G1_ONLY else byte & 0x7F
+        if code >= 0x80 and out_g1 != wanted:
+            out += b"\x1b)" + bytes([wanted])
+            out_g1 = wanted
+        elif code < 0x80 and out_g0 != wanted:
+            out += b"\x1b(" + bytes([wanted])
+            out_g0 = wanted
+        out.append(code)
+        if code not in marc8_mapping.CODESETS.get(wanted, {}):
+            unmapped += 1
+    return bytes(out), unmapped
 
 
 def _character(reference: re.Match[str]) -> str:
