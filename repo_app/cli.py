@@ -652,7 +652,7 @@ def records() -> None:
 )  # fmt: skip
 @click.option(
     "--encoding",
-    type=click.Choice(["utf-8", "cp1251", "marc-8"], case_sensitive=False),
+    type=click.Choice(["utf-8", "cp1251", "kz1048", "marc-8"], case_sensitive=False),
     help="Force the ISO 2709 encoding (by default detected per record).",
 )
 @click.option("--local-lore", is_flag=True, help="Mark every record as local lore.")

@@ -436,3 +436,19 @@ def test_cyrillic_designated_as_g1_is_read_too() -> None:
     as_g1 = re.sub(rb"\x1b\(N([^\x1b]*)", to_g1, text)
     assert b"\x1b)N" in as_g1 and not as_g1.isascii()
     assert decode(text, "marc-8") == decode(as_g1, "marc-8") == "Мир 5 і ї"
+
+
+@pytest.mark.parametrize(
+    ("tag", "leader"),
+    [("200", "00000nam0a2200000   450 "), ("245", "00000nam a2200000 i 4500")],
+)
+def test_kazakh_in_kz1048_is_not_read_as_cp1251(tag: str, leader: str, app: Flask) -> None:
+    """KZ-1048 (RK1048), the Kazakh Windows code page: қ ә ң are Macedonian ќ ј ѕ in cp1251."""
+    title = "Қарағанды өңірінің әдебиеті: Ұлытау һәм Сарыарқа"
+    data = _yaz("-f", "UTF-8", "-t", "RK1048", "-l", "9=32", data=iso(_one(tag, title, leader)))
+    assert b"\x8d\xe0\xf0\xe0\xba\xe0\xed\xe4\xfb" in data  # "Қарағанды" as RK1048 bytes
+    [raw] = marc_import.read_records(data)
+    assert raw.detected == marc_encoding.Detected("kz1048", marc_encoding.HOW_KAZAKH)
+    report = records.import_marc(data)
+    assert (report.created, report.problems) == (1, [])
+    assert db.session.scalars(select(CatalogueRecord.title)).one() == title

@@ -192,6 +192,7 @@ HOW_LABELS = {
     marc_encoding.HOW_ASCII: _l("Latin letters only"),
     marc_encoding.HOW_UTF8: _l("valid UTF-8"),
     marc_encoding.HOW_CYRILLIC: _l("Cyrillic words in Windows-1251"),
+    marc_encoding.HOW_KAZAKH: _l("Kazakh letters of KZ-1048"),
     marc_encoding.HOW_ANSEL: _l("MARC-8 diacritics"),
     marc_encoding.HOW_DEFAULT: _l("usual for this MARC format"),
     marc_import.XML_DETECTED.how: _l("MARCXML"),

@@ -107,6 +107,7 @@ class ImportForm(FlaskForm):
             SelectChoice("", _l("Recognise in each record")),
             SelectChoice("utf-8", "UTF-8"),
             SelectChoice("cp1251", "Windows-1251"),
+            SelectChoice("kz1048", "KZ-1048 (RK1048)"),
             SelectChoice("marc-8", "MARC-8"),
         ],
     )

@@ -1,19 +1,22 @@
 """The character encoding of an ISO 2709 record, told per record, and its text as clean Unicode.
 
-Library systems export MARC in three encodings, and the leader often does not say which:
-IRBIS and Web-RABIS write UNIMARC in **cp1251** with leader/09 blank; MARC 21 systems write
-**MARC-8** (7-bit with escape sequences for Cyrillic, so it "decodes as UTF-8" by accident)
-or **UTF-8**; YAZ writes MARC-8 and leaves leader/09 ``a``. Trusting the leader or "it decodes"
-imports garbage silently, so :func:`detect_encoding` looks at the bytes themselves:
+Library systems export MARC in four encodings, and the leader often does not say which:
+IRBIS and Web-RABIS write UNIMARC in **cp1251** (or, for Kazakh, **KZ-1048**) with leader/09
+blank; MARC 21 systems write **MARC-8** (7-bit with escape sequences for Cyrillic, so it
+"decodes as UTF-8" by accident) or **UTF-8**; YAZ writes MARC-8 and leaves leader/09 ``a``.
+Trusting the leader or "it decodes" imports garbage silently, so :func:`detect_encoding` looks
+at the bytes themselves:
 
 1. MARC-8 escape sequences (``ESC ( N`` basic Cyrillic, ``ESC ( Q`` extended, ``ESC ) E``…)
    mean MARC-8 whatever leader/09 says: no UTF-8 or cp1251 text contains them.
 2. Only ASCII bytes: any reading gives the same text.
 3. Valid UTF-8 with non-ASCII letters: UTF-8 (cp1251 or MARC-8 Cyrillic is practically never
    valid UTF-8).
-4. Otherwise statistics: cp1251 Cyrillic comes in runs of letters (words); MARC-8 (ANSEL) has
+4. Kazakh қ ә ң in KZ-1048 (RK1048, the Kazakh Windows code page) inside a Cyrillic word:
+   KZ-1048 (cp1251 has Macedonian ќ ј ѕ there, letters of no Kazakh or Russian word).
+5. Otherwise statistics: cp1251 Cyrillic comes in runs of letters (words); MARC-8 (ANSEL) has
    one combining mark before a Latin letter, and bytes that are no MARC-8 character at all.
-5. Undecided: cp1251 for UNIMARC (MARC-8 belongs to MARC 21), MARC-8 for MARC 21.
+6. Undecided: cp1251 for UNIMARC (MARC-8 belongs to MARC 21), MARC-8 for MARC 21.
 
 Decoding uses pymarc's MARC-8 tables (:func:`pymarc.marc8_to_unicode`); two things are added:
 a set designated in the form pymarc's tables lack (YAZ writes Ukrainian і, ї and Belarusian ў
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from pymarc import marc8_mapping
 from pymarc.marc8 import marc8_to_unicode
 
-ENCODINGS = ("utf-8", "cp1251", "marc-8")
+ENCODINGS = ("utf-8", "cp1251", "kz1048", "marc-8")
 #: How the encoding was decided (the import report and the preview show these).
 HOW_FORCED = "forced"
 HOW_ESCAPES = "marc-8 escape sequences"
@@ -40,6 +43,7 @@ HOW_LEADER = "leader/09"
 HOW_ASCII = "ascii only"
 HOW_UTF8 = "valid utf-8"
 HOW_CYRILLIC = "cp1251 cyrillic statistics"
+HOW_KAZAKH = "kazakh letters of kz-1048"
 HOW_ANSEL = "marc-8 diacritics statistics"
 HOW_DEFAULT = "default for the marc flavour"
 
@@ -59,6 +63,12 @@ _NCR = re.compile(r"&#x([0-9A-Fa-f]{4,6});")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE_CONTROL = re.compile(r"[\t\n\r]+")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
+#: Қ қ Ә ә Ң ң of KZ-1048 (RK1048, the Kazakh Windows code page) next to a Cyrillic letter. In
+#: cp1251 these bytes are Macedonian and Serbian Ќ ќ Ј ј Ѕ ѕ, which no Kazakh or Russian word
+#: has; the other bytes the two differ in (Ukrainian ї є ґ, Belarusian ў) decide nothing.
+_KZ1048_LETTER = re.compile(
+    rb"[\xb2\xb3\xc0-\xff][\x8d\x9d\xa3\xbc\xbd\xbe]|[\x8d\x9d\xa3\xbc\xbd\xbe][\xb2\xb3\xc0-\xff]"
+)
 #: Two or more cp1251 Cyrillic letters in a row (А-я 0xC0-0xFF, Ё 0xA8, ё 0xB8).
 _CP1251_WORD = re.compile(rb"[\xa8\xb8\xc0-\xff]{2,}")
 
@@ -97,6 +107,8 @@ def detect_encoding(chunk: bytes, forced: str | None = None, unimarc: bool = Fal
     else:
         return Detected("utf-8", HOW_LEADER if chunk[9:10] == b"a" else HOW_UTF8)
     cyrillic = cyrillic_share(data)
+    if cyrillic >= 0.3 and _KZ1048_LETTER.search(data):
+        return Detected("kz1048", HOW_KAZAKH)
     if cyrillic >= 0.6 or (cyrillic >= 0.3 and (unimarc or marc8_unmapped(data))):
         return Detected("cp1251", HOW_CYRILLIC)
     if unimarc:  # MARC-8 is MARC 21's: a UNIMARC record in it would be a rare mistake
