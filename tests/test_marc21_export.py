@@ -163,3 +163,8 @@ def test_a_bbk_number_entered_without_a_scheme_gets_the_bbk_source_code(
     db.session.commit()
     [field] = _marc(published[0]).get_fields("084")
     assert (field.get_subfields("a"), field.get_subfields("2")) == (["63.3(5Каз)"], ["rubbk"])
+
+
+def test_pdf_keywords_carry_no_bare_classification_number(published: tuple[int, int]) -> None:
+    info = metadata.pdf_info(db.session.get(Document, published[1]))
+    assert "17.82" not in info.get("/Keywords", "")

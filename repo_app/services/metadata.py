@@ -302,7 +302,11 @@ def pdf_info(document: Document) -> dict[str, str]:
         )
         if citation:
             info["/Subject"] = citation
-        keywords = [s.term for s in record.subjects if s.kind not in SCHEME_LABELS]
+        keywords = [  # words, not classification numbers ("17.82" says nothing bare)
+            s.term
+            for s in record.subjects
+            if s.kind not in SCHEME_LABELS and s.kind != "classification"
+        ]
         if keywords:
             info["/Keywords"] = "; ".join(keywords)
     return info
