@@ -172,7 +172,7 @@ def test_harvest_marc21_identifiers_sets_and_dates(server, schema) -> None:
     client = _sickle(url, schema)
     assert client.Identify().repositoryName == "Mura"
     prefixes = [f.metadataPrefix for f in client.ListMetadataFormats()]
-    assert prefixes == ["oai_dc", "marc21"]
+    assert prefixes == ["oai_dc", "marc21", "marcxml"]
     assert {s.setSpec for s in client.ListSets()} == {"karlag", "coal"}
 
     marc = list(client.ListRecords(metadataPrefix="marc21", ignore_deleted=True))

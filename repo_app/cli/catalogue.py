@@ -29,7 +29,11 @@ def records() -> None:
     "--flavour", default="auto", show_default=True,
     type=click.Choice(["auto", "unimarc", "marc21"]), help="UNIMARC (RUSMARC, KAZMARC) or MARC 21.",
 )  # fmt: skip
-@click.option("--encoding", help="Force the ISO 2709 encoding: utf-8, cp1251, marc-8.")
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "cp1251", "kz1048", "marc-8"], case_sensitive=False),
+    help="Force the ISO 2709 encoding (by default detected per record).",
+)
 @click.option("--local-lore", is_flag=True, help="Mark every record as local lore.")
 @click.option("--branch", default="", help="Holding branch when the records do not say.")
 @click.option("--url-template", default="", help="OPAC address of a record, {id} = its id.")
@@ -68,6 +72,8 @@ def records_import(
             f"{report.total} record(s): {report.created} created, {report.updated} updated, "
             f"{report.unchanged} unchanged, {len(report.problems)} not imported"
         )
+        for seen in report.encodings:
+            click.echo(f"  {seen.records} record(s) read as {seen.encoding} ({seen.how})")
         for problem in report.problems:
             where = f" (byte {problem.offset})" if problem.offset is not None else ""
             click.echo(f"  record {problem.position}{where}: {problem.reason}", err=True)

@@ -44,8 +44,6 @@ def conditional(response: Response) -> Response:
         response.cache_control.max_age = 0
         response.cache_control.must_revalidate = True
     response.vary.update(("Cookie", "Accept-Language"))
-    if response.get_etag()[0] is None and not (
-        response.direct_passthrough or response.is_streamed
-    ):
+    if response.get_etag()[0] is None and not (response.direct_passthrough or response.is_streamed):
         response.add_etag()
     return response.make_conditional(request)

@@ -16,7 +16,7 @@ import os
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
@@ -54,6 +54,7 @@ class DocumentMeta:
         subject: Description / subject (dc:description, Info /Subject).
         identifier: Identifier such as a call number or URN (dc:identifier).
         doc_type: Kind of document, e.g. 'book' (dc:type).
+        keywords: Subject words (dc:subject, pdf:Keywords, Info /Keywords).
     """
 
     title: str
@@ -62,6 +63,7 @@ class DocumentMeta:
     subject: str | None = None
     identifier: str | None = None
     doc_type: str | None = None
+    keywords: list[str] = field(default_factory=list)
 
 
 # --- one page ------------------------------------------------------------------------------
@@ -341,12 +343,17 @@ def _write_metadata(pdf: pikepdf.Pdf, meta: DocumentMeta) -> None:
             xmp["dc:identifier"] = meta.identifier
         if meta.doc_type:
             xmp["dc:type"] = {meta.doc_type}
+        if meta.keywords:
+            xmp["dc:subject"] = set(meta.keywords)
+            xmp["pdf:Keywords"] = "; ".join(meta.keywords)
         xmp["xmp:CreatorTool"] = CREATOR
     pdf.docinfo[Name.Title] = meta.title
     pdf.docinfo[Name.Author] = "; ".join(meta.authors)
     pdf.docinfo[Name.Creator] = CREATOR
     if meta.subject:
         pdf.docinfo[Name.Subject] = meta.subject
+    if meta.keywords:
+        pdf.docinfo[Name.Keywords] = "; ".join(meta.keywords)
     if languages:
         pdf.Root.Lang = languages[0]
 

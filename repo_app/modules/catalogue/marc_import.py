@@ -23,9 +23,19 @@ from datetime import date
 import pymarc
 from lxml import etree
 
+from mura.app.modules.catalogue.marc_encoding import (
+    Detected,
+    EncodingError,
+    clean_text,
+    decode,
+    detect_encoding,
+)
+
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 FORMATS = ("auto", "iso2709", "marcxml")
 FLAVOURS = ("auto", "unimarc", "marc21")
+#: MARCXML says its own encoding in the XML declaration (UTF-8 by default).
+XML_DETECTED = Detected("utf-8", "xml declaration")
 
 # --- the mapping tables ------------------------------------------------------------------------
 
@@ -181,6 +191,98 @@ class RawRecord:
     record: pymarc.Record | None = None
     error: str = ""
     offset: int | None = None
+    detected: Detected | None = None
+
+
+@dataclass
+class EncodingSeen:
+    """How many records of a file were read in one encoding, and how that was decided."""
+
+    encoding: str
+    how: str
+    records: int
+
+
+def encodings_seen(raws: Iterable[RawRecord]) -> list[EncodingSeen]:
+    """The encodings detected in a file, most records first (the report and preview show it)."""
+    counts: dict[tuple[str, str], int] = {}
+    for raw in raws:
+        if raw.detected is not None:
+            key = (raw.detected.encoding, raw.detected.how)
+            counts[key] = counts.get(key, 0) + 1
+    return [
+        EncodingSeen(encoding, how, n)
+        for (encoding, how), n in sorted(counts.items(), key=lambda item: -item[1])
+    ]
+
+
+@dataclass
+class PreviewRow:
+    """One record as it would be imported: what was detected and what it maps to."""
+
+    position: int
+    encoding: str = ""
+    how: str = ""
+    flavour: str = ""
+    title: str = ""
+    authors: str = ""
+    year: int | None = None
+    error: str = ""
+
+
+@dataclass
+class Preview:
+    """A file read and mapped without saving anything: the first rows and the totals."""
+
+    total: int = 0
+    failed: int = 0
+    rows: list[PreviewRow] = field(default_factory=list)
+    encodings: list[EncodingSeen] = field(default_factory=list)
+
+
+def preview(
+    data: bytes,
+    fmt: str = "auto",
+    flavour: str = "auto",
+    encoding: str | None = None,
+    limit: int = 20,
+) -> Preview:
+    """Read and map a whole file as the import would, keep the first ``limit`` rows; save nothing.
+
+    Lets staff see the detected encoding and the titles in their script before the catalogue
+    changes. The work is bounded by the upload size limit; only ``limit`` rows are kept.
+    """
+    out = Preview()
+    try:
+        raws = list(read_records(data, fmt, encoding))
+    except MarcError as exc:
+        out.total = out.failed = 1
+        out.rows.append(PreviewRow(0, error=str(exc)))
+        return out
+    out.encodings = encodings_seen(raws)
+    for raw in raws:
+        row = PreviewRow(raw.position, error=raw.error)
+        if raw.detected is not None:
+            row.encoding, row.how = raw.detected.encoding, raw.detected.how
+        if raw.record is not None:
+            try:
+                mapped = map_record(raw.record, flavour)
+            except MarcError as exc:
+                row.error = str(exc)
+            except Exception as exc:  # a mapping bug: shown, as the import would report it
+                row.error = f"cannot map: {type(exc).__name__}: {exc}"
+            else:
+                row.flavour = mapped.flavour
+                title = str(mapped.fields.get("title") or "")
+                part = str(mapped.fields.get("part") or "")
+                row.title = f"{title}. {part}" if part else title
+                row.authors = "; ".join(a.name for a in mapped.agents[:3])
+                row.year = mapped.fields.get("year")  # type: ignore[assignment]
+        out.total += 1
+        out.failed += bool(row.error)
+        if len(out.rows) < limit:
+            out.rows.append(row)
+    return out
 
 
 # --- reading files -----------------------------------------------------------------------------
@@ -225,15 +327,15 @@ def _read_iso2709(data: bytes, encoding: str | None) -> Iterator[RawRecord]:
         start += len(chunk) - len(stripped)
         terminated = offset <= len(data)
         try:
-            record = _decode(stripped, encoding, terminated)
+            record, detected = _decode(stripped, encoding, terminated)
         except MarcError as exc:
             yield RawRecord(position, error=str(exc), offset=start)
         else:
-            yield RawRecord(position, record=record, offset=start)
+            yield RawRecord(position, record=record, offset=start, detected=detected)
 
 
-def _decode(chunk: bytes, encoding: str | None, terminated: bool) -> pymarc.Record:
-    """One ISO 2709 record, checked more strictly than pymarc does."""
+def _decode(chunk: bytes, encoding: str | None, terminated: bool) -> tuple[pymarc.Record, Detected]:
+    """One ISO 2709 record, checked more strictly than pymarc does, and its detected encoding."""
     leader = chunk[:24]
     if len(leader) < 24 or not leader[:5].isdigit() or not leader[12:17].isdigit():
         raise MarcError(f"bad leader {leader.decode('latin-1')!r}")
@@ -254,35 +356,37 @@ def _decode(chunk: bytes, encoding: str | None, terminated: bool) -> pymarc.Reco
             raise MarcError(
                 f"bad directory: field {entry[:3].decode('latin-1')} ends past the record"
             )
-    file_encoding = _encoding_of(chunk, encoding)
+    detected = detect_encoding(chunk, encoding, unimarc=_has_tag(chunk, b"200"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            return pymarc.Record(
-                data=chunk + b"\x1d",
-                force_utf8=file_encoding == "utf-8",
-                file_encoding="iso8859-1" if file_encoding == "marc-8" else file_encoding,
-            )
-        except UnicodeDecodeError as exc:
-            raise MarcError(f"not {file_encoding}: {exc.reason} at byte {exc.start}") from exc
+            raw = pymarc.Record(data=chunk + b"\x1d", to_unicode=False)
         except (pymarc.PymarcException, ValueError, Warning) as exc:
             raise MarcError(f"unreadable record: {type(exc).__name__} {exc}".strip()) from exc
+    return _unicode_record(raw, detected), detected
 
 
-def _encoding_of(chunk: bytes, forced: str | None) -> str:
-    """Leader/09 ``a`` means UTF-8; otherwise UTF-8 if it decodes, cp1251 for UNIMARC, MARC-8."""
-    if forced:
-        return forced.lower()
-    if chunk[9:10] == b"a":
-        return "utf-8"
-    try:
-        chunk.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    # UNIMARC exports of IRBIS and Web-RABIS are cp1251 with leader/09 blank; MARC 21 is MARC-8.
-    return "cp1251" if b"\x1e200" in chunk or _has_tag(chunk, b"200") else "marc-8"
+def _unicode_record(raw: pymarc.Record, detected: Detected) -> pymarc.Record:
+    """The record with every text decoded from ``detected.encoding`` and cleaned (NFC)."""
+    record = pymarc.Record()
+    for f in raw.fields:
+        try:
+            if f.is_control_field():
+                record.add_field(pymarc.Field(tag=f.tag, data=decode(f.data, detected.encoding)))
+                continue
+            subfields = [
+                pymarc.Subfield(code=sub.code, value=decode(sub.value, detected.encoding))
+                for sub in f.subfields
+            ]
+        except EncodingError as exc:
+            raise MarcError(
+                f"not {detected.encoding} ({detected.how}): field {f.tag}: {exc}"
+            ) from exc
+        record.add_field(pymarc.Field(tag=f.tag, indicators=f.indicators, subfields=subfields))
+    # The text is Unicode now, and leader/09 "a" says so in the MARCXML kept as source_marc.
+    leader = str(raw.leader)
+    record.leader = pymarc.Leader(leader[:9] + "a" + leader[10:])
+    return record
 
 
 def _has_tag(chunk: bytes, tag: bytes) -> bool:
@@ -304,7 +408,7 @@ def _read_marcxml(data: bytes) -> Iterator[RawRecord]:
         for _event, element in parser:
             position += 1
             try:
-                yield RawRecord(position, record=_xml_record(element))
+                yield RawRecord(position, record=_xml_record(element), detected=XML_DETECTED)
             except MarcError as exc:
                 yield RawRecord(position, error=str(exc))
             finally:
@@ -323,13 +427,13 @@ def _xml_record(element: etree._Element) -> pymarc.Record:
         elif name == "controlfield":
             tag = child.get("tag", "")
             _check_tag(tag)
-            record.add_field(pymarc.Field(tag=tag, data=child.text or ""))
+            record.add_field(pymarc.Field(tag=tag, data=clean_text(child.text or "")))
         elif name == "datafield":
             tag = child.get("tag", "")
             _check_tag(tag)
             ind = (child.get("ind1", " ") or " ", child.get("ind2", " ") or " ")
             subfields = [
-                pymarc.Subfield(code=sub.get("code", ""), value=sub.text or "")
+                pymarc.Subfield(code=sub.get("code", ""), value=clean_text(sub.text or ""))
                 for sub in child
                 if isinstance(sub.tag, str) and etree.QName(sub).localname == "subfield"
             ]
@@ -393,7 +497,7 @@ def _map_unimarc(record: pymarc.Record) -> RecordData:
     elif set_level and set_level.get("200a"):
         # A volume of a multi-volume set: the set title is the title, this volume is the part.
         own = " ".join(p for p in (fields["title"], fields["part"]) if p)
-        fields["title"], fields["part"] = set_level["200a"], own or set_level.get("v", "")
+        fields["title"], fields["part"] = set_level["200a"], _volume_part(set_level.get("v"), own)
     fields["doc_type"] = _article_type(fields) if kind == "article" else "book"
     agents = [
         AgentData(
@@ -407,8 +511,29 @@ def _map_unimarc(record: pymarc.Record) -> RecordData:
         for f in record.get_fields(tag)
         if f.get_subfields("a")
     ]
+    if not agents and kind != "article" and set_level.get("700a"):
+        # A volume without its own author has the set's (461 embeds the set's 700).
+        name = ", ".join(_name_part(set_level[k]) for k in ("700a", "700b") if k in set_level)
+        agents.append(AgentData("person", name, "aut", authority_id=set_level.get("7003", "")))
     subjects = _subjects(record, UNIMARC_SUBJECTS, authority="3")
     return RecordData("unimarc", fields, agents, subjects)
+
+
+def _volume_part(number: str | None, own: str) -> str:
+    """The part of a volume: 461$v ("Т. 1") and the volume's own title, neither dropped.
+
+    RUSMARC puts the volume's number in 461$v and its own title, if any, in 200$a; a record
+    whose 200$a already is the number ("Вып. 13.") does not repeat it.
+    """
+    number = _clean(number or "", isbd=False)
+    if not number or number.rstrip(". ").casefold() in own.casefold():
+        return own or number
+    return f"{number}. {own}" if own else number
+
+
+def _name_part(value: str) -> str:
+    """A name's part without the separator some systems type into it (700$b ", Isaac")."""
+    return _clean(value, isbd=False).strip(" ,;:")
 
 
 def _unimarc_host(fields: dict, set_level: dict, unit_level: dict) -> None:
@@ -596,7 +721,8 @@ def _languages(values: Iterable[str]) -> list[str]:
 
 
 def _agent_name(f: pymarc.Field, codes: str, sep: str, isbd: bool) -> str:
-    return sep.join(_clean(v, isbd) for v in f.get_subfields(*codes) if v.strip())
+    parts = (_clean(v, isbd) if isbd else _name_part(v) for v in f.get_subfields(*codes))
+    return sep.join(p for p in parts if p)
 
 
 def _unimarc_role(f: pymarc.Field, default: str) -> str:
@@ -628,7 +754,10 @@ def _subjects(
                 continue
             if not terms:
                 continue
-            main = ", ".join(terms) if kind in ("person", "corporate") else " ".join(terms)
+            if kind in ("person", "corporate"):
+                main = ", ".join(p for p in (t if isbd else _name_part(t) for t in terms) if p)
+            else:
+                main = " ".join(terms)
             subs = [_clean(v, isbd) for v in f.get_subfields(*subdivisions) if v.strip()]
             subjects.append(
                 SubjectData(

@@ -20,6 +20,8 @@ DC_ELEMENTS = (
 )  # fmt: skip
 #: Labels of classification schemes in dc:subject ("ББК 63.3(5Каз)").
 SCHEME_LABELS = {"udc": "УДК", "bbk": "ББК", "ddc": "DDC"}
+#: Other classification schemes ($2 source codes) by the name readers know them by.
+CLASSIFICATION_LABELS = {"rugasnti": "ГРНТИ", "grnti": "ГРНТИ", "rueskl": "ЕСКЛ"}
 #: Document types in dc:type, after the DCMI type "Text".
 DC_TYPES = {
     "book": "book",
@@ -65,7 +67,7 @@ def dublin_core(document: Document, url: str | None = None) -> dict[str, list[st
         return _compact(dc)
     dc["creator"] += [a.name for a in record.creators]
     dc["contributor"] += [a.name for a in record.contributors]
-    dc["subject"] += [_subject(s.kind, s.term) for s in record.subjects]
+    dc["subject"] += [_subject(s.kind, s.term, s.scheme) for s in record.subjects]
     dc["description"] += [line for line in record.notes.splitlines() if line.strip()]
     if record.responsibility:
         dc["description"].insert(0, record.responsibility)
@@ -103,8 +105,11 @@ def physical_description(record: CatalogueRecord) -> str:
     return text
 
 
-def _subject(kind: str, term: str) -> str:
+def _subject(kind: str, term: str, scheme: str = "") -> str:
+    """A heading as it is, a classification number with its scheme ("ГРНТИ 17.82", not bare)."""
     label = SCHEME_LABELS.get(kind)
+    if not label and kind == "classification" and scheme:
+        label = CLASSIFICATION_LABELS.get(scheme.lower(), scheme)
     return f"{label} {term}" if label else term
 
 
@@ -118,6 +123,11 @@ _SUBJECT_TAGS = {
     "person": "600", "corporate": "610", "title": "630", "topic": "650", "place": "651",
     "keyword": "653", "udc": "080", "ddc": "082", "bbk": "084", "classification": "084",
 }  # fmt: skip
+#: First indicator of a subject heading other than 600 (610 name in direct order, 630 no
+#: non-filing characters); 600 is told from the name.
+_SUBJECT_IND1 = {"610": "2", "611": "2", "630": "0"}
+#: MARC source code ($2) of a classification kept without one (entered by hand as "BBK").
+_CLASSIFICATION_SOURCE = {"bbk": "rubbk"}
 _AGENT_TAGS = {"person": ("100", "700"), "corporate": ("110", "710"), "meeting": ("111", "711")}
 
 
@@ -132,7 +142,9 @@ def marc21(document: Document, identifier: str, url: str | None = None) -> pymar
     record = document.record
     # Leader/07: m a book, a a chapter of a book, b an article of a newspaper or journal.
     level = {"book": "m", "book_article": "a"}.get(document.doc_type, "b")
-    rec = pymarc.Record(force_utf8=True, leader=f"     na{level} a22     7i 4500")
+    # Leader/18 "c": ISBD punctuation omitted (the import strips it); 0-4 and 12-16 are
+    # computed by pymarc's writer at the end.
+    rec = pymarc.Record(force_utf8=True, leader=f"     na{level} a22     7c 4500")
     languages = (list(record.languages) if record else []) or marc_languages(document.langs)
     year = (record.year or record.host_year) if record else document.year
     stamp = document.updated_at or datetime.now()
@@ -173,10 +185,22 @@ def marc21(document: Document, identifier: str, url: str | None = None) -> pymar
         rec.add_field(_df("773", "0 ", t=record.host_title, g=related))
     if document.rights_uri:  # terms governing use: the rights statement (docs/rights.md)
         rec.add_field(_df("540", "  ", u=document.rights_uri))
-    if url:
-        rec.add_field(_df("856", "40", u=url, q="application/pdf"))
+    if url:  # the public page of the document (an HTML page that offers the PDF)
+        rec.add_field(_df("856", "40", u=url, q="text/html"))
     if record and record.external_url:
         rec.add_field(_df("856", "42", u=record.external_url, z="Library catalogue record"))
+    return _finished(rec)
+
+
+def _finished(rec: pymarc.Record) -> pymarc.Record:
+    """The record as MARC 21 wants it: fields in tag order, leader lengths filled in.
+
+    Fields are added where their data is at hand, so 080/084/540 came after 6XX/7XX; the
+    record length and base address of data (leader/00-04, 12-16) are what pymarc's ISO 2709
+    writer computes.
+    """
+    rec.fields.sort(key=lambda f: f.tag)  # stable: repeated fields keep their order
+    rec.leader = pymarc.Leader(rec.as_marc()[:24].decode("ascii"))
     return rec
 
 
@@ -212,12 +236,19 @@ def _add_description(rec: pymarc.Record, record: CatalogueRecord, year: int | No
             rec.add_field(_df("500", "  ", a=line.strip()))
     for subject in record.subjects:
         tag = _SUBJECT_TAGS.get(subject.kind, "653")
-        indicators = "  " if tag < "600" or tag == "653" else " 7" if subject.scheme else " 4"
         heading, *subdivisions = subject.term.split(" -- ")
+        indicators = "  " if tag < "600" or tag == "653" else " 7" if subject.scheme else " 4"
+        if indicators != "  ":  # ind1 of a name: 1 surname first, 0 forename, 2 a body
+            indicators = _SUBJECT_IND1.get(tag, " ") + indicators[1]
+            if tag == "600":
+                indicators = ("1" if "," in heading else "0") + indicators[1]
         subfields: list[pymarc.Subfield] = [pymarc.Subfield("a", heading)]
         subfields += [pymarc.Subfield("x", s) for s in subdivisions]
-        if subject.scheme and indicators != "  " or tag == "084":
-            subfields.append(pymarc.Subfield("2", subject.scheme or subject.kind))
+        source = subject.scheme or (
+            _CLASSIFICATION_SOURCE.get(subject.kind, "") if tag == "084" else ""
+        )
+        if source and (indicators != "  " or tag == "084"):
+            subfields.append(pymarc.Subfield("2", source))
         rec.add_field(
             pymarc.Field(tag=tag, indicators=pymarc.Indicators(*indicators), subfields=subfields)
         )
@@ -281,4 +312,9 @@ def document_meta(document: Document) -> DocumentMeta:
         subject=subject or None,
         identifier=f"mura:document:{document.id}",
         doc_type=document.doc_type,
+        keywords=[  # words, not classification numbers ("17.82" says nothing bare)
+            s.term
+            for s in (record.subjects if record else [])
+            if s.kind not in SCHEME_LABELS and s.kind != "classification"
+        ],
     )

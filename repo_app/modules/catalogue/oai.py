@@ -44,6 +44,8 @@ ID_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
 FORMATS = {
     "oai_dc": (OAI_DC_SCHEMA, OAI_DC_NS),
     "marc21": (MARC_SCHEMA, MARC_NS),
+    # The same MARCXML under the name many harvesters ask for (DSpace, Koha, VuFind, Primo).
+    "marcxml": (MARC_SCHEMA, MARC_NS),
 }
 VERBS = {
     "Identify": (set(), set()),

@@ -35,8 +35,10 @@ from mura.app.models.base import utcnow
 from mura.app.models.record import CREATOR_ROLES
 from mura.app.modules.catalogue.marc_import import (
     AgentData,
+    EncodingSeen,
     MarcError,
     RecordData,
+    encodings_seen,
     map_record,
     normalise_isbn,
     read_records,
@@ -185,10 +187,15 @@ class ImportReport(ImportTally):
 
     problems: list[ImportProblem] = field(default_factory=list)
     record_ids: list[int] = field(default_factory=list)
+    encodings: list[EncodingSeen] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """JSON-ready form (the CLI's ``--json``)."""
-        return {**self.counts(), "record_ids": self.record_ids}
+        return {
+            **self.counts(),
+            "record_ids": self.record_ids,
+            "encodings": [asdict(e) for e in self.encodings],
+        }
 
 
 def import_marc(
@@ -219,6 +226,7 @@ def import_marc(
     except MarcError as exc:
         report.problems.append(ImportProblem(0, str(exc)))
         return report
+    report.encodings = encodings_seen(raws)
     for raw in raws:
         if raw.record is None:
             report.problems.append(ImportProblem(raw.position, raw.error, raw.offset))

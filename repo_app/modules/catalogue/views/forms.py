@@ -8,6 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -103,9 +104,10 @@ class ImportForm(FlaskForm):
     encoding = SelectField(
         _l("Character encoding"),
         choices=[
-            SelectChoice("", _l("Recognise (leader/09, else cp1251 for UNIMARC)")),
+            SelectChoice("", _l("Recognise in each record")),
             SelectChoice("utf-8", "UTF-8"),
             SelectChoice("cp1251", "Windows-1251"),
+            SelectChoice("kz1048", "KZ-1048 (RK1048)"),
             SelectChoice("marc-8", "MARC-8"),
         ],
     )
@@ -116,6 +118,8 @@ class ImportForm(FlaskForm):
         description=_l("Address of a record in your OPAC, {id} standing for its id."),
         validators=[Length(max=900)],
     )
+    #: The file of the last preview, kept on the server so it need not be chosen again.
+    token = HiddenField(validators=[Optional(), Length(max=32)])
 
 
 class AttachForm(FlaskForm):

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+import contextlib
+import re
+import secrets
+import time
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Document
-from mura.app.modules.catalogue import metadata, records
+from mura.app.modules.catalogue import marc_encoding, marc_import, metadata, records
 from mura.app.modules.catalogue.marc_import import (
     AgentData,
     RecordData,
@@ -132,18 +149,25 @@ def detach(record_id: int, document_id: int) -> ResponseReturnValue:
 
 @bp.route("/import", methods=["GET", "POST"])
 def import_file() -> ResponseReturnValue:
-    """Import a file of MARC records; shows what was created, updated and why any failed."""
+    """Import a file of MARC records; shows what was created, updated and why any failed.
+
+    "Preview" reads and maps the file without saving anything and shows the encoding detected
+    in each record and the titles as they would be stored; the file is kept on the server
+    (``WORK_DIR/marc-preview``) so that "Import" after it needs no second upload.
+    """
     form = ImportForm()
     report = None
+    preview = None
     if form.validate_on_submit():
-        upload = request.files.get("file")
-        if not upload or not upload.filename:
+        data = _import_data(form)
+        if data is None:
             form.file.errors = [*form.file.errors, _("Choose a file.")]
+        elif "preview" in request.form:
+            preview = marc_import.preview(
+                data, form.fmt.data, form.flavour.data, form.encoding.data or None
+            )
+            form.token.data = _keep_for_import(data)
         else:
-            try:
-                data = upload.read()
-            finally:
-                upload.close()
             report = records.import_marc(
                 data,
                 fmt=form.fmt.data,
@@ -153,8 +177,74 @@ def import_file() -> ResponseReturnValue:
                 branch=form.branch.data or "",
                 url_template=form.url_template.data or "",
             )
-    status = 400 if request.method == "POST" and report is None else 200
-    return render_template("staff/records/import.html", form=form, report=report), status
+            _forget_kept(form.token.data)
+            form.token.data = ""
+    status = 400 if request.method == "POST" and report is None and preview is None else 200
+    return render_template(
+        "staff/records/import.html",
+        form=form,
+        report=report,
+        preview=preview,
+        how_labels=HOW_LABELS,
+    ), status
+
+
+#: How an encoding was decided, for people (marc_encoding.HOW_*).
+HOW_LABELS = {
+    marc_encoding.HOW_FORCED: _l("chosen in the form"),
+    marc_encoding.HOW_ESCAPES: _l("MARC-8 escape sequences"),
+    marc_encoding.HOW_LEADER: _l("leader/09 says UTF-8"),
+    marc_encoding.HOW_ASCII: _l("Latin letters only"),
+    marc_encoding.HOW_UTF8: _l("valid UTF-8"),
+    marc_encoding.HOW_CYRILLIC: _l("Cyrillic words in Windows-1251"),
+    marc_encoding.HOW_KAZAKH: _l("Kazakh letters of KZ-1048"),
+    marc_encoding.HOW_ANSEL: _l("MARC-8 diacritics"),
+    marc_encoding.HOW_DEFAULT: _l("usual for this MARC format"),
+    marc_import.XML_DETECTED.how: _l("MARCXML"),
+}
+_KEEP_FOR = 24 * 3600
+#: A kept file's name: 32 hex digits, never a path.
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def _kept_dir() -> Path:
+    return Path(current_app.config["WORK_DIR"]) / "marc-preview"
+
+
+def _import_data(form: ImportForm) -> bytes | None:
+    """The uploaded file, else the file kept by the preview (``token``); None when neither."""
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        try:
+            return upload.read()
+        finally:
+            upload.close()
+    if form.token.data and _TOKEN.fullmatch(form.token.data):
+        try:
+            return (_kept_dir() / form.token.data).read_bytes()
+        except OSError:
+            return None
+    return None
+
+
+def _keep_for_import(data: bytes) -> str:
+    """Keep a previewed file for the import that follows; files older than a day are removed."""
+    folder = _kept_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > _KEEP_FOR:
+                old.unlink()
+    token = secrets.token_hex(16)
+    (folder / token).write_bytes(data)
+    return token
+
+
+def _forget_kept(token: str | None) -> None:
+    if token and _TOKEN.fullmatch(token):
+        with contextlib.suppress(OSError):
+            (_kept_dir() / token).unlink()
 
 
 # --- form <-> record ---------------------------------------------------------------------------
