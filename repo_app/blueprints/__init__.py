@@ -9,7 +9,9 @@ from flask_babel import get_locale
 def init_app(app: Flask) -> None:
     """Register the blueprints and the app-wide hooks."""
     from repo_app.blueprints import api, public, staff
+    from repo_app.blueprints.converters import DatabaseIntConverter
 
+    app.url_map.converters["int"] = DatabaseIntConverter  # before any rule is added
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp, url_prefix="/staff")
     from repo_app.blueprints import staff_review  # the document workflow (services/workflow.py)

@@ -27,6 +27,7 @@ from repo_app.blueprints.admin_forms import (
     UserCreateForm,
     UserEditForm,
 )
+from repo_app.blueprints.converters import db_int
 from repo_app.extensions import db
 from repo_app.models import Branch, User
 from repo_app.services import accounts, audit
@@ -213,7 +214,7 @@ def audit_log() -> ResponseReturnValue:
             date_from=form.date_from.data,
             date_to=form.date_to.data,
         )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     tz_name = str(get_timezone())  # dates are searched and shown in the interface's time zone
     events = db.paginate(
         audit.query(filters, tz_name), page=page, per_page=audit.PER_PAGE, error_out=False

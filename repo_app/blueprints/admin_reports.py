@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from repo_app.blueprints.converters import db_int
 from repo_app.extensions import db
 from repo_app.models import PLAN_FIELDS, Branch
 from repo_app.services import audit, charts, dashboard, reports, workflow
@@ -19,7 +20,7 @@ bp = Blueprint("admin_reports", __name__)
 
 
 def _year() -> int:
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=db_int)
     if year is None:
         return dashboard.local_today().year
     if not 1900 <= year <= 2999:  # noqa: PLR2004 - a sane calendar range

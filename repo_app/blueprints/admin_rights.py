@@ -29,6 +29,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from repo_app.blueprints.converters import db_int
 from repo_app.extensions import db
 from repo_app.models import Branch, Contract, Document, RightsHolder
 from repo_app.models.rights import CONTRACT_STATUSES, GRANTS, HOLDER_KINDS
@@ -191,7 +192,7 @@ def index() -> str:
 @bp.route("/documents", methods=["GET"])
 def find_document() -> ResponseReturnValue:
     """Go to a document's rights by its number (the dashboard's small form)."""
-    document_id = request.args.get("id", type=int)
+    document_id = request.args.get("id", type=db_int)
     if not document_id or db.session.get(Document, document_id) is None:
         flash(_("No such document."))
         return redirect(url_for(".index"))

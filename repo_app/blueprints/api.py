@@ -6,6 +6,7 @@ from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from repo_app.blueprints import limits
+from repo_app.blueprints.converters import db_int
 from repo_app.extensions import csrf, db
 from repo_app.models import ScanJob
 from repo_app.services import search as search_service
@@ -29,7 +30,7 @@ def job(job_id: int) -> ResponseReturnValue:
 def search() -> ResponseReturnValue:
     """Search the public documents: ``?q=...&page=N``."""
     query = request.args.get("q", "").strip()[:500]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     if not query:
         return jsonify({"query": "", "total": 0, "hits": []})
     results = search_service.search(query, page=page)

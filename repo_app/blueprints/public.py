@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from repo_app.blueprints import limits
+from repo_app.blueprints.converters import db_int
 from repo_app.extensions import db
 from repo_app.models import Document
 from repo_app.services import files, visibility
@@ -34,7 +35,7 @@ def index() -> str:
 def search() -> str:
     """Full-text search over the public documents, hits grouped by document with page numbers."""
     query = request.args.get("q", "").strip()[:500]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     # Facets, sort and "did you mean" (discovery): templates/public/search.html.
     from repo_app.services.discovery import ALL_FACET_KEYS, SORTS
 
@@ -79,7 +80,7 @@ def document(document_id: int) -> ResponseReturnValue:
     doc, staff = _document_for_reader(document_id)
     readable = visibility.may_read(doc, staff=staff, client_ip=request.remote_addr)
     # A book's text is read in windows: 300 pages on one page would be megabytes of HTML.
-    first = min(max(1, request.args.get("from", 1, type=int) or 1), max(1, doc.page_count))
+    first = min(max(1, request.args.get("from", 1, type=db_int) or 1), max(1, doc.page_count))
     first -= (first - 1) % TEXT_WINDOW
     pages = search_service.document_pages(doc.id, first, TEXT_WINDOW) if readable else []
     windows = [

@@ -30,6 +30,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from repo_app.blueprints import limits
+from repo_app.blueprints.converters import db_int
 from repo_app.extensions import db
 from repo_app.models import Document, Page
 from repo_app.services import citation, iiif, reader, visibility
@@ -83,7 +84,7 @@ RECENT_PER_PAGE = 24
 @bp.route("/recent")
 def recent() -> str:
     """Recently added documents (descriptions the public may see), newest first, in pages."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     query = select(Document).where(visibility.listed_condition())
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     documents = db.session.scalars(
@@ -114,11 +115,11 @@ def read(document_id: int) -> ResponseReturnValue:
     if not visibility.may_read(document, staff=staff, client_ip=request.remote_addr):
         return redirect(url_for("public.document", document_id=document.id))
     query = _query()
-    seq = request.args.get("p", type=int)
+    seq = request.args.get("p", type=db_int)
     if seq is None and query:
         hits = reader.hit_pages(document, _pages(document), query)
         seq = hits[0] if hits else None
-    return redirect(_page_url(document.id, seq or 1, query, request.args.get("zoom", type=int)))
+    return redirect(_page_url(document.id, seq or 1, query, request.args.get("zoom", type=db_int)))
 
 
 def _page_url(document_id: int, seq: int, query: str = "", zoom: int | None = None) -> str:
@@ -138,7 +139,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     by_seq = {page.seq: page for page in pages}
     page = by_seq.get(seq) or abort(404)
     query = _query()
-    zoom = min(max(request.args.get("zoom", 0, type=int) or 0, 0), len(ZOOM_STEPS) - 1)
+    zoom = min(max(request.args.get("zoom", 0, type=db_int) or 0, 0), len(ZOOM_STEPS) - 1)
     hits = reader.hit_pages(document, pages, query) if query else []
     highlights = reader.page_highlights(page, document, query) if query else []
     terms = reader.query_terms(query) if query else frozenset()

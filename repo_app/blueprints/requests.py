@@ -26,6 +26,7 @@ from sqlalchemy import select
 from wtforms import EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from repo_app.blueprints.converters import db_int, form_id
 from repo_app.extensions import db, limiter
 from repo_app.models import CatalogueRecord
 from repo_app.services import copy_requests
@@ -59,9 +60,9 @@ def _limit() -> str:
 
 def _record_from_args(form: CopyRequestForm) -> CatalogueRecord | None:
     """The record asked for: ``?record=<id>``, ``?external_id=<catalogue id>``, or the form's."""
-    record_id = request.args.get("record", type=int)
-    if record_id is None and (form.record_id.data or "").isdigit():
-        record_id = int(form.record_id.data)
+    record_id = request.args.get("record", type=db_int)
+    if record_id is None:
+        record_id = form_id(form.record_id.data)
     if record_id is not None:
         return db.session.get(CatalogueRecord, record_id)
     external_id = (request.args.get("external_id") or "").strip()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from repo_app.blueprints.access import can_modify_job, can_read_job_files
+from repo_app.blueprints.converters import form_id
 from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS, ActionForm, ReturnForm, UploadForm
 from repo_app.extensions import db
 from repo_app.models import Collection, Page, ScanJob
@@ -83,7 +84,7 @@ def upload() -> ResponseReturnValue:
 
 
 def _record_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return form_id(value)
 
 
 def _chosen_files() -> list:

@@ -16,8 +16,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 
+from repo_app.blueprints.converters import MAX_ID
 from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS
 
+#: A document number the database can hold (a larger one overflowed it: a 500, issue 18).
+_DOCUMENT_NUMBER = [
+    DataRequired(),
+    NumberRange(min=1, max=MAX_ID, message=_l("No such document.")),
+]
 _YEAR = [Optional(), NumberRange(min=1000, max=2100)]
 
 
@@ -121,7 +127,7 @@ class ImportForm(FlaskForm):
 class AttachForm(FlaskForm):
     """Attach an existing digitized document to a record."""
 
-    document_id = IntegerField(_l("Document number"), validators=[DataRequired()])
+    document_id = IntegerField(_l("Document number"), validators=_DOCUMENT_NUMBER)
     part_label = StringField(
         _l("Volume or issue"), validators=[Length(max=200)], description=_l("e.g. Т. 2, № 45")
     )
@@ -150,4 +156,4 @@ class CollectionForm(FlaskForm):
 class CollectionItemForm(FlaskForm):
     """Put a document into the collection."""
 
-    document_id = IntegerField(_l("Document number"), validators=[DataRequired()])
+    document_id = IntegerField(_l("Document number"), validators=_DOCUMENT_NUMBER)
