@@ -258,3 +258,99 @@ def _assert_oai_error(app: Flask, query: str, code: str, schema) -> None:  # noq
     assert error is not None and error.get("code") == code, (query, response.data[:600])
     if code in ("badVerb", "badArgument"):
         assert not doc.find("oai:request", OAI_NS).attrib
+
+
+# --- catalogue links: http(s) only ---------------------------------------------------------------
+
+_SCRIPT_LINKS = (
+    "javascript:alert(document.cookie)//{id}",
+    "JaVaScRiPt:alert(1)",
+    " javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "javascript://opac.example.kz/%0aalert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "ftp://opac.example.kz/{id}",
+    "//opac.example.kz/{id}",
+)
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("en", "A link must be an address starting with http:// or https://."),
+        ("ru", "Ссылка должна быть адресом, начинающимся с http:// или https://."),
+        ("kk", "Сілтеме http:// немесе https:// деп басталатын мекенжай болуы керек."),
+    ],
+)
+def test_catalogue_link_template_must_be_http(app: Flask, lang: str, message: str) -> None:
+    """The import form refuses a non-http(s) link template, in the reader's language."""
+    import io
+
+    from flask_babel import refresh
+
+    from repo_app.extensions import db
+    from repo_app.models import CatalogueRecord
+    from tests.catalogue_helpers import iso, marc21_book
+
+    client = logged_in(app, make_user("cataloguer", "admin", "central"))
+    for link in _SCRIPT_LINKS:
+        data = {"fmt": "auto", "flavour": "auto", "encoding": "", "branch": ""}
+        data["url_template"] = link
+        data["file"] = (io.BytesIO(iso(marc21_book())), "book.mrc")
+        refresh()  # the test's app context outlives requests: forget the locale chosen last
+        response = client.post(
+            f"/staff/records/import?lang={lang}", data=data, content_type="multipart/form-data"
+        )
+        assert response.status_code == 400, link
+        assert message in response.get_data(as_text=True), link
+    assert db.session.scalar(db.select(db.func.count(CatalogueRecord.id))) == 0
+
+
+def test_http_link_template_is_still_accepted(app: Flask) -> None:
+    import io
+
+    from repo_app.extensions import db
+    from repo_app.models import CatalogueRecord
+    from tests.catalogue_helpers import iso, marc21_book
+
+    client = logged_in(app, make_user("cataloguer", "admin", "central"))
+    data = {"fmt": "auto", "flavour": "auto", "encoding": "", "branch": ""}
+    data["url_template"] = " https://opac.example.kz/record/{id} "
+    data["file"] = (io.BytesIO(iso(marc21_book())), "book.mrc")
+    response = client.post("/staff/records/import", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200
+    record = db.session.scalars(db.select(CatalogueRecord)).one()
+    assert record.external_url == "https://opac.example.kz/record/KRG-000123"
+
+
+def test_record_link_must_be_http(app: Flask) -> None:
+    """The record form's own link: WTForms' URL() let ``javascript://host/%0a…`` through."""
+    from tests.test_records_web import RECORD_FORM
+
+    client = logged_in(app, make_user("cataloguer", "admin", "central"))
+    data = {**RECORD_FORM, "external_url": "javascript://opac.example.kz/%0aalert(1)"}
+    response = client.post("/staff/records/new", data=data)
+    assert response.status_code != 302
+    assert "A link must be an address starting with http:// or https://." in response.get_data(
+        as_text=True
+    )
+
+
+def test_cli_refuses_a_script_link_template(app: Flask, tmp_path) -> None:  # noqa: ANN001
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from repo_app.cli import cli
+    from tests.catalogue_helpers import iso, marc21_book
+
+    path = tmp_path / "records.mrc"
+    path.write_bytes(iso(marc21_book()))
+    result = CliRunner().invoke(
+        cli,
+        ["records", "import", str(path), "--url-template", "javascript:alert(1)//{id}"],
+        obj=ScriptInfo(create_app=lambda: app),
+    )
+    assert result.exit_code == 2, result.output
+    assert "http:// or https://" in result.output
+    assert "Traceback" not in result.output

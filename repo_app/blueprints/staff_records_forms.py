@@ -8,22 +8,40 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from repo_app.blueprints.converters import MAX_ID
 from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS
+from repo_app.services import records
 
 #: A document number the database can hold (a larger one overflowed it: a 500, issue 18).
 _DOCUMENT_NUMBER = [
     DataRequired(),
     NumberRange(min=1, max=MAX_ID, message=_l("No such document.")),
 ]
+
+
+def web_address(form: FlaskForm, field: Field) -> None:
+    """Refuse a link that is not http(s): ``javascript:`` would run when a reader clicks it."""
+    if field.data and not records.is_web_address(field.data):
+        raise ValidationError(_l("A link must be an address starting with http:// or https://."))
+
+
 _YEAR = [Optional(), NumberRange(min=1000, max=2100)]
 
 
@@ -82,7 +100,7 @@ class RecordForm(FlaskForm):
     external_id = StringField(_l("Record id in the library system"), validators=[Length(max=200)])
     external_url = StringField(
         _l("Link to the record in the library catalogue"),
-        validators=[Optional(), URL(), Length(max=1000)],
+        validators=[Optional(), URL(), web_address, Length(max=1000)],
     )
 
 
@@ -120,7 +138,8 @@ class ImportForm(FlaskForm):
     url_template = StringField(
         _l("Catalogue link"),
         description=_l("Address of a record in your OPAC, {id} standing for its id."),
-        validators=[Length(max=900)],
+        validators=[Length(max=900), web_address],
+        filters=[lambda value: value.strip() if value else value],
     )
 
 
