@@ -90,6 +90,18 @@ DOWNLOAD_RATE_LIMIT = "30 per minute"
 #: Tell clients their limit and when to come back (X-RateLimit-*, Retry-After).
 RATELIMIT_HEADERS_ENABLED = True
 
+# --- public addresses (docs/deployment.md) ---
+#: The address the public reaches Mura at, e.g. https://e-lib.example.kz (with the path prefix
+#: if Mura is served under one). Every absolute URL Mura publishes starts with it: IIIF ids, the
+#: OAI baseURL and identifiers, permalinks and citations. Empty: the request's own host (one
+#: machine, a demo), which a client can forge; set it on every server reached over a network.
+PUBLIC_BASE_URL = ""
+#: Host names the web app answers to; any other Host header gets 400 (Flask's TRUSTED_HOSTS).
+#: A list, or in the environment a comma-separated string: MURA_TRUSTED_HOSTS=e-lib.example.kz,
+#: localhost (".example.kz" also admits its subdomains). Empty with PUBLIC_BASE_URL set: its
+#: host plus localhost and 127.0.0.1 (health checks on the machine itself); both empty: any.
+TRUSTED_HOSTS: list[str] | str | None = None
+
 # --- the document workflow (repo_app/services/workflow.py) ---
 #: A document's OCR is checked by staff of its branch and approved by a reviewer before the
 #: public sees it. False: a document is published as soon as its OCR is done (a one-person
@@ -137,6 +149,29 @@ def finalize(config: dict[str, Any]) -> None:
     config["EMBEDDED_BROKER"] = config["BROKER_URL"].startswith("filesystem://")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(home)
+    _public_addresses(config)
+
+
+def _public_addresses(config: dict[str, Any]) -> None:
+    """Check ``PUBLIC_BASE_URL`` and derive ``TRUSTED_HOSTS`` from it when not given."""
+    from urllib.parse import urlsplit
+
+    base = str(config.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
+    parts = urlsplit(base)
+    if base and (
+        parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+    ):
+        raise ValueError(
+            f"MURA_PUBLIC_BASE_URL must be an http(s) address such as https://e-lib.example.kz, "
+            f"not {base!r}"
+        )
+    config["PUBLIC_BASE_URL"] = base
+    hosts = config.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):
+        hosts = [host.strip() for host in hosts.split(",") if host.strip()]
+    if not hosts and base:
+        hosts = [parts.hostname, "localhost", "127.0.0.1"]
+    config["TRUSTED_HOSTS"] = list(hosts) if hosts else None
 
 
 def _instance_secret(home: Path) -> str:

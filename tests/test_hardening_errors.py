@@ -354,3 +354,85 @@ def test_cli_refuses_a_script_link_template(app: Flask, tmp_path) -> None:  # no
     assert result.exit_code == 2, result.output
     assert "http:// or https://" in result.output
     assert "Traceback" not in result.output
+
+
+# --- the public base URL and trusted hosts -------------------------------------------------------
+
+PUBLIC = "https://e-lib.example.kz/mura"
+FORGED = "evil.example"
+
+
+def _public_app(tmp_path, **config: object) -> Flask:  # noqa: ANN001
+    from tests.conftest import make_app
+
+    return make_app(tmp_path / "public-home", **config)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/iiif/{id}/manifest", "/oai?verb=Identify", "/oai?verb=ListRecords&metadataPrefix=oai_dc",
+     "/oai?verb=GetRecord&metadataPrefix=marc21&identifier=oai:mura.local:document/{id}",
+     "/api/documents/{id}/dc", "/documents/{id}/cite.bib"],
+)  # fmt: skip
+def test_forged_host_never_reaches_what_mura_publishes(tmp_path, path: str) -> None:  # noqa: ANN001
+    """With MURA_PUBLIC_BASE_URL: a forged Host gets 400; a trusted one changes no URL."""
+    from repo_app.extensions import db
+    from tests.catalogue_helpers import make_document
+
+    app = _public_app(tmp_path, PUBLIC_BASE_URL=PUBLIC + "/")
+    assert app.config["PUBLIC_BASE_URL"] == PUBLIC
+    assert app.config["TRUSTED_HOSTS"] == ["e-lib.example.kz", "localhost", "127.0.0.1"]
+    with app.app_context():
+        document_id = make_document("Қарағанды хроникасы").id
+        url = path.format(id=document_id)
+        client = app.test_client()
+        for forged in (
+            {"base_url": f"http://{FORGED}"},
+            {"headers": {"Host": FORGED}},
+            {"headers": {"Host": f"{FORGED}:443"}},
+            {"base_url": f"https://e-lib.example.kz.{FORGED}"},
+        ):
+            response = client.get(url, **forged)
+            assert response.status_code == 400, forged
+            assert FORGED not in response.get_data(as_text=True)
+        for host in ("http://localhost", "https://e-lib.example.kz", "http://127.0.0.1:8000"):
+            response = client.get(url, base_url=host)
+            assert response.status_code == 200, (host, response.get_data(as_text=True)[:300])
+            body = response.get_data(as_text=True)
+            assert f"{PUBLIC}/" in body, body[:500]
+            assert "localhost" not in body and "127.0.0.1" not in body
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_trusted_hosts_alone_refuse_a_forged_host(tmp_path) -> None:  # noqa: ANN001
+    """MURA_TRUSTED_HOSTS as the environment gives it (comma-separated), no public base URL."""
+    from flask_babel import refresh
+
+    from repo_app.extensions import db
+
+    app = _public_app(tmp_path, TRUSTED_HOSTS="e-lib.example.kz, localhost")
+    assert app.config["TRUSTED_HOSTS"] == ["e-lib.example.kz", "localhost"]
+    with app.app_context():
+        client = app.test_client()
+        for path in ("/oai?verb=Identify", "/staff/", "/admin/", "/login", "/?lang=ru"):
+            response = client.get(path, base_url=f"http://{FORGED}")
+            assert response.status_code == 400, path
+            assert FORGED not in response.get_data(as_text=True)
+        refresh()
+        response = client.get("/?lang=kk", base_url=f"http://{FORGED}")
+        assert response.get_data(as_text=True) == "Бұл сайт осы мекенжай бойынша жауап бермейді."
+        refresh()
+        response = client.post("/login", base_url=f"http://{FORGED}", data={"username": "x"})
+        assert response.status_code == 400
+        body = client.get("/oai?verb=Identify").get_data(as_text=True)
+        assert "<baseURL>http://localhost/oai</baseURL>" in body
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "bad", ["javascript:alert(1)", "e-lib.example.kz", "https://", "ftp://x.kz"]
+)
+def test_a_public_base_url_must_be_http(tmp_path, bad: str) -> None:  # noqa: ANN001
+    with pytest.raises(ValueError, match="MURA_PUBLIC_BASE_URL must be an http"):
+        _public_app(tmp_path, PUBLIC_BASE_URL=bad)

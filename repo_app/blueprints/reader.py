@@ -33,7 +33,7 @@ from repo_app.blueprints import limits
 from repo_app.blueprints.converters import db_int
 from repo_app.extensions import db
 from repo_app.models import Document, Page
-from repo_app.services import citation, iiif, reader, visibility
+from repo_app.services import citation, iiif, links, reader, visibility
 
 bp = Blueprint("reader", __name__)
 
@@ -147,7 +147,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     image_width = min(ZOOM_STEPS[zoom][0], reader.full_width(page))
     if image_width not in reader.allowed_widths(page):
         image_width = reader.full_width(page)
-    document_url = url_for("public.document", document_id=document.id, _external=True)
+    document_url = links.external_url("public.document", document_id=document.id)
     today = date.today()
     response = make_response(
         render_template(
@@ -169,9 +169,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
             image_height=reader.image_height(page, image_width),
             thumb_width=reader.THUMB_WIDTH,
             text=reader.mark_text(page.best_text, terms, document.languages),
-            permalink=url_for(
-                "reader.read_page", document_id=document.id, seq=page.seq, _external=True
-            ),
+            permalink=links.external_url("reader.read_page", document_id=document.id, seq=page.seq),
             gost=citation.gost(document, document_url, today, site=_site_name()),
             bibtex=citation.bibtex(document, document_url, today),
             can_download=staff or (visibility.is_public(document) and document.access_download),
@@ -203,7 +201,7 @@ def page_image(document_id: int, seq: int, width: int) -> ResponseReturnValue:
 def bibtex(document_id: int) -> ResponseReturnValue:
     """The document's BibTeX entry, as a file."""
     document, _staff = _document(document_id)
-    url = url_for("public.document", document_id=document.id, _external=True)
+    url = links.external_url("public.document", document_id=document.id)
     response = make_response(citation.bibtex(document, url, date.today()))
     response.mimetype = "application/x-bibtex"
     response.headers["Content-Disposition"] = f'attachment; filename="mura-{document.id}.bib"'

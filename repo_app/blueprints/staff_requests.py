@@ -18,7 +18,7 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from repo_app.extensions import db
 from repo_app.models import REQUEST_STATUSES, CopyRequest
-from repo_app.services import copy_requests
+from repo_app.services import copy_requests, links
 
 bp = Blueprint("staff_requests", __name__)
 
@@ -95,7 +95,7 @@ def show(request_id: int) -> str:
         scan_form=ScanForm(),
         labels=STATUS_LABELS,
         document=copy_requests.answer_document(found),
-        status_url=url_for("requests.status", token=found.token, _external=True),
+        status_url=links.external_url("requests.status", token=found.token),
     )
 
 

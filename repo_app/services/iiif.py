@@ -28,10 +28,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import url_for
-
 from repo_app.models import Document, Page
-from repo_app.services import reader
+from repo_app.services import links, reader
 from repo_app.services.metadata import record_title
 
 PRESENTATION_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
@@ -60,7 +58,7 @@ def language_of(document: Document) -> str:
 
 
 def _external(endpoint: str, **values: Any) -> str:
-    return url_for(endpoint, _external=True, **values)
+    return links.external_url(endpoint, **values)  # on PUBLIC_BASE_URL, never a forged Host
 
 
 def manifest_id(document: Document) -> str:
