@@ -29,6 +29,12 @@ SEARCH_ADVICE_PAGES = 100_000
 #: Scratch space for page work folders (local to each machine).
 WORK_DIR = ""
 
+#: File mode mask of every Mura process (web, worker, CLI), set when its app is made: what it
+#: creates under MURA_HOME, the store, the index, the broker folder and backups is readable by
+#: its own user only (files 0600, folders 0700; store objects 0400). They hold password
+#: hashes, rights holders' identity and bank details, readers' e-mails. 0o027 lets a group
+#: read (a backup user in Mura's group); in the environment MURA_UMASK=0o027.
+UMASK = 0o077
 #: Secret for sessions and CSRF; a random one is generated into MURA_HOME on first start.
 SECRET_KEY = ""
 #: OCR defaults.
@@ -128,9 +134,11 @@ RIGHTS_CHECK_INTERVAL_S = 3600
 
 def finalize(config: dict[str, Any]) -> None:
     """Fill the settings derived from ``HOME`` and make the folders they name."""
+    config["UMASK"] = _apply_umask(config.get("UMASK", UMASK))
     home = Path(config["HOME"]).resolve()
     config["HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
+    _tighten(home, config["UMASK"])
     for key, sub in (("STORE_DIR", "store"), ("INDEX_DIR", "index"), ("WORK_DIR", "work")):
         if not config.get(key):
             config[key] = str(home / sub)
@@ -172,6 +180,28 @@ def _public_addresses(config: dict[str, Any]) -> None:
     if not hosts and base:
         hosts = [parts.hostname, "localhost", "127.0.0.1"]
     config["TRUSTED_HOSTS"] = list(hosts) if hosts else None
+
+
+def _apply_umask(value: int | str) -> int:
+    """Set the process's umask (an int, or "0o077"/"077" from the environment), before any file.
+
+    Mura used to leave the default 022: its database, store and backups were world-readable
+    (issue 18). The owner's own bits are never masked, or Mura could not read what it wrote.
+    """
+    mask = value if isinstance(value, int) else int(str(value).strip().removeprefix("0o"), 8)
+    mask &= 0o077
+    os.umask(mask)
+    return mask
+
+
+def _tighten(folder: Path, mask: int) -> None:
+    """Take the masked bits off a MURA_HOME made before the umask: what is inside was 0644."""
+    try:
+        mode = folder.stat().st_mode & 0o7777
+        if mode & mask:
+            folder.chmod(mode & ~mask)
+    except OSError:  # not ours (a shared folder set up by the administrator): leave it
+        pass
 
 
 def _instance_secret(home: Path) -> str:

@@ -436,3 +436,71 @@ def test_trusted_hosts_alone_refuse_a_forged_host(tmp_path) -> None:  # noqa: AN
 def test_a_public_base_url_must_be_http(tmp_path, bad: str) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="MURA_PUBLIC_BASE_URL must be an http"):
         _public_app(tmp_path, PUBLIC_BASE_URL=bad)
+
+
+# --- what Mura writes is its own user's only -----------------------------------------------------
+
+
+def _mura(home, *args: str, check: bool = True):  # noqa: ANN001, ANN202
+    """Run ``mura`` as a fresh process under the usual login umask (022), as a service starts."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MURA_")}
+    env.update(MURA_HOME=str(home), MURA_SECRET_KEY="test", OMP_THREAD_LIMIT="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "repo_app.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: os.umask(0o022),
+    )
+    if check:
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+    return proc
+
+
+def _open_to_others(*roots) -> list[str]:  # noqa: ANN001
+    """Every file or folder under ``roots`` that its group or others may read or enter."""
+    import stat
+
+    found = []
+    for root in roots:
+        for path in [root, *root.rglob("*")]:
+            mode = stat.S_IMODE(path.lstat().st_mode)
+            if mode & 0o077:
+                found.append(f"{oct(mode)} {path.relative_to(root)}")
+    return found
+
+
+def test_database_store_broker_and_backups_are_private(tmp_path, corpus) -> None:  # noqa: ANN001
+    """After an ingest and a backup, nothing Mura wrote is readable by group or others."""
+    import stat
+
+    home = tmp_path / "home"
+    _mura(home, "db", "upgrade")
+    _mura(home, "ingest", str(corpus / "p01_book.png"), "--title", "Кітап", "--type", "book")
+    _mura(home, "backup", str(tmp_path / "backups" / "monday"))
+    objects = [p for p in (home / "store" / "objects").rglob("*") if p.is_file()]
+    assert objects, "the ingest stored nothing"
+    assert list((home / "broker").rglob("*.msg")), "the ingest queued nothing"
+    assert stat.S_IMODE((home / "mura.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE(objects[0].stat().st_mode) == 0o400
+    assert stat.S_IMODE((tmp_path / "backups" / "monday").stat().st_mode) == 0o700
+    assert not _open_to_others(home, tmp_path / "backups")
+
+
+def test_an_existing_home_is_closed_to_others(tmp_path) -> None:  # noqa: ANN001
+    """A MURA_HOME made before (0755, files 0644 inside) is closed at the next start."""
+    import stat
+
+    home = tmp_path / "old-home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    _mura(home, "db", "upgrade")
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
