@@ -504,3 +504,77 @@ def test_an_existing_home_is_closed_to_others(tmp_path) -> None:  # noqa: ANN001
     home.chmod(0o755)
     _mura(home, "db", "upgrade")
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+# --- mura import-bag with a broken mura.json -----------------------------------------------------
+
+
+def _broken_descriptions() -> dict[str, object]:
+    """How a bag's mura.json can be broken (each written with valid bag manifests)."""
+    from repo_app.services.preservation import FORMAT
+
+    return {
+        "not JSON": "{not json",
+        "a list": [],
+        "a number": 5,
+        "nested too deep": "[" * 100_000,
+        "no document": {"format": FORMAT, "files": {}, "pages": []},
+        "an id that is a list": lambda d: d["document"].update(id=[1]),
+        "a huge id": lambda d: d["document"].update(id=10**30),
+        "pages that are numbers": lambda d: d.update(pages=[1, 2]),
+        "a file that is a string": lambda d: d["files"].update({k: "x" for k in d["files"]}),
+        "a title that is an object": lambda d: d["document"].update(title={"kk": "Кітап"}),
+        "a page date that is no date": lambda d: d["pages"][0].update(queued_at="yesterday"),
+        "a page without files": lambda d: d["pages"][0].pop("files"),
+    }
+
+
+def test_import_bag_with_a_broken_mura_json_says_so(app: Flask, tmp_path) -> None:  # noqa: ANN001
+    """Every broken description: exit 1, a message naming mura.json, no traceback, no document."""
+    import io
+    import json
+    import shutil
+
+    import bagit
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from repo_app.cli import cli
+    from repo_app.extensions import db
+    from repo_app.models import Document
+    from repo_app.services import preservation
+    from repo_app.services.ingest import DocumentFields, Upload, ingest
+    from tests.conftest import make_app
+    from tests.synthetic import render_pages
+
+    uploads = [Upload(p.name, io.BytesIO(p.read_bytes())) for p in render_pages(tmp_path / "p", 1)]
+    job = ingest(uploads, DocumentFields("Кітап", "book", [], "eng"))
+    pristine = tmp_path / "bag"
+    preservation.export_bag([job.document_id], pristine)
+    described = pristine / "data" / "documents" / str(job.document_id) / "metadata" / "mura.json"
+    original = json.loads(described.read_text(encoding="utf-8"))
+
+    other = make_app(tmp_path / "other")
+    with other.app_context():
+        for name, breakage in _broken_descriptions().items():
+            bag = tmp_path / f"bag-{len(list(tmp_path.glob('bag-*')))}"
+            shutil.copytree(pristine, bag)
+            target = bag / described.relative_to(pristine)
+            if callable(breakage):
+                desc = json.loads(json.dumps(original))
+                breakage(desc)
+                target.write_text(json.dumps(desc), encoding="utf-8")
+            else:
+                text = breakage if isinstance(breakage, str) else json.dumps(breakage)
+                target.write_text(text, encoding="utf-8")
+            bagit.Bag(str(bag)).save(manifests=True)  # the checksums agree: only the JSON is bad
+            result = CliRunner().invoke(
+                cli, ["import-bag", str(bag)], obj=ScriptInfo(create_app=lambda: other)
+            )
+            assert result.exit_code == 1, (name, result.output, result.exception)
+            assert isinstance(result.exception, SystemExit), (name, result.exception)
+            assert "mura.json" in result.output, (name, result.output)
+            assert "Traceback" not in result.output, name
+            assert db.session.scalar(db.select(db.func.count(Document.id))) == 0, name
+        db.session.remove()
+        db.engine.dispose()
