@@ -29,6 +29,12 @@ SEARCH_ADVICE_PAGES = 100_000
 #: Scratch space for page work folders (local to each machine).
 WORK_DIR = ""
 
+#: File mode mask of every Mura process (web, worker, CLI), set when its app is made: what it
+#: creates under MURA_HOME, the store, the index, the broker folder and backups is readable by
+#: its own user only (files 0600, folders 0700; store objects 0400). They hold password
+#: hashes, rights holders' identity and bank details, readers' e-mails. 0o027 lets a group
+#: read (a backup user in Mura's group); in the environment MURA_UMASK=0o027.
+UMASK = 0o077
 #: Secret for sessions and CSRF; a random one is generated into MURA_HOME on first start.
 SECRET_KEY = ""
 #: OCR defaults.
@@ -90,6 +96,18 @@ DOWNLOAD_RATE_LIMIT = "30 per minute"
 #: Tell clients their limit and when to come back (X-RateLimit-*, Retry-After).
 RATELIMIT_HEADERS_ENABLED = True
 
+# --- public addresses (docs/deployment.md) ---
+#: The address the public reaches Mura at, e.g. https://e-lib.example.kz (with the path prefix
+#: if Mura is served under one). Every absolute URL Mura publishes starts with it: IIIF ids, the
+#: OAI baseURL and identifiers, permalinks and citations. Empty: the request's own host (one
+#: machine, a demo), which a client can forge; set it on every server reached over a network.
+PUBLIC_BASE_URL = ""
+#: Host names the web app answers to; any other Host header gets 400 (Flask's TRUSTED_HOSTS).
+#: A list, or in the environment a comma-separated string: MURA_TRUSTED_HOSTS=e-lib.example.kz,
+#: localhost (".example.kz" also admits its subdomains). Empty with PUBLIC_BASE_URL set: its
+#: host plus localhost and 127.0.0.1 (health checks on the machine itself); both empty: any.
+TRUSTED_HOSTS: list[str] | str | None = None
+
 # --- the document workflow (repo_app/modules/digitization/workflow.py) ---
 #: A document's OCR is checked by staff of its branch and approved by a reviewer before the
 #: public sees it. False: a document is published as soon as its OCR is done (a one-person
@@ -116,9 +134,11 @@ RIGHTS_CHECK_INTERVAL_S = 3600
 
 def finalize(config: dict[str, Any]) -> None:
     """Fill the settings derived from ``HOME`` and make the folders they name."""
+    config["UMASK"] = _apply_umask(config.get("UMASK", UMASK))
     home = Path(config["HOME"]).resolve()
     config["HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
+    _tighten(home, config["UMASK"])
     for key, sub in (("STORE_DIR", "store"), ("INDEX_DIR", "index"), ("WORK_DIR", "work")):
         if not config.get(key):
             config[key] = str(home / sub)
@@ -137,6 +157,51 @@ def finalize(config: dict[str, Any]) -> None:
     config["EMBEDDED_BROKER"] = config["BROKER_URL"].startswith("filesystem://")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(home)
+    _public_addresses(config)
+
+
+def _public_addresses(config: dict[str, Any]) -> None:
+    """Check ``PUBLIC_BASE_URL`` and derive ``TRUSTED_HOSTS`` from it when not given."""
+    from urllib.parse import urlsplit
+
+    base = str(config.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
+    parts = urlsplit(base)
+    if base and (
+        parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+    ):
+        raise ValueError(
+            f"MURA_PUBLIC_BASE_URL must be an http(s) address such as https://e-lib.example.kz, "
+            f"not {base!r}"
+        )
+    config["PUBLIC_BASE_URL"] = base
+    hosts = config.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):
+        hosts = [host.strip() for host in hosts.split(",") if host.strip()]
+    if not hosts and base:
+        hosts = [parts.hostname, "localhost", "127.0.0.1"]
+    config["TRUSTED_HOSTS"] = list(hosts) if hosts else None
+
+
+def _apply_umask(value: int | str) -> int:
+    """Set the process's umask (an int, or "0o077"/"077" from the environment), before any file.
+
+    Mura used to leave the default 022: its database, store and backups were world-readable
+    (issue 18). The owner's own bits are never masked, or Mura could not read what it wrote.
+    """
+    mask = value if isinstance(value, int) else int(str(value).strip().removeprefix("0o"), 8)
+    mask &= 0o077
+    os.umask(mask)
+    return mask
+
+
+def _tighten(folder: Path, mask: int) -> None:
+    """Take the masked bits off a MURA_HOME made before the umask: what is inside was 0644."""
+    try:
+        mode = folder.stat().st_mode & 0o7777
+        if mode & mask:
+            folder.chmod(mode & ~mask)
+    except OSError:  # not ours (a shared folder set up by the administrator): leave it
+        pass
 
 
 def _instance_secret(home: Path) -> str:

@@ -138,7 +138,7 @@ class FilesystemStore:
         if final.exists():
             return  # same bytes already kept: never overwrite
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp.chmod(0o444)
+        tmp.chmod(0o444 & ~current_umask())  # read-only; 0400 under Mura's umask 077
         try:
             os.link(tmp, final)  # atomic, and fails rather than replacing
         except FileExistsError:
@@ -146,6 +146,22 @@ class FilesystemStore:
         except OSError:
             # Filesystems without hard links: rename is atomic too (same folder tree).
             shutil.move(tmp, final)
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it.
+
+    Reading it with ``os.umask`` means setting it for a moment, in which another thread's new
+    file would be created world-writable.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o077  # not Linux: assume the strict default of repo_app/config.py
 
 
 def _sha256_of(stream: BinaryIO) -> str:

@@ -53,8 +53,12 @@ def records_import(
 
     Exits 1 when any record could not be imported (the others are imported all the same).
     """
-    from mura.app.modules.catalogue.records import import_marc
+    from mura.app.modules.catalogue.records import import_marc, is_web_address
 
+    if url_template and not is_web_address(url_template):
+        raise click.BadParameter(
+            "must be an address starting with http:// or https://", param_hint="--url-template"
+        )
     upgrade_database()
     report = import_marc(
         file.read_bytes(),

@@ -16,7 +16,10 @@ def init_app(app: Flask) -> None:
     caching.init_app(app)
     from mura.app.modules.digitization.views import api, staff
     from mura.app.modules.discovery.views import public
+    from mura.app.web.converters import DatabaseIntConverter
 
+    app.url_map.converters["int"] = DatabaseIntConverter  # before any rule is added
+    app.before_request(_refuse_untrusted_host)  # before the hooks that build URLs
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp, url_prefix="/staff")
     from mura.app.modules.digitization.views import (
@@ -99,6 +102,22 @@ def _register_discovery(app: Flask) -> None:
     app.register_blueprint(reader.bp)
     app.register_blueprint(requests.bp)
     app.register_blueprint(staff_requests.bp, url_prefix="/staff/requests")
+
+
+def _refuse_untrusted_host() -> Response | None:
+    """A Host outside ``TRUSTED_HOSTS``: a plain 400 that does not repeat it (issue 18).
+
+    Flask finds it while setting up the request but only raises it at dispatch, after the
+    ``before_request`` hooks, and those (the staff guard's redirect to the login) build URLs,
+    which then fail: a 500. Refusing here first keeps every forged Host a 400.
+    """
+    from flask_babel import gettext as _
+    from werkzeug.exceptions import SecurityError
+
+    if isinstance(request.routing_exception, SecurityError):
+        text = _("This site does not answer to that address.")
+        return Response(text, status=400, mimetype="text/plain")
+    return None
 
 
 def url_with_lang(code: str) -> str:

@@ -56,6 +56,10 @@ VERBS = {
     "ListRecords": ({"metadataPrefix"}, {"from", "until", "set"}),
 }
 DEFAULT_PAGE_SIZE = 100
+#: The largest document id (ids are int4 on PostgreSQL, as repo_app/web/converters.py).
+MAX_ID = 2**31 - 1
+#: Our tokens are under 300 characters; a longer one is forged (and costs work to decode).
+_TOKEN_MAX_CHARS = 2000
 TOKEN_LIFETIME = timedelta(days=1)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -115,6 +119,9 @@ def respond(
     verb = _single(args, "verb")
     root, request_el = _envelope(settings)
     try:
+        if len(args.get("verb") or []) > 1:
+            raise OaiError("badVerb", "The verb argument is repeated")
+        _check_characters(args)
         if verb not in VERBS:
             raise OaiError("badVerb", f"Illegal OAI verb: {verb or 'none given'}")
         _check_arguments(verb, args)
@@ -126,7 +133,7 @@ def respond(
         if exc.code in ("badVerb", "badArgument"):
             request_el.attrib.clear()
         error = etree.SubElement(root, _q(OAI_NS, "error"), code=exc.code)
-        error.text = exc.message
+        error.text = _NOT_XML.sub("\ufffd", exc.message[:500])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -137,6 +144,13 @@ def _envelope(settings: Settings) -> tuple[etree._Element, etree._Element]:
     request_el = etree.SubElement(root, _q(OAI_NS, "request"))
     request_el.text = settings.base_url
     return root, request_el
+
+
+def _check_characters(args: Mapping[str, list[str]]) -> None:
+    """Refuse (badArgument) a name or value XML cannot carry: ``from=%01`` made lxml fail, a 500."""
+    for name, values in args.items():
+        if any(_NOT_XML.search(text) for text in (name, *values)):
+            raise OaiError("badArgument", "An argument holds characters that are not allowed")
 
 
 def _check_arguments(verb: str, args: Mapping[str, list[str]]) -> None:
@@ -293,8 +307,12 @@ def identifier(settings: Settings, document_id: int) -> str:
 
 def parse_identifier(settings: Settings, value: str) -> int | None:
     """The document id in an OAI identifier of this repository, else None."""
-    match = re.fullmatch(rf"oai:{re.escape(settings.repository_id)}:document/(\d+)", value)
-    return int(match.group(1)) if match else None
+    match = re.fullmatch(
+        rf"oai:{re.escape(settings.repository_id)}:document/([0-9]{{1,10}})", value
+    )
+    if match is None or int(match.group(1)) > MAX_ID:  # past the database's ids: no such item
+        return None
+    return int(match.group(1))
 
 
 def _item(settings: Settings, value: str) -> tuple[Document | None, OaiTombstone | None]:
@@ -466,7 +484,10 @@ def _range(since: str | None, until: str | None) -> tuple[datetime | None, datet
         start, start_day = _parse_date(since, "from")
     if until:
         end, end_day = _parse_date(until, "until")
-        end += timedelta(days=1) if end_day else timedelta(seconds=1)
+        if end.year == 9999:  # adding a day to 9999-12-31 overflows; nothing is that late anyway
+            end = None
+        else:
+            end += timedelta(days=1) if end_day else timedelta(seconds=1)
     if since and until and start_day != end_day:
         raise OaiError("badArgument", "from and until must have the same granularity")
     if start is not None and end is not None and start >= end:
@@ -483,15 +504,33 @@ def _encode_token(query: Query) -> str:
 
 
 def _decode_token(token: str, verb: str) -> Query:
+    """The query a token of ours carries; badResumptionToken for anything else.
+
+    A token is client input: a forged one holding a list, a number or nested garbage where
+    strings and ids belong used to reach the database or lxml and give a 500 (issue 18).
+    """
+    invalid = OaiError("badResumptionToken", "The resumptionToken is invalid")
+    if len(token) > _TOKEN_MAX_CHARS:
+        raise invalid
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        verb_, prefix, spec, since, until, after, cursor = json.loads(raw)
-        query = Query(verb_, prefix, spec, since, until, int(after), int(cursor))
-    except (ValueError, TypeError) as exc:
-        raise OaiError("badResumptionToken", "The resumptionToken is invalid") from exc
-    if query.verb != verb or query.prefix not in FORMATS:
+        fields = json.loads(raw)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise invalid from exc
+    if not isinstance(fields, list) or len(fields) != 7:
+        raise invalid
+    verb_, prefix, spec, since, until, after, cursor = fields
+    if not (
+        all(isinstance(v, str) for v in (verb_, prefix))
+        and all(v is None or isinstance(v, str) for v in (spec, since, until))
+        and all(type(v) is int and 0 <= v <= MAX_ID for v in (after, cursor))
+        and all(v is None or _DAY.match(v) or _SECOND.match(v) for v in (since, until))
+        and not any(_NOT_XML.search(v) for v in (spec or "", since or "", until or ""))
+    ):
+        raise invalid
+    if verb_ != verb or prefix not in FORMATS:
         raise OaiError("badResumptionToken", "The resumptionToken is for another request")
-    return query
+    return Query(verb_, prefix, spec, since, until, after, cursor)
 
 
 def _earliest() -> datetime:
@@ -515,6 +554,8 @@ def _stamp(value: datetime) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Any character outside XML 1.0's ``Char`` production (lxml refuses to write them).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _xml_text(value: str) -> str:

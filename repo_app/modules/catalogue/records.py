@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from blinker import Namespace
 from flask import Flask
@@ -198,6 +199,19 @@ class ImportReport(ImportTally):
         }
 
 
+def is_web_address(url: str) -> bool:
+    r"""True for an http(s) address with a host: the only links Mura publishes.
+
+    A catalogue link is shown to every reader as a link; ``javascript:`` (or ``data:``, or any
+    other scheme) there would run on Mura's pages when clicked (issue 18). Spaces and control
+    characters are refused too: browsers drop them inside a scheme (``java\tscript:``).
+    """
+    if re.search(r"[\x00-\x20\x7f]", url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 def import_marc(
     data: bytes,
     *,
@@ -217,8 +231,11 @@ def import_marc(
         encoding: Force the encoding of ISO 2709 records (``cp1251``, ``utf-8``, ``marc-8``).
         local_lore: Mark every record as local lore (a file from the local-lore department).
         branch: The holding branch, when the records do not say.
-        url_template: Link to the record in the library's OPAC, ``{id}`` is the external id.
+        url_template: Link to the record in the library's OPAC, ``{id}`` is the external id;
+            an http(s) address (:func:`is_web_address`), else ``ValueError``.
     """
+    if url_template and not is_web_address(url_template):
+        raise ValueError(f"not an http(s) address: {url_template[:100]!r}")
     report = ImportReport()
     touched: set[int] = set()
     try:

@@ -28,8 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import url_for
-
+from mura.app.core import links
 from mura.app.core.languages import find_language
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue.metadata import record_title
@@ -60,7 +59,7 @@ def language_of(document: Document) -> str:
 
 
 def _external(endpoint: str, **values: Any) -> str:
-    return url_for(endpoint, _external=True, **values)
+    return links.external_url(endpoint, **values)  # on PUBLIC_BASE_URL, never a forged Host
 
 
 def manifest_id(document: Document) -> str:

@@ -26,15 +26,16 @@ import hashlib
 import json
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import bagit
 from lxml import etree
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from mura.app.core.files import get_store
 from mura.app.extensions import db
@@ -415,24 +416,82 @@ def import_bag(path: Path) -> ImportReport:
         raise PreservationError(f"{path} is not a valid bag: {_bag_error(exc)}") from exc
     data = path / "data"
     report = ImportReport()
-    collection_json = data / "collection.json"
-    if collection_json.is_file():
-        fields = json.loads(collection_json.read_text(encoding="utf-8"))
-        report.collection = _get_or_create_collection(fields).slug
-        db.session.commit()
+    # Every description is read and checked before anything is restored: a broken one refuses
+    # the whole bag, as a changed file does, instead of a traceback half-way (issue 18).
+    collection = (
+        _read_json(data / "collection.json", dict) if (data / "collection.json").is_file() else None
+    )
     descriptions = sorted(
-        (data / "documents").glob("*/metadata/mura.json"), key=lambda p: int(p.parent.parent.name)
+        (data / "documents").glob("*/metadata/mura.json"), key=lambda p: _folder_id(p.parent.parent)
     )
     if not descriptions:
         raise PreservationError(
             f"{path} holds no Mura document (no data/documents/*/metadata/mura.json)"
         )
-    for description in descriptions:
-        folder = description.parent.parent
-        old_id, new_id, files = _import_document(folder, json.loads(description.read_text("utf-8")))
+    loaded = [(d.parent.parent, _description(d)) for d in descriptions]
+    if collection is not None:
+        report.collection = _restore(
+            data / "collection.json", _get_or_create_collection, collection
+        ).slug
+        db.session.commit()
+    for folder, desc in loaded:
+        old_id, new_id, files = _restore(
+            folder / "metadata" / "mura.json", _import_document, folder, desc
+        )
         report.documents[old_id] = new_id
         report.files += files
     return report
+
+
+def _folder_id(folder: Path) -> int:
+    if not folder.name.isdecimal() or len(folder.name) > 10:
+        raise PreservationError(f"{folder}: not a document folder of a Mura bag (a number)")
+    return int(folder.name)
+
+
+def _read_json(path: Path, kind: type) -> Any:
+    """A JSON file of the bag, which must hold a ``kind`` (an object, a list)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PreservationError(f"{path}: not readable JSON ({_short(exc)})") from exc
+    if not isinstance(value, kind):
+        raise PreservationError(f"{path}: holds {type(value).__name__}, not a JSON {kind.__name__}")
+    return value
+
+
+def _description(path: Path) -> dict:
+    """A document's ``mura.json``, with the parts every restore reads checked for their kind."""
+    desc = _read_json(path, dict)
+    if desc.get("format") != FORMAT:
+        raise PreservationError(f"{path.parent.parent}: unknown format {desc.get('format')!r}")
+    shape = {"document": dict, "files": dict, "pages": list}
+    for name, kind in shape.items():
+        if not isinstance(desc.get(name), kind):
+            raise PreservationError(f"{path}: {name!r} missing or not a JSON {kind.__name__}")
+    document_id = desc["document"].get("id")
+    if type(document_id) is not int or not 0 < document_id < 2**31:
+        raise PreservationError(f"{path}: the document has no id (a number)")
+    return desc
+
+
+def _restore(path: Path, step: Callable[..., Any], *args: Any) -> Any:
+    """Run one restore step; a description it cannot use is named, and its transaction undone."""
+    try:
+        return step(*args)
+    except PreservationError:
+        db.session.rollback()
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, SQLAlchemyError) as exc:
+        db.session.rollback()
+        raise PreservationError(
+            f"{path}: not a description Mura can restore ({_short(exc)})"
+        ) from exc
+
+
+def _short(exc: BaseException) -> str:
+    line = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {line[:200]}" if line else type(exc).__name__
 
 
 def _bag_error(exc: Exception) -> str:

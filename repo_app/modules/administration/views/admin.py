@@ -31,6 +31,7 @@ from mura.app.modules.administration.views.forms import (
     UserCreateForm,
     UserEditForm,
 )
+from mura.app.web.converters import db_int
 
 bp = Blueprint("admin", __name__)
 
@@ -214,7 +215,7 @@ def audit_log() -> ResponseReturnValue:
             date_from=form.date_from.data,
             date_to=form.date_to.data,
         )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     tz_name = str(get_timezone())  # dates are searched and shown in the interface's time zone
     events = db.paginate(
         audit.query(filters, tz_name), page=page, per_page=audit.PER_PAGE, error_out=False

@@ -16,12 +16,13 @@ from mura.app.extensions import db
 from mura.app.models import PLAN_FIELDS, Branch
 from mura.app.modules.administration import audit, charts, dashboard, reports
 from mura.app.modules.digitization import workflow
+from mura.app.web.converters import db_int
 
 bp = Blueprint("admin_reports", __name__)
 
 
 def _year() -> int:
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=db_int)
     if year is None:
         return dashboard.local_today().year
     if not 1900 <= year <= 2999:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, send_file, url_for
+from flask import Blueprint, abort, jsonify, render_template, send_file
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from sqlalchemy import select
 
-from mura.app.core import files
+from mura.app.core import files, links
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection
 from mura.app.modules.catalogue import metadata, records
@@ -52,7 +52,7 @@ def cover(slug: str):
 def document_dc(document_id: int) -> ResponseReturnValue:
     """Dublin Core of a public document as JSON (404 unless public)."""
     document = visibility.get_listed_document(document_id) or abort(404)
-    url = url_for("public.document", document_id=document.id, _external=True)
+    url = links.external_url("public.document", document_id=document.id)
     return jsonify(
         {
             "document_id": document.id,
@@ -77,7 +77,7 @@ def record_dc(record_id: int) -> ResponseReturnValue:
                 {
                     "document_id": d.id,
                     "dc": metadata.dublin_core(
-                        d, url_for("public.document", document_id=d.id, _external=True)
+                        d, links.external_url("public.document", document_id=d.id)
                     ),
                 }
                 for d in documents

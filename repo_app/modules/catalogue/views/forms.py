@@ -8,6 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     HiddenField,
     IntegerField,
     SelectField,
@@ -15,9 +16,32 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from mura.app.modules.catalogue import records
 from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
+from mura.app.web.converters import MAX_ID
+
+#: A document number the database can hold (a larger one overflowed it: a 500, issue 18).
+_DOCUMENT_NUMBER = [
+    DataRequired(),
+    NumberRange(min=1, max=MAX_ID, message=_l("No such document.")),
+]
+
+
+def web_address(form: FlaskForm, field: Field) -> None:
+    """Refuse a link that is not http(s): ``javascript:`` would run when a reader clicks it."""
+    if field.data and not records.is_web_address(field.data):
+        raise ValidationError(_l("A link must be an address starting with http:// or https://."))
+
 
 _YEAR = [Optional(), NumberRange(min=1000, max=2100)]
 
@@ -77,7 +101,7 @@ class RecordForm(FlaskForm):
     external_id = StringField(_l("Record id in the library system"), validators=[Length(max=200)])
     external_url = StringField(
         _l("Link to the record in the library catalogue"),
-        validators=[Optional(), URL(), Length(max=1000)],
+        validators=[Optional(), URL(), web_address, Length(max=1000)],
     )
 
 
@@ -116,7 +140,8 @@ class ImportForm(FlaskForm):
     url_template = StringField(
         _l("Catalogue link"),
         description=_l("Address of a record in your OPAC, {id} standing for its id."),
-        validators=[Length(max=900)],
+        validators=[Length(max=900), web_address],
+        filters=[lambda value: value.strip() if value else value],
     )
     #: The file of the last preview, kept on the server so it need not be chosen again.
     token = HiddenField(validators=[Optional(), Length(max=32)])
@@ -125,7 +150,7 @@ class ImportForm(FlaskForm):
 class AttachForm(FlaskForm):
     """Attach an existing digitized document to a record."""
 
-    document_id = IntegerField(_l("Document number"), validators=[DataRequired()])
+    document_id = IntegerField(_l("Document number"), validators=_DOCUMENT_NUMBER)
     part_label = StringField(
         _l("Volume or issue"), validators=[Length(max=200)], description=_l("e.g. Т. 2, № 45")
     )
@@ -154,4 +179,4 @@ class CollectionForm(FlaskForm):
 class CollectionItemForm(FlaskForm):
     """Put a document into the collection."""
 
-    document_id = IntegerField(_l("Document number"), validators=[DataRequired()])
+    document_id = IntegerField(_l("Document number"), validators=_DOCUMENT_NUMBER)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request
 
+from mura.app.core import links
 from mura.app.extensions import csrf
 from mura.app.modules.catalogue import oai
 
@@ -15,10 +16,10 @@ csrf.exempt(bp)  # OAI-PMH allows POST of the same read-only arguments; no sessi
 def endpoint() -> Response:
     """Answer one OAI-PMH request; errors are OAI error elements in a 200 response."""
     args = request.form if request.method == "POST" else request.args
-    settings = oai.Settings.from_config(current_app.config, url_for("oai.endpoint", _external=True))
+    settings = oai.Settings.from_config(current_app.config, links.external_url("oai.endpoint"))
     body = oai.respond(
         {name: args.getlist(name) for name in args},
         settings,
-        lambda document_id: url_for("public.document", document_id=document_id, _external=True),
+        lambda document_id: links.external_url("public.document", document_id=document_id),
     )
     return Response(body, mimetype="text/xml", content_type="text/xml; charset=utf-8")

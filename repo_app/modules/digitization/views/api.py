@@ -10,6 +10,7 @@ from mura.app.models import ScanJob
 from mura.app.modules.digitization.job_status import describe_job
 from mura.app.modules.discovery import search as search_service
 from mura.app.web import limits
+from mura.app.web.converters import db_int
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)  # read-only JSON; no cookie-authenticated state changes here
@@ -29,7 +30,7 @@ def job(job_id: int) -> ResponseReturnValue:
 def search() -> ResponseReturnValue:
     """Search the public documents: ``?q=...&page=N``."""
     query = request.args.get("q", "").strip()[:500]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     if not query:
         return jsonify({"query": "", "total": 0, "hits": []})
     results = search_service.search(query, page=page)

@@ -30,6 +30,7 @@ from mura.app.modules.digitization.views.forms import (
     UploadForm,
 )
 from mura.app.modules.preservation.fixity import status as fixity_status
+from mura.app.web.converters import form_id
 
 bp = Blueprint("staff", __name__)
 
@@ -90,7 +91,7 @@ def upload() -> ResponseReturnValue:
 
 
 def _record_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return form_id(value)
 
 
 def _chosen_files() -> list:

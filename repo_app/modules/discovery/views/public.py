@@ -13,6 +13,7 @@ from mura.app.models import Document
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
+from mura.app.web.converters import db_int
 
 bp = Blueprint("public", __name__)
 
@@ -35,7 +36,7 @@ def index() -> str:
 def search() -> str:
     """Full-text search over the public documents, hits grouped by document with page numbers."""
     query = request.args.get("q", "").strip()[:500]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     # Facets, sort and "did you mean" (discovery): templates/public/search.html.
     from mura.app.modules.discovery.discovery import ALL_FACET_KEYS, SORTS
 
@@ -80,7 +81,7 @@ def document(document_id: int) -> ResponseReturnValue:
     doc, staff = _document_for_reader(document_id)
     readable = visibility.may_read(doc, staff=staff, client_ip=request.remote_addr)
     # A book's text is read in windows: 300 pages on one page would be megabytes of HTML.
-    first = min(max(1, request.args.get("from", 1, type=int) or 1), max(1, doc.page_count))
+    first = min(max(1, request.args.get("from", 1, type=db_int) or 1), max(1, doc.page_count))
     first -= (first - 1) % TEXT_WINDOW
     pages = search_service.document_pages(doc.id, first, TEXT_WINDOW) if readable else []
     windows = [

@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from mura.app.core import links
 from mura.app.core.languages import html_lang
 from mura.app.extensions import db
 from mura.app.models import Document, Page
@@ -37,6 +38,7 @@ from mura.app.modules.catalogue import citation
 from mura.app.modules.discovery import iiif, reader
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
+from mura.app.web.converters import db_int
 
 bp = Blueprint("reader", __name__)
 
@@ -87,7 +89,7 @@ RECENT_PER_PAGE = 24
 @bp.route("/recent")
 def recent() -> str:
     """Recently added documents (descriptions the public may see), newest first, in pages."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, request.args.get("page", 1, type=db_int) or 1)
     query = select(Document).where(visibility.listed_condition())
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     documents = db.session.scalars(
@@ -118,11 +120,11 @@ def read(document_id: int) -> ResponseReturnValue:
     if not visibility.may_read(document, staff=staff, client_ip=request.remote_addr):
         return redirect(url_for("public.document", document_id=document.id))
     query = _query()
-    seq = request.args.get("p", type=int)
+    seq = request.args.get("p", type=db_int)
     if seq is None and query:
         hits = reader.hit_pages(document, _pages(document), query)
         seq = hits[0] if hits else None
-    return redirect(_page_url(document.id, seq or 1, query, request.args.get("zoom", type=int)))
+    return redirect(_page_url(document.id, seq or 1, query, request.args.get("zoom", type=db_int)))
 
 
 def _page_url(document_id: int, seq: int, query: str = "", zoom: int | None = None) -> str:
@@ -142,7 +144,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     by_seq = {page.seq: page for page in pages}
     page = by_seq.get(seq) or abort(404)
     query = _query()
-    zoom = min(max(request.args.get("zoom", 0, type=int) or 0, 0), len(ZOOM_STEPS) - 1)
+    zoom = min(max(request.args.get("zoom", 0, type=db_int) or 0, 0), len(ZOOM_STEPS) - 1)
     hits = reader.hit_pages(document, pages, query) if query else []
     highlights = reader.page_highlights(page, document, query) if query else []
     terms = reader.query_terms(query) if query else frozenset()
@@ -150,7 +152,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     image_width = min(ZOOM_STEPS[zoom][0], reader.full_width(page))
     if image_width not in reader.allowed_widths(page):
         image_width = reader.full_width(page)
-    document_url = url_for("public.document", document_id=document.id, _external=True)
+    document_url = links.external_url("public.document", document_id=document.id)
     today = date.today()
     response = make_response(
         render_template(
@@ -172,9 +174,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
             image_height=reader.image_height(page, image_width),
             thumb_width=reader.THUMB_WIDTH,
             text=reader.mark_text(page.best_text, terms, document.languages),
-            permalink=url_for(
-                "reader.read_page", document_id=document.id, seq=page.seq, _external=True
-            ),
+            permalink=links.external_url("reader.read_page", document_id=document.id, seq=page.seq),
             gost=citation.gost(document, document_url, today, site=_site_name()),
             bibtex=citation.bibtex(document, document_url, today),
             can_download=staff or (visibility.is_public(document) and document.access_download),
@@ -204,7 +204,7 @@ def page_image(document_id: int, seq: int, width: int) -> ResponseReturnValue:
 def bibtex(document_id: int) -> ResponseReturnValue:
     """The document's BibTeX entry, as a file."""
     document, _staff = _document(document_id)
-    url = url_for("public.document", document_id=document.id, _external=True)
+    url = links.external_url("public.document", document_id=document.id)
     response = make_response(citation.bibtex(document, url, date.today()))
     response.mimetype = "application/x-bibtex"
     response.headers["Content-Disposition"] = f'attachment; filename="mura-{document.id}.bib"'

@@ -29,6 +29,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from mura.app.extensions import db, limiter
 from mura.app.models import CatalogueRecord
 from mura.app.modules.discovery import copy_requests
+from mura.app.web.converters import db_int, form_id
 
 bp = Blueprint("requests", __name__)
 
@@ -59,9 +60,9 @@ def _limit() -> str:
 
 def _record_from_args(form: CopyRequestForm) -> CatalogueRecord | None:
     """The record asked for: ``?record=<id>``, ``?external_id=<catalogue id>``, or the form's."""
-    record_id = request.args.get("record", type=int)
-    if record_id is None and (form.record_id.data or "").isdigit():
-        record_id = int(form.record_id.data)
+    record_id = request.args.get("record", type=db_int)
+    if record_id is None:
+        record_id = form_id(form.record_id.data)
     if record_id is not None:
         return db.session.get(CatalogueRecord, record_id)
     external_id = (request.args.get("external_id") or "").strip()

@@ -16,6 +16,7 @@ from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
+from mura.app.core import links
 from mura.app.extensions import db
 from mura.app.models import REQUEST_STATUSES, CopyRequest
 from mura.app.modules.discovery import copy_requests
@@ -95,7 +96,7 @@ def show(request_id: int) -> str:
         scan_form=ScanForm(),
         labels=STATUS_LABELS,
         document=copy_requests.answer_document(found),
-        status_url=url_for("requests.status", token=found.token, _external=True),
+        status_url=links.external_url("requests.status", token=found.token),
     )
 
 

@@ -36,6 +36,7 @@ from mura.app.models import Branch, Contract, Document, RightsHolder
 from mura.app.models.rights import CONTRACT_STATUSES, GRANTS, HOLDER_KINDS
 from mura.app.modules.rights import contract_drafts, contract_import, contracts, rights
 from mura.app.modules.rights.rights import RightsError
+from mura.app.web.converters import db_int
 
 bp = Blueprint("admin_rights", __name__)
 # New documents get their access in the flush that inserts them (repo_app/modules/rights/rights.py);
@@ -192,7 +193,7 @@ def index() -> str:
 @bp.route("/documents", methods=["GET"])
 def find_document() -> ResponseReturnValue:
     """Go to a document's rights by its number (the dashboard's small form)."""
-    document_id = request.args.get("id", type=int)
+    document_id = request.args.get("id", type=db_int)
     if not document_id or db.session.get(Document, document_id) is None:
         flash(_("No such document."))
         return redirect(url_for(".index"))
