@@ -57,6 +57,8 @@ MAX_CONTENT_LENGTH = 2 * 1024 * 1024 * 1024
 MAX_PAGES_PER_JOB = 2000
 #: Embedded worker started by `mura serve` on the embedded broker.
 EMBEDDED_WORKER = True
+#: Web processes of `mura serve` (gunicorn, pre-fork); 0: one per core; 1: waitress alone.
+WEB_WORKERS = 0
 WORKER_CONCURRENCY = 2
 #: Host name recorded on pages (``host:pid``); empty: the machine's. `mura worker --name`.
 WORKER_NAME = ""

@@ -66,26 +66,42 @@ def embedded_worker(needed: bool) -> Iterator[subprocess.Popen | None]:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--workers", type=int, help="Web processes (default: MURA_WEB_WORKERS, else one per core)."
+)
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
 @click.option("--no-worker", is_flag=True, help="Do not start the embedded worker.")
 @with_appcontext
-def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
-    """Serve the web app (waitress); on the embedded default, with a worker beside it."""
+def serve(host: str, port: int, workers: int | None, threads: int, no_worker: bool) -> None:
+    """Serve the web app; on the embedded default, with a worker beside it.
+
+    Several processes (gunicorn, pre-fork) on Linux; one (waitress) with --workers 1.
+    """
     upgrade_database()
-    _serve(host, port, threads, no_worker)
+    _serve(host, port, threads, no_worker, workers)
 
 
-def _serve(host: str, port: int, threads: int, no_worker: bool) -> None:
-    import waitress
+def _serve(host: str, port: int, threads: int, no_worker: bool, workers: int | None = None) -> None:
+    from mura.app.cli import webserver as server
 
     app = current_app._get_current_object()
     want_worker = app.config["EMBEDDED_BROKER"] and app.config["EMBEDDED_WORKER"] and not no_worker
-    # SIGTERM (systemd, docker, kill) ends waitress's loop as Ctrl-C does, so the embedded
-    # worker is stopped on the way out instead of being left behind.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    workers = workers or app.config["WEB_WORKERS"] or server.default_workers()
+    prefork = workers > 1 and server.can_prefork()
+    if not prefork:
+        # SIGTERM (systemd, docker, kill) ends waitress's loop as Ctrl-C does, so the embedded
+        # worker is stopped on the way out instead of being left behind. gunicorn's master
+        # handles SIGTERM itself (a graceful stop) and then leaves this block the same way.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     with embedded_worker(want_worker):
-        click.echo(f"Mura on http://{host}:{port}/  (MURA_HOME={app.config['HOME']})")
-        waitress.serve(app, host=host, port=port, threads=threads, ident="Mura")
+        how = f"{workers} processes" if prefork else "1 process"
+        click.echo(f"Mura on http://{host}:{port}/  ({how}, MURA_HOME={app.config['HOME']})")
+        if prefork:
+            server.serve_prefork(app, host, port, workers, threads)
+        else:
+            import waitress
+
+            waitress.serve(app, host=host, port=port, threads=threads, ident="Mura")
 
 
 @cli.command()
