@@ -106,6 +106,7 @@ def recent() -> str:
 
 
 @bp.route("/read/<int:document_id>")
+@limits.reader_search
 def read(document_id: int) -> ResponseReturnValue:
     """Open a document: at page ``p``, else at the first page matching ``q``, else at page 1."""
     staff = bool(current_user.is_authenticated)
@@ -127,6 +128,7 @@ def _page_url(document_id: int, seq: int, query: str = "", zoom: int | None = No
 
 
 @bp.route("/read/<int:document_id>/<int:seq>")
+@limits.reader_search
 def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     """One page: the scan with the matches drawn on it, the hits, thumbnails, text, citation."""
     staff = bool(current_user.is_authenticated)
@@ -141,7 +143,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     zoom = min(max(request.args.get("zoom", 0, type=int) or 0, 0), len(ZOOM_STEPS) - 1)
     hits = reader.hit_pages(document, pages, query) if query else []
     highlights = reader.page_highlights(page, document, query) if query else []
-    terms = reader.query_terms(query) if query else frozenset()
+    terms = reader.request_query(query).exact if query else frozenset()
     width, height = reader.page_size_px(page)
     image_width = min(ZOOM_STEPS[zoom][0], reader.full_width(page))
     if image_width not in reader.allowed_widths(page):
@@ -183,6 +185,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
 
 
 @bp.route("/read/<int:document_id>/<int:seq>/image/<int:width>.jpg")
+@limits.image
 def page_image(document_id: int, seq: int, width: int) -> ResponseReturnValue:
     """The page's scan as a JPEG ``width`` pixels wide (fixed steps; 404 for others)."""
     document, _staff = _document(document_id)
