@@ -265,3 +265,43 @@ def test_staff_are_not_limited_in_the_reader(limited: tuple[Flask, int]) -> None
         assert client.get(f"/read/{document_id}/1?q=Mura").status_code == 200
         with client.get(f"/read/{document_id}/1/image/200.jpg") as response:
             assert response.status_code == 200
+
+
+# --- results pages: a crafted page number is bounded work too ------------------------------------
+
+_FAR_PAGE = """
+import sys, tempfile
+from repo_app.search import DocumentEntry, PageEntry, open_engine
+with tempfile.TemporaryDirectory() as folder, open_engine(sys.argv[1], folder, lambda ids: {}) as e:
+    e.index_documents([(DocumentEntry(1, "Кітап", [], "book", ["kaz"], None, 2000),
+                        [PageEntry(1, 1, "кітапхана")])])
+    results = e.search("кітапхана", page=100_000_000, per_page=10)
+    print(results.page, len(results.hits), results.total)
+"""
+
+
+@pytest.mark.parametrize("kind", ENGINE_KINDS)
+def test_a_far_results_page_is_clamped_not_allocated(kind: str) -> None:
+    """tantivy sized its top-documents heap by page x per page: 64 GB, and the process aborted."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _FAR_PAGE, kind],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "RUST_BACKTRACE": "0"},
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    page, hits, total = (int(value) for value in done.stdout.split())
+    assert (page, hits, total) == (10_000 // 10, 0, 1)  # grouping.MAX_RESULTS // per page
+
+
+def test_the_search_page_and_api_survive_a_far_page(library: Library) -> None:
+    client = library.app.test_client()
+    assert client.get("/search?q=кітапхана&page=100000000").status_code == 200
+    assert client.get("/search?q=кітапхана&page=100000000&sort=newest").status_code == 200
+    api = client.get("/api/search?q=кітапхана&page=99999999999999999999")
+    assert api.status_code == 200 and api.get_json()["hits"] == []

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from repo_app.extensions import db
 from repo_app.models import CatalogueRecord, Collection, Document
 from repo_app.search import FACET_KEYS, DocumentHit, SearchEngine, SearchResults
+from repo_app.search.grouping import results_page
 from repo_app.search.snippets import make_snippet
 from repo_app.services import visibility
 
@@ -69,7 +70,7 @@ def search(
         ValueError: On an unknown filter name.
     """
     wanted = _normalize(filters)
-    page, per_page = max(1, page), max(1, min(per_page, 100))
+    page, per_page = results_page(page, per_page)
     ranked_documents = getattr(engine, "ranked_documents", None)
     if ranked_documents is None:
         return _index_only(engine, query, page, per_page, wanted)
