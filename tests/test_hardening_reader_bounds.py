@@ -305,3 +305,8 @@ def test_the_search_page_and_api_survive_a_far_page(library: Library) -> None:
     assert client.get("/search?q=кітапхана&page=100000000&sort=newest").status_code == 200
     api = client.get("/api/search?q=кітапхана&page=99999999999999999999")
     assert api.status_code == 200 and api.get_json()["hits"] == []
+
+
+def test_a_far_page_of_recent_documents_is_an_empty_page(library: Library) -> None:
+    client = library.app.test_client()
+    assert client.get("/recent?page=99999999999999999999").status_code == 200  # was a 500

@@ -78,12 +78,14 @@ def _shared_cache(response: Response, document: Document, *, max_age: int = 0) -
 
 #: Documents per page of "recently added".
 RECENT_PER_PAGE = 24
+#: The furthest page of "recently added" (a larger ``?page=`` overflowed SQLite's integers: 500).
+RECENT_MAX_PAGE = 10_000
 
 
 @bp.route("/recent")
 def recent() -> str:
     """Recently added documents (descriptions the public may see), newest first, in pages."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), RECENT_MAX_PAGE)
     query = select(Document).where(visibility.listed_condition())
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     documents = db.session.scalars(
