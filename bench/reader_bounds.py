@@ -20,6 +20,11 @@ kind is asked ``--repeats`` times with new words each time: the reader page
 with an OCR error for comparison. Printed: the engine's term lookups per request
 (``doc_frequency`` calls, counted at the engines' own lookup functions), wall and CPU
 milliseconds per request (median and max). Target: the 40-letter reader request under 0.3 s.
+
+With ``--concurrent N`` (the penetration test used 16) the installation is then served by
+``mura serve --no-worker`` (waitress, 16 threads, rate limits off) and N such reader requests
+are sent at once while one other client loads ``/collections`` again and again: printed are the
+slowest and median of the N, and the slowest ``/collections`` meanwhile.
 """
 
 from __future__ import annotations
@@ -29,9 +34,14 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
+import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,6 +202,83 @@ def measure(app, document_id: int, repeats: int) -> list[dict]:  # noqa: ANN001
     return rows
 
 
+def concurrent(home: Path, engine: str, document_id: int, count: int, port: int = 5098) -> dict:
+    """``count`` 12-long-words reader requests at once, served; ``/collections`` meanwhile."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MURA_")}
+    env.update(
+        MURA_HOME=str(home),
+        MURA_SEARCH_ENGINE=engine,
+        MURA_SECRET_KEY="bench",
+        MURA_DEFAULT_ACCESS="public_domain",
+        MURA_REVIEW_REQUIRED="false",
+        MURA_RATELIMIT_ENABLED="false",
+        MURA_EMBEDDED_WORKER="false",
+    )
+    import repo_app  # the server runs the code measured in this process, not the checkout's
+
+    code = str(Path(repo_app.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "repo_app.cli", "serve", "--no-worker"]
+    command += ["--port", str(port), "--threads", "16"]
+    log = (OUT / f"server-{engine}.log").open("w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=home)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/collections", timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        rng = random.Random(16)
+        urls = [
+            f"{base}/read/{document_id}/1?" + urllib.parse.urlencode({"q": made_up(12, 40, rng)})
+            for _ in range(count)
+        ]
+
+        errors: list[str] = []
+
+        def timed(url: str) -> float:
+            started = time.perf_counter()
+            try:
+                urllib.request.urlopen(url, timeout=300).read()
+            except OSError as exc:  # HTTPError (a 500 when the database pool ran dry), timeouts
+                errors.append(str(exc))
+            return time.perf_counter() - started
+
+        with ThreadPoolExecutor(count) as pool:  # warm every server thread (templates, hOCR)
+            warm = f"{base}/read/{document_id}/1?" + urllib.parse.urlencode({"q": "кітапхана"})
+            list(pool.map(timed, [warm] * count))
+
+        stop = threading.Event()
+        browsing: list[float] = []
+
+        def browse() -> None:
+            while not stop.is_set():
+                browsing.append(timed(f"{base}/collections"))
+
+        browser = threading.Thread(target=browse)
+        browser.start()
+        errors.clear()
+        with ThreadPoolExecutor(count) as pool:
+            times = list(pool.map(timed, urls))
+        stop.set()
+        browser.join()
+    finally:
+        server.terminate()
+        server.wait(30)
+    return {
+        "requests": count,
+        "reader_ms_median": round(statistics.median(times) * 1000),
+        "reader_ms_max": round(max(times) * 1000),
+        "collections_ms_max": round(max(browsing) * 1000),
+        "errors": len(errors),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=5000)
@@ -199,6 +286,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="query the installations built before")
     parser.add_argument("--label", default="", help="a name for this run in the JSON file")
+    parser.add_argument("--concurrent", type=int, default=0, help="N reader requests at once")
     args = parser.parse_args()
     import repo_app
 
@@ -222,6 +310,15 @@ def main() -> None:
                 f"{row['view']:7} {row['query']:26} {row['lookups']:>8,} "
                 f"{row['wall_ms_median']:>9.1f} {row['wall_ms_max']:>8.1f} "
                 f"{row['cpu_ms_median']:>8.1f}",
+                flush=True,
+            )
+        if args.concurrent:
+            burst = concurrent(home, engine, document_id, args.concurrent)
+            results[f"{engine}-concurrent"] = burst
+            print(
+                f"{burst['requests']} reader requests at once: median {burst['reader_ms_median']:,}"
+                f" ms, slowest {burst['reader_ms_max']:,} ms; /collections meanwhile at most "
+                f"{burst['collections_ms_max']:,} ms; {burst['errors']} errors",
                 flush=True,
             )
     label = args.label or "run"
