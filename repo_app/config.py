@@ -91,9 +91,11 @@ PROXY_COUNT = 0
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_STRATEGY = "moving-window"
 RATELIMIT_ENABLED = True
-#: Public search (pages, API, IIIF search) and downloads (PDF, page images) per client address;
-#: staff are not limited (repo_app/web/limits.py). Flask-Limiter syntax: "N per minute".
+#: Public search (pages, API, IIIF search, the reader asked a query), page images and downloads
+#: (PDF) per client address; staff are not limited (repo_app/web/limits.py).
+#: Flask-Limiter syntax: "N per minute". A reader's page shows up to 40 thumbnails.
 SEARCH_RATE_LIMIT = "60 per minute"
+IMAGE_RATE_LIMIT = "600 per minute"
 DOWNLOAD_RATE_LIMIT = "30 per minute"
 #: Tell clients their limit and when to come back (X-RateLimit-*, Retry-After).
 RATELIMIT_HEADERS_ENABLED = True

@@ -43,6 +43,9 @@ NEAR_BOOST = 0.5
 MAX_PAGES_PER_HIT = 50
 #: At most this many documents per results page.
 MAX_PER_PAGE = 100
+#: No results page lies beyond this many documents: a reader never pages that far, and a crafted
+#: ``page=100000000`` made tantivy allocate 64 GB for its top documents and abort the process.
+MAX_RESULTS = 10_000
 #: The searched fields and their boosts; the page text alone (for a document's pages).
 ALL_FIELDS = (("title", TITLE_BOOST), ("authors", AUTHORS_BOOST), ("body", 1.0))
 BODY_ONLY = (("body", 1.0),)
@@ -148,6 +151,17 @@ def best_per_document(entries: Iterable[tuple[int, float, _R]]) -> dict[int, tup
 def ranked_ids(best: Mapping[int, tuple[float, object]]) -> list[int]:
     """Document ids best first (ties by id)."""
     return sorted(best, key=lambda doc_id: (-best[doc_id][0], doc_id))
+
+
+def results_page(page: int, per_page: int) -> tuple[int, int]:
+    """Return the results page number and size clamped to what may be asked (bounded work).
+
+    Returns:
+        ``page`` within 1 .. :data:`MAX_RESULTS` // ``per_page``, ``per_page`` within
+        1 .. :data:`MAX_PER_PAGE`.
+    """
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
+    return min(max(1, page), MAX_RESULTS // per_page), per_page
 
 
 def with_fallback(

@@ -15,8 +15,9 @@ The grammar is deliberately small and never fails: any input gives a query (poss
   ``:`` or ``(`` is not syntax and is removed by the analysis, and words that analyse to nothing
   (one letter, punctuation) are skipped.
 
-Input is cut to :data:`MAX_QUERY_CHARS` characters and :data:`MAX_CLAUSES` parts so that a
-pasted page of text cannot make a query that takes minutes.
+Input is cut to :data:`MAX_QUERY_CHARS` characters, :data:`MAX_CLAUSES` parts and
+:data:`MAX_TERMS` words in all (a long quoted phrase is one part of many words) so that a pasted
+page of text cannot make a query that takes minutes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from mura.app.search.translit import join_apostrophes
 
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 24
+#: Most words of a query, phrases' words included; the rest is ignored.
+MAX_TERMS = 32
 
 _QUOTES = str.maketrans(dict.fromkeys("«»“”„‟″", '"'))
 _LEX_RE = re.compile(r'(?P<neg>-?)"(?P<phrase>[^"]*)"|(?P<word>[^\s"]+)')
@@ -112,8 +115,9 @@ def parse_query(text: str, analyzer: Analyzer = DEFAULT_ANALYZER) -> ParsedQuery
     groups: list[list[Clause]] = []
     excluded: list[Clause] = []
     pending_or = pending_not = False
+    terms_left = MAX_TERMS
     for match in _LEX_RE.finditer(text):
-        if len(groups) + len(excluded) >= MAX_CLAUSES:
+        if len(groups) + len(excluded) >= MAX_CLAUSES or terms_left <= 0:
             break
         word = match.group("word")
         operator = _OPERATORS.get(word) if word else None
@@ -130,6 +134,9 @@ def parse_query(text: str, analyzer: Analyzer = DEFAULT_ANALYZER) -> ParsedQuery
         if clause is None:
             pending_or = pending_not = False
             continue
+        if len(clause.terms) > terms_left:
+            clause = Clause(clause.terms[:terms_left], clause.alternatives[:terms_left])
+        terms_left -= len(clause.terms)
         if negated:
             excluded.append(clause)
         elif pending_or:

@@ -11,7 +11,8 @@ ending the reader typed is kept, so ``библиотекка`` becomes ``биб�
 is a word to read and type, not a bare stem.
 
 The cost grows with the length of the words (about 80 lookups per letter), never with the size of
-the index; only queries of at most :data:`MAX_WORDS` words are looked at.
+the index; only queries of at most :data:`MAX_WORDS` words are looked at, and the lookups share
+the request's budget with the search's own fallback (:class:`~mura.app.search.fuzzy.LookupBudget`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from collections.abc import Callable
 
 from mura.app.search.analysis import DEFAULT_ANALYZER, Analyzer
-from mura.app.search.fuzzy import near_terms
+from mura.app.search.fuzzy import LookupBudget, current_budget, near_terms
 
 #: Number of index entries (pages) holding a term in any searched field; 0 when absent.
 DocFrequency = Callable[[str], int]
@@ -72,8 +73,9 @@ def suggest(
         return None
     pieces: list[str] = []
     cursor = 0
+    budget = current_budget() or LookupBudget()
     for match in words:
-        better = _better_word(match.group(), doc_frequency, known, analyzer)
+        better = _better_word(match.group(), doc_frequency, known, analyzer, budget)
         if better is not None:
             pieces += [query[cursor : match.start()], better]
             cursor = match.end()
@@ -83,7 +85,11 @@ def suggest(
 
 
 def _better_word(
-    word: str, doc_frequency: DocFrequency, known: DocFrequency, analyzer: Analyzer
+    word: str,
+    doc_frequency: DocFrequency,
+    known: DocFrequency,
+    analyzer: Analyzer,
+    budget: LookupBudget,
 ) -> str | None:
     """The most frequent known spelling one edit from ``word``; None if ``word`` is known."""
     terms = analyzer.terms(word)
@@ -96,7 +102,7 @@ def _better_word(
     best: tuple[int, str, str] | None = None  # (frequency, near stem, the stem it replaces)
     stems = [a for a in alternatives if _CYRILLIC_RE.fullmatch(a)][:ALTERNATIVES_CHECKED]
     for stem in stems:
-        for near in near_terms(stem, doc_frequency, limit=1):
+        for near in near_terms(stem, doc_frequency, limit=1, budget=budget):
             frequency = doc_frequency(near)
             if best is None or frequency > best[0]:
                 best = (frequency, near, stem)

@@ -64,7 +64,6 @@ from mura.app.search.facets import Filters, normalize_filters
 from mura.app.search.grouping import (
     ALL_FIELDS,
     BODY_ONLY,
-    MAX_PER_PAGE,
     NEAR_BOOST,
     NO_PAGE,
     Candidate,
@@ -73,6 +72,7 @@ from mura.app.search.grouping import (
     PageMatcher,
     build_hits,
     matching_pages,
+    results_page,
     with_fallback,
 )
 from mura.app.search.grouping import document_pages as grouped_document_pages
@@ -423,8 +423,7 @@ class TantivyEngine:
         Raises:
             ValueError: On a filter name other than ``collection``, ``doc_type``, ``language``.
         """
-        page = max(1, page)
-        per_page = min(max(1, per_page), MAX_PER_PAGE)
+        page, per_page = results_page(page, per_page)
         wanted = normalize_filters(filters)
         parsed = parse_query(query, self._analyzer)
         if parsed.is_empty:

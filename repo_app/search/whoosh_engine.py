@@ -63,7 +63,6 @@ from mura.app.search.grams import SplitPair, split_pair
 from mura.app.search.grouping import (
     ALL_FIELDS,
     BODY_ONLY,
-    MAX_PER_PAGE,
     NEAR_BOOST,
     NO_PAGE,
     Candidate,
@@ -75,6 +74,7 @@ from mura.app.search.grouping import (
     build_hits,
     matching_pages,
     ranked_ids,
+    results_page,
     with_fallback,
 )
 from mura.app.search.grouping import document_pages as grouped_document_pages
@@ -394,8 +394,7 @@ class WhooshEngine:
         Raises:
             ValueError: On a filter name other than ``collection``, ``doc_type``, ``language``.
         """
-        page = max(1, page)
-        per_page = min(max(1, per_page), MAX_PER_PAGE)
+        page, per_page = results_page(page, per_page)
         wanted = normalize_filters(filters)
         parsed = parse_query(query, self._analyzer)
         if parsed.is_empty:

@@ -32,6 +32,9 @@ def init_app(app: Flask) -> None:
     _register_accounts(app)
     _register_discovery(app)
     errors.init_app(app)  # the site's own error pages, in the reader's language
+    from mura.app.web import limits  # 429 page, per-request bounds of search work
+
+    limits.init_app(app)
 
     app.add_template_filter(languages.language_name, "language_name")
 

@@ -26,6 +26,7 @@ from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, Document
 from mura.app.modules.rights import visibility
 from mura.app.search import FACET_KEYS, DocumentHit, SearchEngine, SearchResults
+from mura.app.search.grouping import results_page
 from mura.app.search.snippets import make_snippet
 
 #: Facets from the database, after the index's ``collection``, ``doc_type``, ``language``.
@@ -68,7 +69,7 @@ def search(
         ValueError: On an unknown filter name.
     """
     wanted = _normalize(filters)
-    page, per_page = max(1, page), max(1, min(per_page, 100))
+    page, per_page = results_page(page, per_page)
     ranked = engine.ranked_documents(query)
     facts = document_facts([doc_id for doc_id, _ in ranked])
     ranked = [(doc_id, score) for doc_id, score in ranked if doc_id in facts]

@@ -13,7 +13,9 @@ any time), keyed by page id, the page PDF's checksum and the width.
 
 Highlighting uses the search package's own analysis (:mod:`mura.app.search.query` and
 :func:`mura.app.search.snippets.match_spans`), so case, letter folding, stems and Latin
-spellings match exactly as the search does.
+spellings match exactly as the search does. A query's terms, and its near misses, are worked
+out once per request (:func:`request_query`), however many pages the request marks, and the near
+misses cost at most the request's lookup budget (:mod:`mura.app.search.fuzzy`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from lxml import etree
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -215,6 +217,46 @@ def query_terms(query: str, doc_frequency: Callable[[str], int] | None = None) -
     return parsed.positive_terms()
 
 
+@dataclass
+class ReaderQuery:
+    """A reader's query as index terms, for marking pages; made once per request.
+
+    Attributes:
+        text: The query as typed.
+        exact: The terms a page word must have to match (:func:`query_terms`).
+    """
+
+    text: str
+    exact: frozenset[str]
+    _near: frozenset[str] | None = None
+
+    def near(self) -> frozenset[str]:
+        """The exact terms and the near misses the index holds (OCR errors), looked up once.
+
+        The lookups are bounded by the request's budget (:mod:`mura.app.search.fuzzy`).
+        """
+        if self._near is None:
+            from mura.app.modules.discovery import search as search_service
+
+            self._near = query_terms(self.text, search_service.get_engine().doc_frequency)
+        return self._near
+
+
+def request_query(query: str) -> ReaderQuery:
+    """The query's terms, computed once per request (kept in ``flask.g``), else made now.
+
+    The reader page, its highlights and IIIF content search mark many pages with the same
+    query: parsing it, and above all looking up its near misses, once per request keeps their
+    work independent of the number of pages.
+    """
+    if not has_request_context():
+        return ReaderQuery(query, query_terms(query))
+    made: dict[str, ReaderQuery] = g.setdefault("mura_reader_queries", {})
+    if query not in made:
+        made[query] = ReaderQuery(query, query_terms(query))
+    return made[query]
+
+
 def find_highlights(
     words: PageWords, terms: frozenset[str], languages: Sequence[str] = ()
 ) -> list[Highlight]:
@@ -397,7 +439,7 @@ def hit_pages(document: Document, pages: Sequence[Page], query: str) -> list[int
         return []
     if visibility.is_public(document):
         return search_service.get_engine().document_pages(document.id, query)
-    terms = query_terms(query)
+    terms = request_query(query).exact
     languages = document.languages
     done = [page for page in pages if page.state == "done"]
     texts = search_service.load_texts([page.id for page in done])
@@ -405,19 +447,20 @@ def hit_pages(document: Document, pages: Sequence[Page], query: str) -> list[int
 
 
 def page_highlights(page: Page, document: Document, query: str) -> list[Highlight]:
-    """The matches of ``query`` on the page's scan; near misses (OCR errors) when none is exact."""
-    from mura.app.modules.discovery import search as search_service
+    """The matches of ``query`` on the page's scan; near misses (OCR errors) when none is exact.
 
+    The query's terms and near misses come from :func:`request_query`: a request that marks
+    many pages (IIIF content search) works them out once.
+    """
     words = page_words(page)
     if words is None or not query.strip():
         return []
-    found = find_highlights(words, query_terms(query), document.languages)
+    terms = request_query(query)
+    found = find_highlights(words, terms.exact, document.languages)
     if found:
         return found
-    doc_frequency = getattr(search_service.get_engine(), "doc_frequency", None)
-    if doc_frequency is None:
-        return []
-    return find_highlights(words, query_terms(query, doc_frequency), document.languages)
+    near = terms.near()
+    return find_highlights(words, near, document.languages) if near != terms.exact else []
 
 
 def _latest_job_id(document_id: int) -> int | None:

@@ -84,12 +84,14 @@ def _shared_cache(response: Response, document: Document, *, max_age: int = 0) -
 
 #: Documents per page of "recently added".
 RECENT_PER_PAGE = 24
+#: The furthest page of "recently added" (a larger ``?page=`` overflowed SQLite's integers: 500).
+RECENT_MAX_PAGE = 10_000
 
 
 @bp.route("/recent")
 def recent() -> str:
     """Recently added documents (descriptions the public may see), newest first, in pages."""
-    page = max(1, request.args.get("page", 1, type=db_int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=db_int) or 1), RECENT_MAX_PAGE)
     query = select(Document).where(visibility.listed_condition())
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     documents = db.session.scalars(
@@ -112,6 +114,7 @@ def recent() -> str:
 
 
 @bp.route("/read/<int:document_id>")
+@limits.reader_search
 def read(document_id: int) -> ResponseReturnValue:
     """Open a document: at page ``p``, else at the first page matching ``q``, else at page 1."""
     staff = bool(current_user.is_authenticated)
@@ -133,6 +136,7 @@ def _page_url(document_id: int, seq: int, query: str = "", zoom: int | None = No
 
 
 @bp.route("/read/<int:document_id>/<int:seq>")
+@limits.reader_search
 def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     """One page: the scan with the matches drawn on it, the hits, thumbnails, text, citation."""
     staff = bool(current_user.is_authenticated)
@@ -147,7 +151,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     zoom = min(max(request.args.get("zoom", 0, type=db_int) or 0, 0), len(ZOOM_STEPS) - 1)
     hits = reader.hit_pages(document, pages, query) if query else []
     highlights = reader.page_highlights(page, document, query) if query else []
-    terms = reader.query_terms(query) if query else frozenset()
+    terms = reader.request_query(query).exact if query else frozenset()
     width, height = reader.page_size_px(page)
     image_width = min(ZOOM_STEPS[zoom][0], reader.full_width(page))
     if image_width not in reader.allowed_widths(page):
@@ -185,6 +189,7 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
 
 
 @bp.route("/read/<int:document_id>/<int:seq>/image/<int:width>.jpg")
+@limits.image
 def page_image(document_id: int, seq: int, width: int) -> ResponseReturnValue:
     """The page's scan as a JPEG ``width`` pixels wide (fixed steps; 404 for others)."""
     document, _staff = _document(document_id)
