@@ -14,6 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from mura.app.extensions import db
+from mura.app.modules.discovery import discovery
 from mura.app.modules.discovery import search as search_service
 from mura.app.search import ENGINE_KINDS
 from mura.app.search.suggest import suggest
@@ -135,7 +136,7 @@ def test_did_you_mean(client: FlaskClient) -> None:
     suggestion = re.search(r'id="did-you-mean">.*?<a href="([^"]+)"[^>]*>([^<]+)</a>', html, re.S)
     assert suggestion and suggestion.group(2) == "кітапхана"
     assert "did-you-mean" not in _page(client)
-    assert search_service.suggestion("Кітапхона OR zzqx") == "Кітапхана OR zzqx"
+    assert discovery.suggestion("Кітапхона OR zzqx") == "Кітапхана OR zzqx"
 
 
 def test_suggest_leaves_known_words_operators_and_phrases_alone() -> None:
@@ -156,7 +157,7 @@ def test_suggest_leaves_known_words_operators_and_phrases_alone() -> None:
 
 def test_unknown_filters_are_refused(client: FlaskClient) -> None:
     with pytest.raises(ValueError, match="unknown search filter"):
-        search_service.search(QUERY, filters={"colour": ["red"]})
+        discovery.search(QUERY, filters={"colour": ["red"]})
     # The page only passes the known ones.
     assert "2 documents found" in _page(client, colour="red")
 

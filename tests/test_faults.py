@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mura.app.modules.discovery import discovery
 from tests.conftest import Stack
 from tests.fault_helpers import (
     fresh_stack,
@@ -57,7 +58,6 @@ def check_every_page_once(stack: Stack, job: dict, count: int) -> None:
     from mura.app.core.files import local_path
     from mura.app.extensions import db
     from mura.app.models import ScanJob, StoredFile
-    from mura.app.modules.discovery import search
 
     with stack.app.app_context():
         row = db.session.get(ScanJob, job["job_id"])
@@ -74,7 +74,7 @@ def check_every_page_once(stack: Stack, job: dict, count: int) -> None:
         )
         assert kept == count
         pdf = local_path(row.document.pdf_file)
-        hits = search.search("mura", per_page=5).hits
+        hits = discovery.search("mura", per_page=5).hits
         assert [h.page_count for h in hits if h.document_id == row.document_id] == [count]
         db.session.remove()
     layer = subprocess.run(

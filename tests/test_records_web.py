@@ -14,7 +14,7 @@ from sqlalchemy import select
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, Document
 from mura.app.modules.catalogue import records
-from mura.app.modules.discovery import search as search_service
+from mura.app.modules.discovery import discovery
 from tests.catalogue_helpers import iso, log_in_staff, make_document, marc21_article, marc21_book
 
 RECORD_FORM = {
@@ -241,7 +241,7 @@ def test_unpublished_documents_stay_out_of_the_json_api_and_search(client: Flask
     assert client.get(f"/api/records/{lone.record_id}/dc").status_code == 404
 
     # Linking re-indexes: the public document is found by the record's title, the hidden never.
-    found = {hit.document_id for hit in search_service.search("бассейнінің").hits}
+    found = {hit.document_id for hit in discovery.search("бассейнінің").hits}
     assert found == {public.id}
     records.withdraw_document(public.id, "test")
-    assert search_service.search("бассейнінің").total == 0
+    assert discovery.search("бассейнінің").total == 0

@@ -32,6 +32,7 @@ from mura.app.models import (
     RightsHolder,
     ScanJob,
 )
+from mura.app.modules.discovery import discovery
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import contracts, rights
 from tests.auth_helpers import logged_in, make_user
@@ -135,7 +136,7 @@ def sign(
 
 def found(client: FlaskClient, word: str = WORD) -> list[int]:
     """Document ids the public search finds."""
-    results = search_service.search(word)
+    results = discovery.search(word)
     page = client.get(f"/search?q={word}")
     assert page.status_code == 200
     return [hit.document_id for hit in results.hits]

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
 
+from mura.app.modules.discovery import discovery
 from mura.app.search import ENGINE_KINDS, DocumentEntry, PageEntry, SearchEngine, open_engine
 from mura.app.search.engine import open_index
 from mura.app.search.rebuild import RebuildRunningError, current_dir, rebuild
@@ -294,6 +295,6 @@ def test_reindex_command(app: Flask, target: str) -> None:
 
     app.config["SEARCH_ENGINE"] = target
     app.extensions.pop("mura_search").close()
-    results = search_service.search("Балқаш")
+    results = discovery.search("Балқаш")
     assert sorted(hit.document_id for hit in results.hits) == [first, second]
     assert [hit.pages for hit in results.hits if hit.document_id == first] == [[2]]

@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 
+from mura.app.modules.discovery import discovery
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 from tests.synthetic import publish
@@ -137,11 +138,10 @@ def _check_json(value: object, where: str, key: str = "") -> None:
 
 
 def test_search_snippets_escape_the_page_text(hostile: Hostile) -> None:
-    from mura.app.modules.discovery import search
 
     with hostile.app.app_context():
         for query in ("мұражай", "ескерткіш"):
-            [hit] = search.search(query).hits
+            [hit] = discovery.search(query).hits
             html = str(hit.snippet)
             assert_inert(html, f"snippet for {query}")
             assert "&lt;" in html or "&#34;&gt;" in html or "&gt;" in html, html

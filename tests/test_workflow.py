@@ -21,7 +21,7 @@ from mura.app.extensions import db
 from mura.app.models import AuditEvent, Document, ScanJob
 from mura.app.modules.digitization import workflow
 from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
-from mura.app.modules.discovery import search as search_service
+from mura.app.modules.discovery import discovery
 from mura.workers import tasks
 from tests.auth_helpers import branch, english, logged_in, make_user
 from tests.conftest import make_app
@@ -103,7 +103,7 @@ def actions(document_id: int) -> list[tuple[str, str]]:
 
 def publicly_found(app: Flask, document_id: int, word: str = "Mura") -> list[int]:
     """Page numbers of ``document_id`` the public search finds for ``word``."""
-    hits = search_service.search(word, per_page=50).hits
+    hits = discovery.search(word, per_page=50).hits
     return [p for hit in hits if hit.document_id == document_id for p in hit.pages]
 
 

@@ -18,7 +18,7 @@ from mura.app.cli.base import _echo_json, cli
 @with_appcontext
 def search_command(query: str, as_json: bool, limit: int) -> None:
     """Search the public documents as a reader would."""
-    from mura.app.modules.discovery.search import search
+    from mura.app.modules.discovery.discovery import search
 
     results = search(query, per_page=limit)
     for hit in results.hits:

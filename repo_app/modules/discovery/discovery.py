@@ -1,15 +1,24 @@
-"""The search page's results: every facet, sorting by date, and "did you mean".
+"""A reader's search request, from the words typed to the results page (the one path).
 
-The index knows a document's collection, type and languages; the search page also offers the
-decade and year of publication and the source (the newspaper or journal an article comes from),
-and sorting by date. Those come from the database: the engine's ``ranked_documents`` hook gives
-every matching document with its score, the database gives their facts (public documents only),
-and the filters, the facet counts and the order are computed here for all facets alike. Facet
-counts are "disjunctive", as in :mod:`mura.app.search.facets`: each facet counts with every
-filter except its own.
-
-Every engine provides ``ranked_documents`` (tantivy ranks its first 500 documents exactly and
-lists the rest by id).
+1. **Parse**: :func:`mura.app.search.query.parse_query` turns what the reader typed into a
+   small query (words AND, phrases, OR, NOT), cut to a bounded size; each word is analysed by
+   :mod:`mura.app.search.analysis` (Kazakh, Kyrgyz, Russian, English stems; letter folding;
+   Latin-script Kazakh and Russian).
+2. **Rank**: the configured engine (:class:`mura.app.search.engine.SearchEngine`, Whoosh or
+   tantivy, opened by :func:`.search.get_engine`) gives every matching document with its score
+   (``ranked_documents``). Both engines group pages into documents the same way
+   (:mod:`mura.app.search.grouping`: a document ranks by its best page; near misses of OCR errors,
+   :mod:`mura.app.search.fuzzy`, at half weight when the exact words find little, within the
+   request's lookup budget).
+3. **Filter and count** (here): the database gives the facts of the *public* documents among
+   them (:func:`mura.app.modules.rights.visibility.public_condition`): collection, type,
+   languages, decade and year, the source an article comes from. The filters, the facet counts
+   and the date order are computed for all facets alike. Facet counts are "disjunctive": each
+   facet counts with every filter except its own.
+4. **Show**: the shown page's hits, with their matching pages and a snippet
+   (:mod:`mura.app.search.snippets`) — the engine's own hits when its page holds exactly the
+   shown documents (relevance order), else built here; "did you mean" from the index
+   (:func:`suggestion`) when little is found.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from sqlalchemy import select
 
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, Document
+from mura.app.modules.discovery import search as search_index
 from mura.app.modules.rights import visibility
 from mura.app.search import FACET_KEYS, DocumentHit, SearchEngine, SearchResults
 from mura.app.search.grouping import results_page
@@ -47,27 +57,28 @@ class Facts:
 
 
 def search(
-    engine: SearchEngine,
     query: str,
     *,
     page: int = 1,
     per_page: int = 10,
     filters: Mapping[str, Sequence[str]] | None = None,
     sort: str = "relevance",
+    engine: SearchEngine | None = None,
 ) -> SearchResults:
     """Search the public documents with any facet filter, in relevance or date order.
 
     Args:
-        engine: The search engine.
         query: What the reader typed.
         page: 1-based results page.
         per_page: Documents per results page.
         filters: Facet name (:data:`ALL_FACET_KEYS`) -> accepted values.
         sort: One of :data:`SORTS`; anything else is relevance.
+        engine: The search engine; default: this process's (``search.get_engine``).
 
     Raises:
         ValueError: On an unknown filter name.
     """
+    engine = engine or search_index.get_engine()
     wanted = _normalize(filters)
     page, per_page = results_page(page, per_page)
     ranked = engine.ranked_documents(query)
@@ -225,9 +236,9 @@ def build_hits(
     return hits
 
 
-def suggestion(engine: SearchEngine, query: str) -> str | None:
+def suggestion(query: str, engine: SearchEngine | None = None) -> str | None:
     """A corrected query ("did you mean"), if the engine can tell."""
     if not query.strip():
         return None
-    corrected = engine.suggest(query)
+    corrected = (engine or search_index.get_engine()).suggest(query)
     return corrected if corrected and corrected != query else None

@@ -1,11 +1,13 @@
-"""Search, as the app uses it: feeding documents to the index and asking it, public-only.
+"""The search index as the app uses it: this process's engine, what goes into it, rebuilds.
+
+Only public documents are fed to the index. A reader's search request is :mod:`.discovery`.
 
 The engine itself lives in :mod:`mura.app.search` (the only module that imports an engine).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flask import current_app
@@ -14,7 +16,7 @@ from sqlalchemy import select
 from mura.app.extensions import db
 from mura.app.models import Document, Page, ScanJob
 from mura.app.modules.rights import visibility
-from mura.app.search import DocumentEntry, PageEntry, SearchEngine, SearchResults, open_engine
+from mura.app.search import DocumentEntry, PageEntry, SearchEngine, open_engine
 from mura.app.search.engine import open_index
 from mura.app.search.rebuild import RebuildReport, rebuild
 
@@ -82,39 +84,6 @@ def index_document(document_id: int) -> int:
     ]
     engine.index_document(document_entry(document), pages)
     return len(pages)
-
-
-def search(
-    query: str,
-    *,
-    page: int = 1,
-    per_page: int = 10,
-    filters: Mapping[str, Sequence[str]] | None = None,
-    sort: str = "relevance",
-) -> SearchResults:
-    """Search the public documents.
-
-    Args:
-        query: What the reader typed.
-        page: 1-based results page.
-        per_page: Documents per results page.
-        filters: Facet -> accepted values: the index's ``collection``, ``doc_type``,
-            ``language``, and ``decade``, ``year``, ``source`` (from the database, see
-            :mod:`mura.app.modules.discovery.discovery`, which also counts every facet).
-        sort: ``relevance``, ``newest`` or ``oldest``.
-    """
-    from mura.app.modules.discovery import discovery
-
-    return discovery.search(
-        get_engine(), query, page=page, per_page=per_page, filters=filters, sort=sort
-    )
-
-
-def suggestion(query: str) -> str | None:
-    """The "did you mean" query: unknown words corrected, or None."""
-    from mura.app.modules.discovery import discovery
-
-    return discovery.suggestion(get_engine(), query)
 
 
 # --- rebuilding the index (`mura reindex`) -------------------------------------------------------

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from mura.app.extensions import csrf, db
 from mura.app.models import ScanJob
 from mura.app.modules.digitization.job_status import describe_job
-from mura.app.modules.discovery import search as search_service
+from mura.app.modules.discovery import discovery
 from mura.app.web import limits
 from mura.app.web.converters import db_int
 
@@ -33,7 +33,7 @@ def search() -> ResponseReturnValue:
     page = max(1, request.args.get("page", 1, type=db_int) or 1)
     if not query:
         return jsonify({"query": "", "total": 0, "hits": []})
-    results = search_service.search(query, page=page)
+    results = discovery.search(query, page=page)
     return jsonify(
         {
             "query": query,

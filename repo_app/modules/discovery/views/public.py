@@ -10,6 +10,7 @@ from sqlalchemy import select
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document
+from mura.app.modules.discovery import discovery
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
@@ -43,11 +44,11 @@ def search() -> str:
     sort = request.args.get("sort") if request.args.get("sort") in SORTS else "relevance"
     filters = {key: request.args.getlist(key) for key in ALL_FACET_KEYS if request.args.get(key)}
     results = (
-        search_service.search(query, page=page, per_page=PER_PAGE, filters=filters, sort=sort)
+        discovery.search(query, page=page, per_page=PER_PAGE, filters=filters, sort=sort)
         if query
         else None
     )
-    suggestion = search_service.suggestion(query) if results and results.total < 3 else None
+    suggestion = discovery.suggestion(query) if results and results.total < 3 else None
     return render_template(
         "public/search.html",
         query=query,
