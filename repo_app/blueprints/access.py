@@ -42,6 +42,7 @@ from flask_login import current_user
 
 from repo_app.extensions import db, login_manager
 from repo_app.models import ScanJob, User
+from repo_app.services import permissions
 
 #: URL prefixes of the areas (a path equal to the prefix or below it).
 STAFF_PREFIXES = ("/staff", "/api/jobs")
@@ -177,8 +178,12 @@ def can_modify_job(user: User, job: ScanJob) -> bool:
 
 
 def can_read_job_files(user: User, job: ScanJob) -> bool:
-    """The page files of a job: its branch's staff, reviewers (they check), administrators."""
-    return user.role == "reviewer" or can_modify_job(user, job)
+    """The page files of a job: everyone of the staff area, whatever the branch.
+
+    The same rule as the document's PDF (``services.permissions.can_read``): staff read every
+    branch's documents and change only their own.
+    """
+    return permissions.can_read(user, job.document)
 
 
 def _no_store(response: Response) -> Response:

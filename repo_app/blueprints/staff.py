@@ -15,7 +15,7 @@ from repo_app.blueprints.access import can_modify_job, can_read_job_files
 from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS, ActionForm, ReturnForm, UploadForm
 from repo_app.extensions import db
 from repo_app.models import Collection, Page, ScanJob
-from repo_app.services import audit, files, workflow
+from repo_app.services import audit, files, permissions, workflow
 from repo_app.services import jobs as job_service
 from repo_app.services.corrections import correct_page_text
 from repo_app.services.fixity import status as fixity_status
@@ -52,9 +52,11 @@ def _branch_jobs(branch_id: int, limit: int) -> list[ScanJob]:
 def upload() -> ResponseReturnValue:
     """The upload form; on success, the new job's page."""
     form = UploadForm()
+    user = current_user._get_current_object()  # noqa: SLF001
     form.collection.choices = [SelectChoice("", "—")] + [
         SelectChoice(c.slug, c.title)
         for c in db.session.scalars(select(Collection).order_by(Collection.title))
+        if permissions.can_edit_collection(user, c)  # another branch's collection is theirs
     ]
     if form.validate_on_submit():
         uploads = [

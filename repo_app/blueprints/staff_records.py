@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS
 from repo_app.blueprints.staff_records_forms import AttachForm, ImportForm, RecordForm
 from repo_app.extensions import db
-from repo_app.models import CatalogueRecord, Document
-from repo_app.services import metadata, records
+from repo_app.models import CatalogueRecord, Document, User
+from repo_app.services import metadata, permissions, records, workflow
 from repo_app.services.marc_import import AgentData, RecordData, SubjectData, normalise_isbn
 
 bp = Blueprint("staff_records", __name__)
@@ -78,11 +79,15 @@ def edit(record_id: int) -> ResponseReturnValue:
     form = RecordForm(obj=record) if request.method == "GET" else RecordForm()
     if request.method == "GET":
         _fill_form(form, record)
+    elif not permissions.can_edit_record(_user(), record):
+        abort(403)  # it describes another branch's documents: their staff change it
     if form.validate_on_submit():
         if _duplicate_external_id(form, record):
             return render_template("staff/records/form.html", form=form, record=record), 400
         _saved, changed = records.save_record(record, _form_data(form, record))
         documents = [d.id for d in record.documents]
+        if changed:
+            workflow.hold_for_review(documents, _user(), f"record {record.id} edited")
         db.session.commit()
         if changed:
             records.after_documents_changed(documents)
@@ -95,6 +100,9 @@ def edit(record_id: int) -> ResponseReturnValue:
 @bp.route("/<int:record_id>/delete", methods=["POST"])
 def delete(record_id: int) -> ResponseReturnValue:
     """Delete a record no document uses."""
+    record = db.session.get(CatalogueRecord, record_id) or abort(404)
+    if not permissions.can_edit_record(_user(), record):
+        abort(403)
     if records.delete_record(record_id):
         flash(_("Record deleted."))
         return redirect(url_for(".index"))
@@ -104,13 +112,27 @@ def delete(record_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:record_id>/documents", methods=["POST"])
 def attach(record_id: int) -> ResponseReturnValue:
-    """Attach a digitized document (a volume, an issue) to the record."""
+    """Attach a digitized document (a volume, an issue) to the record.
+
+    Only a document the user may change (their branch's); a published one waits for approval
+    again, since its public description changes; its rights may change only as far as they
+    need no administrator (``services/rights.py``: death dates only propose).
+    """
+    db.session.get(CatalogueRecord, record_id) or abort(404)
     form = AttachForm()
-    if form.validate_on_submit() and records.link_document(
-        form.document_id.data, record_id, form.part_label.data or ""
-    ):
-        flash(_("Document %(id)d attached.", id=form.document_id.data))
+    document = (
+        db.session.get(Document, form.document_id.data) if form.validate_on_submit() else None
+    )
+    if document is None:
+        flash(_("No such document or record."))
+        return redirect(url_for(".show", record_id=record_id))
+    if not permissions.can_edit(_user(), document):
+        abort(403)  # another branch's document: its own staff link it
+    workflow.hold_for_review([document.id], _user(), f"linked to record {record_id}")
+    if records.link_document(document.id, record_id, form.part_label.data or ""):
+        flash(_("Document %(id)d attached.", id=document.id))
     else:
+        db.session.rollback()
         flash(_("No such document or record."))
     return redirect(url_for(".show", record_id=record_id))
 
@@ -120,6 +142,9 @@ def detach(record_id: int, document_id: int) -> ResponseReturnValue:
     """Detach a document; it keeps the description it had last."""
     document = db.session.get(Document, document_id)
     if document is not None and document.record_id == record_id:
+        if not permissions.can_edit(_user(), document):
+            abort(403)  # another branch's document: its own staff unlink it
+        workflow.hold_for_review([document.id], _user(), f"unlinked from record {record_id}")
         records.link_document(document_id, None)
         flash(_("Document %(id)d detached.", id=document_id))
     return redirect(url_for(".show", record_id=record_id))
@@ -147,9 +172,15 @@ def import_file() -> ResponseReturnValue:
                 local_lore=form.local_lore.data,
                 branch=form.branch.data or "",
                 url_template=form.url_template.data or "",
+                may_update=lambda record: permissions.can_edit_record(_user(), record),
+                changed_by=_user(),
             )
     status = 400 if request.method == "POST" and report is None else 200
     return render_template("staff/records/import.html", form=form, report=report), status
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # noqa: SLF001
 
 
 # --- form <-> record ---------------------------------------------------------------------------
