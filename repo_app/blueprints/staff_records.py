@@ -86,12 +86,14 @@ def edit(record_id: int) -> ResponseReturnValue:
             return render_template("staff/records/form.html", form=form, record=record), 400
         _saved, changed = records.save_record(record, _form_data(form, record))
         documents = [d.id for d in record.documents]
+        held = []
         if changed:
-            workflow.hold_for_review(documents, _user(), f"record {record.id} edited")
+            held = workflow.hold_for_review(documents, _user(), f"record {record.id} edited")
         db.session.commit()
         if changed:
             records.after_documents_changed(documents)
         flash(_("Record saved."))
+        _flash_held(held)
         return redirect(url_for(".show", record_id=record.id))
     status = 400 if request.method == "POST" else 200
     return render_template("staff/records/form.html", form=form, record=record), status
@@ -128,9 +130,10 @@ def attach(record_id: int) -> ResponseReturnValue:
         return redirect(url_for(".show", record_id=record_id))
     if not permissions.can_edit(_user(), document):
         abort(403)  # another branch's document: its own staff link it
-    workflow.hold_for_review([document.id], _user(), f"linked to record {record_id}")
+    held = workflow.hold_for_review([document.id], _user(), f"linked to record {record_id}")
     if records.link_document(document.id, record_id, form.part_label.data or ""):
         flash(_("Document %(id)d attached.", id=document.id))
+        _flash_held(held)
     else:
         db.session.rollback()
         flash(_("No such document or record."))
@@ -144,9 +147,10 @@ def detach(record_id: int, document_id: int) -> ResponseReturnValue:
     if document is not None and document.record_id == record_id:
         if not permissions.can_edit(_user(), document):
             abort(403)  # another branch's document: its own staff unlink it
-        workflow.hold_for_review([document.id], _user(), f"unlinked from record {record_id}")
+        held = workflow.hold_for_review([document.id], _user(), f"unlinked from record {record_id}")
         records.link_document(document_id, None)
         flash(_("Document %(id)d detached.", id=document_id))
+        _flash_held(held)
     return redirect(url_for(".show", record_id=record_id))
 
 
@@ -181,6 +185,18 @@ def import_file() -> ResponseReturnValue:
 
 def _user() -> User:
     return current_user._get_current_object()  # noqa: SLF001
+
+
+def _flash_held(held: list[int]) -> None:
+    """Tell staff that their change took published documents off the site until approved."""
+    if held:
+        flash(
+            _(
+                "%(n)d published document(s) changed: they wait for a reviewer's approval "
+                "and are not public until then.",
+                n=len(held),
+            )
+        )
 
 
 # --- form <-> record ---------------------------------------------------------------------------
