@@ -179,6 +179,9 @@ def test_catalogue_dates_only_propose_the_public_domain(
     page = people["admin"].get(f"/admin/rights/documents/{document.id}").get_data(as_text=True)
     assert 'id="rights-proposal"' in page and "died in 1900" in page
     assert 'id="confirm-public-domain"' in page
+    # ... and the rights dashboard lists what waits for confirmation.
+    page = people["admin"].get("/admin/rights/").get_data(as_text=True)
+    assert 'id="public-domain-proposals"' in page and f"{document.id}. Ескі кітап" in page
 
 
 def test_an_administrator_confirms_the_proposal_and_it_is_audited(

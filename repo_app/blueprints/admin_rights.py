@@ -189,6 +189,7 @@ def index() -> str:
         counts=contracts.status_counts(),
         changed=changed,
         today=today,
+        proposals=rights.proposals(),
     )
 
 

@@ -536,6 +536,44 @@ def confirm_public_domain(document_id: int, *, actor: User | None = None) -> Rig
     return set_mark(document_id, "public_domain", f"Confirmed: {proposal}", actor=actor)
 
 
+@dataclass
+class Proposal:
+    """A document the catalogue proposes as public domain, waiting for an administrator."""
+
+    document_id: int
+    title: str
+    proposal: str
+
+
+def proposals(limit: int = 50, scan: int = 5000) -> list[Proposal]:
+    """Unconfirmed public-domain proposals of the newest documents (the rights dashboard).
+
+    Bounded work for one page view: the ``scan`` newest documents that have a catalogue
+    record and no public-domain mark are decided, at most ``limit`` proposals returned.
+    """
+    today = library_today()
+    marked = select(DocumentRights.document_id).where(DocumentRights.mark == "public_domain")
+    ids = list(
+        db.session.scalars(
+            select(Document.id)
+            .where(Document.record_id.is_not(None), Document.id.not_in(marked))
+            .order_by(Document.id.desc())
+            .limit(scan)
+        )
+    )
+    found: list[Proposal] = []
+    for chunk in _chunks(ids):
+        facts = load_facts(chunk)
+        for document_id in chunk:
+            proposal = decide(facts[document_id], today).proposal if document_id in facts else ""
+            if proposal:
+                title = db.session.get(Document, document_id).title
+                found.append(Proposal(document_id, title, proposal))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 def status_of(document_id: int, today: date | None = None) -> RightsDecision:
     """The decision for one document today, from the facts (not the stored columns)."""
     facts = load_facts([document_id])
