@@ -173,8 +173,11 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def can_modify_job(user: User, job: ScanJob) -> bool:
-    """Staff change their own branch's jobs (and jobs of no branch); administrators any."""
-    return user.works_for(job.branch_id)
+    """Staff change their own branch's jobs (and jobs of no branch); administrators any.
+
+    A job is its document's: the rule is :func:`repo_app.services.permissions.can_edit`.
+    """
+    return permissions.can_edit(user, job.document)
 
 
 def can_read_job_files(user: User, job: ScanJob) -> bool:

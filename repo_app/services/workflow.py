@@ -13,6 +13,8 @@ move                       from                to           who
 :func:`approve`            reviewed            published    reviewers, administrators
 :func:`return_document`    reviewed, published returned     reviewers, administrators, with a
                                                             comment for staff
+:func:`hold_for_review`    published           reviewed     staff who change a published
+                                                            document's description (its record)
 =========================  ==================  ===========  ===================================
 
 OCR again (a retry, other languages, cleaning) never moves a document back: a published
@@ -99,7 +101,9 @@ def branch_id_of(document: Document) -> int | None:
 
 def may_submit(user: User, document: Document) -> bool:
     """Staff of the document's branch (or of a document of no branch), and administrators."""
-    return user.works_for(branch_id_of(document))
+    from repo_app.services import permissions  # the one rule of who changes what
+
+    return permissions.can_edit(user, document)
 
 
 def may_decide(user: User) -> bool:
