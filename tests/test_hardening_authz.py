@@ -246,6 +246,8 @@ def test_collections_of_another_branch_are_refused(
     db.session.expire_all()
     assert db.session.get(Collection, theirs.id).title == "B02 books"
     assert fresh(document).collection_id == theirs.id
+    page = staff_a.get(f"/staff/collections/{theirs.id}").get_data(as_text=True)
+    assert 'id="other-branch"' in page and remove not in page and f'action="{add}"' not in page
     # Nor may staff name another branch as the owner of a collection of theirs.
     response = staff_a.post(
         "/staff/collections/new", data={"slug": "mine", "title": "Mine", "branch": "b02"}
@@ -296,6 +298,12 @@ def test_records_of_another_branchs_documents_are_theirs(
     assert staff_a.post(detach).status_code == 403
     assert fresh(document).record_id == record.id
     assert db.session.get(CatalogueRecord, record.id).title == "B02 record"
+    # The record's page shows them no button that would answer 403, and says why.
+    page = staff_a.get(f"/staff/records/{record.id}").get_data(as_text=True)
+    assert 'id="other-branch"' in page and detach not in page
+    assert f"/staff/records/{record.id}/edit" not in page
+    page = people["staff-b"].get(f"/staff/records/{record.id}").get_data(as_text=True)
+    assert 'id="other-branch"' not in page and detach in page
 
 
 def test_import_leaves_other_branches_records_alone(

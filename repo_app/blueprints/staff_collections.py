@@ -92,6 +92,7 @@ def show(collection_id: int) -> str:
     return render_template(
         "staff/collections/show.html",
         collection=collection,
+        may_edit=permissions.can_edit_collection(_user(), collection),
         documents=records.collection_documents(collection_id, public_only=False),
         figures=records.collection_figures(collection_id, public_only=False),
         item_form=CollectionItemForm(),

@@ -63,9 +63,13 @@ def new() -> ResponseReturnValue:
 def show(record_id: int) -> str:
     """A record: its description, its digitized documents, and where it goes next."""
     record = db.session.get(CatalogueRecord, record_id) or abort(404)
+    user = _user()
     return render_template(
         "staff/records/show.html",
         record=record,
+        # Buttons only for what the user may change (services/permissions.py).
+        may_edit=permissions.can_edit_record(user, record),
+        editable={d.id for d in record.documents if permissions.can_edit(user, d)},
         attach=AttachForm(),
         doc_types=DOC_TYPE_LABELS,
         physical=metadata.physical_description(record),
