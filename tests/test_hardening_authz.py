@@ -382,6 +382,10 @@ def test_staff_read_every_branchs_documents_the_same_way(
         response = staff_a.get(url)
         response.close()
         assert response.status_code == 200, url
+    # The job page offers them nothing to change (retry, OCR again are the branch's).
+    job_page = f"/staff/jobs/{page.job_id}"
+    assert 'class="reocr"' not in staff_a.get(job_page).get_data(as_text=True)
+    assert 'class="reocr"' in people["staff-b"].get(job_page).get_data(as_text=True)
     # ... and the rule is the service's, for every role.
     from repo_app.services import permissions
     from repo_app.services.accounts import get_user

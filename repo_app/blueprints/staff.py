@@ -113,6 +113,7 @@ def job(job_id: int) -> str:
         return_form=ReturnForm(),
         action_form=ActionForm(),
         page_pdf_allowed=can_read_job_files(current_user, row),
+        may_change=can_modify_job(current_user, row),  # retry, OCR again: its branch's staff
     )
 
 
