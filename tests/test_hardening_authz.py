@@ -22,7 +22,7 @@ import pymarc
 import pytest
 from flask import Flask, current_app
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from repo_app.extensions import db
 from repo_app.models import (
@@ -439,6 +439,20 @@ def _world(app: Flask) -> dict[str, object]:
     }
 
 
+def _snapshot(values: dict[str, object]) -> tuple:
+    """What the refused requests must leave as it was: the b02 objects' state."""
+    db.session.expire_all()
+    document = db.session.get(Document, values["document_id"])
+    page = db.session.get(Page, values["page_id"])
+    return (
+        document.status, document.record_id, document.collection_id, document.title,
+        document.access, page.text_corrected, page.state,
+        db.session.get(CatalogueRecord, values["record_id"]).title,
+        db.session.get(Collection, values["collection_id"]).title,
+        db.session.scalar(select(func.count()).select_from(AuditEvent)),
+    )  # fmt: skip
+
+
 def _expected(who: str, endpoint: str, path: str, app: Flask) -> str:
     """``login``, ``forbidden`` or ``allowed`` for ``who`` on a state-changing route."""
     if who == "anonymous":
@@ -469,8 +483,13 @@ def test_every_state_changing_route_refuses_another_branchs_staff(
     wrong, walked = [], 0
     # Staff of the other branch, readers and anonymous visitors first: nothing they send may
     # change the world the owners and the administrator then act on.
+    before = _snapshot(values)
     for who in ("anonymous", "reviewer", "staff-a", "staff-b", "admin"):
+        if who == "staff-b":
+            assert _snapshot(values) == before  # the refused requests changed nothing
         for rule in rules:
+            missing = set(rule.arguments) - set(values)
+            assert not missing, f"{rule.rule}: give {missing} a value of branch b02 in _world()"
             url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
             for method in sorted(rule.methods & STATE_CHANGING):
                 response = clients[who].open(url, method=method, data=body)
