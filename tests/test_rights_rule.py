@@ -36,8 +36,9 @@ CASES = [
      False, False, "", ["no catalogue record"]),
     ("marked public domain", DocumentFacts(mark="public_domain", mark_reason="folk epic"),
      "online", True, True, PUBLIC_DOMAIN_MARK, ["Public domain (marked): folk epic"]),
-    ("author died 71 years ago", DocumentFacts(death_years=(1955,)), "online", True, True,
-     PUBLIC_DOMAIN_MARK, ["died in 1955"]),
+    # Catalogue dates only propose the public domain: an administrator confirms (issue 18).
+    ("author died 71 years ago: proposed, not open", DocumentFacts(death_years=(1955,)),
+     "not_public", False, False, "", ["died in 1955", "waiting for an administrator"]),
     ("author died exactly 70 years ago: not yet", DocumentFacts(death_years=(1956,)),
      "not_public", False, False, "", ["public domain from 2027"]),
     ("two authors, one died recently", DocumentFacts(death_years=(1900, 1980)), "not_public",
@@ -87,9 +88,9 @@ CASES = [
     ("a contract beats the default", DocumentFacts(
         default_mark="library_owned", contracts=(contract("reading_room"),)),
      "reading_room", False, False, IN_COPYRIGHT, []),
-    ("public domain beats a reading-room contract", DocumentFacts(
+    ("unconfirmed public domain: the reading-room contract decides", DocumentFacts(
         death_years=(1930,), contracts=(contract("reading_room"),)),
-     "online", True, True, PUBLIC_DOMAIN_MARK, ["died in 1930"]),
+     "reading_room", False, False, IN_COPYRIGHT, ["reading room"]),
     ("library-owned beats a reading-room contract", DocumentFacts(
         mark="library_owned", mark_reason="bought", contracts=(contract("reading_room"),)),
      "online", True, True, IN_COPYRIGHT, ["bought"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from mura.app.models import (
     RecordAgent,
     RecordSubject,
     StoredFile,
+    User,
 )
 from mura.app.models.base import utcnow
 from mura.app.models.record import CREATOR_ROLES
@@ -221,6 +222,8 @@ def import_marc(
     local_lore: bool = False,
     branch: str = "",
     url_template: str = "",
+    may_update: Callable[[CatalogueRecord], bool] | None = None,
+    changed_by: User | None = None,
 ) -> ImportReport:
     """Import a file of MARC records; re-import updates (external id, then ISBN), never duplicates.
 
@@ -233,7 +236,15 @@ def import_marc(
         branch: The holding branch, when the records do not say.
         url_template: Link to the record in the library's OPAC, ``{id}`` is the external id;
             an http(s) address (:func:`is_web_address`), else ``ValueError``.
+        may_update: Whether an existing record may be changed (the web import passes the
+            user's rule, ``services.permissions``); a record it refuses is reported, not changed.
+        changed_by: Who imports: their published documents whose description changes wait for
+            approval again (:func:`mura.app.modules.digitization.workflow.hold_for_review`).
     """
+    from flask_babel import gettext as _
+
+    from mura.app.modules.digitization import workflow
+
     if url_template and not is_web_address(url_template):
         raise ValueError(f"not an http(s) address: {url_template[:100]!r}")
     report = ImportReport()
@@ -261,6 +272,15 @@ def import_marc(
             )
             continue
         existing = find_match(mapped.fields.get("external_id"), mapped.fields.get("isbn", ""))
+        if existing is not None and may_update is not None and not may_update(existing):
+            message = _(
+                "Matches record %(id)d, which describes another branch's documents: not changed.",
+                id=existing.id,
+            )
+            report.problems.append(
+                ImportProblem(raw.position, message, raw.offset, mapped.fields.get("external_id"))
+            )
+            continue
         _keep_local_choices(mapped, existing, local_lore, branch, url_template)
         record, changed = save_record(existing, mapped)
         db.session.flush()
@@ -272,6 +292,7 @@ def import_marc(
         else:
             report.unchanged += 1
         report.record_ids.append(record.id)
+    workflow.hold_for_review(sorted(touched), changed_by, "catalogue import")
     db.session.commit()
     after_documents_changed(touched)
     return report
@@ -553,6 +574,14 @@ def withdraw_document(document_id: int, reason: str) -> OaiTombstone:
     except Exception:  # the tombstone is what harvesters need; the index is rebuilt from rows
         log.exception("document %s: removing it from the search index failed", document_id)
     return tombstone
+
+
+def tombstone_document(document_id: int, reason: str) -> OaiTombstone:
+    """Like :func:`withdraw_document`, inside the caller's transaction (nothing is committed).
+
+    The search index is left to the caller (a re-index task after the commit).
+    """
+    return _tombstone(document_id, db.session.get(Document, document_id), reason)
 
 
 def _tombstone(document_id: int, document: Document | None, reason: str) -> OaiTombstone:

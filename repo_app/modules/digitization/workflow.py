@@ -13,6 +13,8 @@ move                       from                to           who
 :func:`approve`            reviewed            published    reviewers, administrators
 :func:`return_document`    reviewed, published returned     reviewers, administrators, with a
                                                             comment for staff
+:func:`hold_for_review`    published           reviewed     staff who change a published
+                                                            document's description (its record)
 =========================  ==================  ===========  ===================================
 
 OCR again (a retry, other languages, cleaning) never moves a document back: a published
@@ -102,7 +104,9 @@ def branch_id_of(document: Document) -> int | None:
 
 def may_submit(user: User, document: Document) -> bool:
     """Staff of the document's branch (or of a document of no branch), and administrators."""
-    return user.works_for(branch_id_of(document))
+    from mura.app.modules.administration import permissions  # the one rule of who changes what
+
+    return permissions.can_edit(user, document)
 
 
 def may_decide(user: User) -> bool:
@@ -227,6 +231,56 @@ def return_document(document: Document, user: User, comment: str) -> None:
     db.session.commit()
     if was_listed:
         records.withdraw_document(document.id, f"returned for review: {comment}"[:2000])
+
+
+def hold_for_review(document_ids: list[int], user: User | None, change: str) -> list[int]:
+    """Published documents whose public description staff just changed wait for approval again.
+
+    A reviewer approved what the public sees; a later change by staff (a record edited, a
+    document linked to another record) is not approved yet, so the document goes back to
+    "checked, waiting for approval" (``reviewed``) and leaves the public site, the search index
+    and OAI-PMH until a reviewer approves it, as a new document would. Reviewers and
+    administrators approve anyway, so their own changes stay published; so do changes when
+    review is off (``REVIEW_REQUIRED``) or the document skips it.
+
+    Call it before the change is committed: the moves, their audit events and the OAI
+    tombstones go into the same transaction (nothing is committed here).
+
+    Returns:
+        The ids of the documents sent back.
+    """
+    if not document_ids or user is None or may_decide(user) or not review_required():
+        return []
+    from mura.app.modules.catalogue import records
+
+    held = []
+    rows = db.session.scalars(
+        select(Document).where(
+            Document.id.in_(sorted(set(document_ids))),
+            Document.status == visibility.PUBLISHED,
+            Document.skip_review.is_(False),
+        )
+    ).all()
+    for document in rows:
+        was_listed = visibility.is_listed(document)
+        result = db.session.execute(
+            update(Document)
+            .where(Document.id == document.id, Document.status == visibility.PUBLISHED)
+            .values(status="reviewed", checked_at=utcnow(), checked_by_id=user.id)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:
+            continue  # moved by someone else meanwhile: nothing public to hold
+        db.session.expire(document)
+        audit.record(
+            "document.changed_after_publication", "document", document.id, actor=user,
+            change=change, unpublished=True,
+        )  # fmt: skip
+        if was_listed:
+            records.tombstone_document(document.id, f"changed, waiting for approval: {change}")
+        enqueue_after_commit(REINDEX_TASK, document.id)  # out of the search index
+        held.append(document.id)
+    return held
 
 
 def skip_review(document: Document, reason: str, *, actor: User | None = None) -> None:

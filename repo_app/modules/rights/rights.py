@@ -15,7 +15,10 @@
 The rule, in order (docs/rights.md):
 
 1. marked public domain → online (Public Domain Mark);
-2. every creator of its catalogue record died more than 70 years before this year → online (PDM);
+2. every creator of its catalogue record died more than 70 years before this year → a *proposal*
+   only (``RightsDecision.proposal``): catalogue data is typed and imported by staff, so it opens
+   nothing until an administrator confirms it (:func:`confirm_public_domain`, which marks the
+   document public domain, audited); the rest of the rule decides meanwhile;
 3. marked library-owned → online (rightsstatements.org InC);
 4. active contracts in force today that cover its record → the most the contracts grant
    together: ``publish_online`` → online; else ``reading_room`` → reading room; else the
@@ -30,7 +33,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -120,6 +123,9 @@ class RightsDecision:
     print: bool
     reason: str
     rights_uri: str
+    #: A public-domain finding from the catalogue (every author died over 70 years ago) that no
+    #: administrator has confirmed yet: shown on the rights screen, it opens nothing by itself.
+    proposal: str = ""
 
     @property
     def listed(self) -> bool:
@@ -131,13 +137,19 @@ def decide(facts: DocumentFacts, today: date) -> RightsDecision:
     """The publication rule (see the module docstring). Pure: same facts, same answer."""
     if facts.mark == "public_domain":
         return _open(PUBLIC_DOMAIN_MARK, f"Public domain (marked): {facts.mark_reason}")
+    decision = _decide_unconfirmed(facts, today)
     died = public_domain_since_death(facts.death_years, today)
-    if died is not None:
-        return _open(
-            PUBLIC_DOMAIN_MARK,
-            f"Public domain: the author died in {died}, more than {COPYRIGHT_YEARS} years "
-            f"before {today.year}",
-        )
+    if died is None:
+        return decision
+    proposal = (
+        f"Public domain: the author died in {died}, more than {COPYRIGHT_YEARS} years "
+        f"before {today.year}"
+    )
+    return replace(decision, proposal=proposal)
+
+
+def _decide_unconfirmed(facts: DocumentFacts, today: date) -> RightsDecision:
+    """Rules 3 to 6: what holds while the authors' dates are not confirmed by an administrator."""
     if facts.mark == "library_owned":
         return _open(IN_COPYRIGHT, f"The library holds the rights: {facts.mark_reason}")
     in_force = [c for c in facts.contracts if c.in_force(today)]
@@ -208,7 +220,15 @@ def _why_not(facts: DocumentFacts, today: date) -> str:
         parts.append("an author is living or their year of death is unknown")
     else:
         last = max(y for y in facts.death_years if y is not None)
-        parts.append(f"the author died in {last}: public domain from {last + COPYRIGHT_YEARS + 1}")
+        if public_domain_since_death(facts.death_years, today) is None:
+            parts.append(
+                f"the author died in {last}: public domain from {last + COPYRIGHT_YEARS + 1}"
+            )
+        else:
+            parts.append(
+                f"the author died in {last}: public domain proposed, waiting for an "
+                "administrator's confirmation"
+            )
     if not facts.has_record:
         parts.append("no catalogue record, so no contract can cover it")
     elif not facts.contracts:
@@ -494,6 +514,65 @@ def set_mark(
     db.session.flush()
     refresh_rights([document_id], actor=actor)
     return status_of(document_id)
+
+
+def confirm_public_domain(document_id: int, *, actor: User | None = None) -> RightsDecision:
+    """An administrator confirms the public-domain proposal of the catalogue (rule 2).
+
+    The proposal becomes the document's public-domain mark (its reason quoted, who confirmed
+    it kept), so later catalogue changes neither take it back nor need confirming again; an
+    administrator removes the mark to undo it. Audited as ``document.rights_confirm``; the
+    access is recomputed and committed. Callers check the role (the admin screens, the CLI).
+
+    Raises:
+        RightsError: No such document, or no proposal to confirm (the dates changed since).
+    """
+    proposal = status_of(document_id).proposal
+    if not proposal:
+        raise RightsError(
+            f"document {document_id}: nothing to confirm (no public-domain proposal)", "mark"
+        )
+    audit.record("document.rights_confirm", "document", document_id, actor=actor,
+                 proposal=proposal)  # fmt: skip
+    return set_mark(document_id, "public_domain", f"Confirmed: {proposal}", actor=actor)
+
+
+@dataclass
+class Proposal:
+    """A document the catalogue proposes as public domain, waiting for an administrator."""
+
+    document_id: int
+    title: str
+    proposal: str
+
+
+def proposals(limit: int = 50, scan: int = 5000) -> list[Proposal]:
+    """Unconfirmed public-domain proposals of the newest documents (the rights dashboard).
+
+    Bounded work for one page view: the ``scan`` newest documents that have a catalogue
+    record and no public-domain mark are decided, at most ``limit`` proposals returned.
+    """
+    today = library_today()
+    marked = select(DocumentRights.document_id).where(DocumentRights.mark == "public_domain")
+    ids = list(
+        db.session.scalars(
+            select(Document.id)
+            .where(Document.record_id.is_not(None), Document.id.not_in(marked))
+            .order_by(Document.id.desc())
+            .limit(scan)
+        )
+    )
+    found: list[Proposal] = []
+    for chunk in _chunks(ids):
+        facts = load_facts(chunk)
+        for document_id in chunk:
+            proposal = decide(facts[document_id], today).proposal if document_id in facts else ""
+            if proposal:
+                title = db.session.get(Document, document_id).title
+                found.append(Proposal(document_id, title, proposal))
+                if len(found) >= limit:
+                    return found
+    return found
 
 
 def status_of(document_id: int, today: date | None = None) -> RightsDecision:

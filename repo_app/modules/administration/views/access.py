@@ -42,6 +42,7 @@ from flask_login import current_user
 
 from mura.app.extensions import db, login_manager
 from mura.app.models import ScanJob, User
+from mura.app.modules.administration import permissions
 
 #: URL prefixes of the areas (a path equal to the prefix or below it).
 STAFF_PREFIXES = ("/staff", "/api/jobs")
@@ -172,13 +173,20 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def can_modify_job(user: User, job: ScanJob) -> bool:
-    """Staff change their own branch's jobs (and jobs of no branch); administrators any."""
-    return user.works_for(job.branch_id)
+    """Staff change their own branch's jobs (and jobs of no branch); administrators any.
+
+    A job is its document's: the rule is :func:`.administration.permissions.can_edit`.
+    """
+    return permissions.can_edit(user, job.document)
 
 
 def can_read_job_files(user: User, job: ScanJob) -> bool:
-    """The page files of a job: its branch's staff, reviewers (they check), administrators."""
-    return user.role == "reviewer" or can_modify_job(user, job)
+    """The page files of a job: everyone of the staff area, whatever the branch.
+
+    The same rule as the document's PDF (``services.permissions.can_read``): staff read every
+    branch's documents and change only their own.
+    """
+    return permissions.can_read(user, job.document)
 
 
 def _no_store(response: Response) -> Response:

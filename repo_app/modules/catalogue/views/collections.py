@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from mura.app.extensions import db
-from mura.app.models import Collection
+from mura.app.models import Collection, Document, User
+from mura.app.modules.administration import permissions
 from mura.app.modules.catalogue import records
 from mura.app.modules.catalogue.views.forms import CollectionForm, CollectionItemForm
 
@@ -32,7 +34,20 @@ def new() -> ResponseReturnValue:
 @bp.route("/<int:collection_id>/edit", methods=["GET", "POST"])
 def edit(collection_id: int) -> ResponseReturnValue:
     """Change a collection's titles, description, branch or cover."""
-    return _edit(db.session.get(Collection, collection_id) or abort(404))
+    collection = _editable(collection_id) if request.method == "POST" else None
+    return _edit(collection or db.session.get(Collection, collection_id) or abort(404))
+
+
+def _editable(collection_id: int) -> Collection:
+    """The collection, if the user may change it: 404 when there is none, 403 another branch's."""
+    collection = db.session.get(Collection, collection_id) or abort(404)
+    if not permissions.can_edit_collection(_user(), collection):
+        abort(403)  # another branch's collection: its own staff keep it
+    return collection
+
+
+def _user() -> User:
+    return current_user._get_current_object()
 
 
 def _edit(collection: Collection | None) -> ResponseReturnValue:
@@ -41,6 +56,11 @@ def _edit(collection: Collection | None) -> ResponseReturnValue:
         clash = db.session.scalar(select(Collection).where(Collection.slug == form.slug.data))
         if clash is not None and clash is not collection:
             form.slug.errors = [*form.slug.errors, _("Another collection has this name.")]
+        elif not permissions.can_own_collection(_user(), form.branch.data or ""):
+            form.branch.errors = [
+                *form.branch.errors,
+                _("Name your own branch (or none): another branch keeps its own collections."),
+            ]
         else:
             target = collection or Collection(slug=form.slug.data, title="")
             for name in ("slug", "title", "title_kk", "title_ru", "title_en", "branch"):
@@ -73,6 +93,7 @@ def show(collection_id: int) -> str:
     return render_template(
         "staff/collections/show.html",
         collection=collection,
+        may_edit=permissions.can_edit_collection(_user(), collection),
         documents=records.collection_documents(collection_id, public_only=False),
         figures=records.collection_figures(collection_id, public_only=False),
         item_form=CollectionItemForm(),
@@ -82,7 +103,7 @@ def show(collection_id: int) -> str:
 @bp.route("/<int:collection_id>/order", methods=["POST"])
 def order(collection_id: int) -> ResponseReturnValue:
     """Save the order typed into the position boxes (``position-<document id>``)."""
-    db.session.get(Collection, collection_id) or abort(404)
+    _editable(collection_id)
     positions = []
     for key, value in request.form.items():
         if key.startswith("position-") and key[9:].isdigit():
@@ -97,11 +118,15 @@ def order(collection_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:collection_id>/documents", methods=["POST"])
 def add(collection_id: int) -> ResponseReturnValue:
-    """Put a document into this collection (it leaves any other)."""
+    """Put a document of the user's branch into this collection (it leaves any other)."""
+    _editable(collection_id)
     form = CollectionItemForm()
-    if form.validate_on_submit() and records.set_document_collection(
-        form.document_id.data, collection_id
-    ):
+    document = (
+        db.session.get(Document, form.document_id.data) if form.validate_on_submit() else None
+    )
+    if document is not None and not permissions.can_edit(_user(), document):
+        abort(403)  # another branch's document: its own staff decide where it belongs
+    if document is not None and records.set_document_collection(document.id, collection_id):
         flash(_("Document %(id)d added.", id=form.document_id.data))
     else:
         flash(_("No such document."))
@@ -110,7 +135,11 @@ def add(collection_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:collection_id>/documents/<int:document_id>/remove", methods=["POST"])
 def remove(collection_id: int, document_id: int) -> ResponseReturnValue:
-    """Take a document out of this collection."""
+    """Take a document out of this collection (404 unless it is in it)."""
+    _editable(collection_id)
+    document = db.session.get(Document, document_id)
+    if document is None or document.collection_id != collection_id:
+        abort(404)
     records.set_document_collection(document_id, None)
     flash(_("Document %(id)d removed from the collection.", id=document_id))
     return redirect(url_for(".show", collection_id=collection_id))

@@ -22,10 +22,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 
 from mura.app.extensions import db
-from mura.app.models import CatalogueRecord, Document
+from mura.app.models import CatalogueRecord, Document, User
+from mura.app.modules.administration import permissions
 from mura.app.modules.catalogue import marc_encoding, marc_import, metadata, records
 from mura.app.modules.catalogue.marc_import import (
     AgentData,
@@ -34,6 +36,7 @@ from mura.app.modules.catalogue.marc_import import (
     normalise_isbn,
 )
 from mura.app.modules.catalogue.views.forms import AttachForm, ImportForm, RecordForm
+from mura.app.modules.digitization import workflow
 from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
 
 bp = Blueprint("staff_records", __name__)
@@ -84,9 +87,13 @@ def new() -> ResponseReturnValue:
 def show(record_id: int) -> str:
     """A record: its description, its digitized documents, and where it goes next."""
     record = db.session.get(CatalogueRecord, record_id) or abort(404)
+    user = _user()
     return render_template(
         "staff/records/show.html",
         record=record,
+        # Buttons only for what the user may change (modules/administration/permissions.py).
+        may_edit=permissions.can_edit_record(user, record),
+        editable={d.id for d in record.documents if permissions.can_edit(user, d)},
         attach=AttachForm(),
         doc_types=DOC_TYPE_LABELS,
         physical=metadata.physical_description(record),
@@ -100,15 +107,21 @@ def edit(record_id: int) -> ResponseReturnValue:
     form = RecordForm(obj=record) if request.method == "GET" else RecordForm()
     if request.method == "GET":
         _fill_form(form, record)
+    elif not permissions.can_edit_record(_user(), record):
+        abort(403)  # it describes another branch's documents: their staff change it
     if form.validate_on_submit():
         if _duplicate_external_id(form, record):
             return render_template("staff/records/form.html", form=form, record=record), 400
         _saved, changed = records.save_record(record, _form_data(form, record))
         documents = [d.id for d in record.documents]
+        held = []
+        if changed:
+            held = workflow.hold_for_review(documents, _user(), f"record {record.id} edited")
         db.session.commit()
         if changed:
             records.after_documents_changed(documents)
         flash(_("Record saved."))
+        _flash_held(held)
         return redirect(url_for(".show", record_id=record.id))
     status = 400 if request.method == "POST" else 200
     return render_template("staff/records/form.html", form=form, record=record), status
@@ -117,6 +130,9 @@ def edit(record_id: int) -> ResponseReturnValue:
 @bp.route("/<int:record_id>/delete", methods=["POST"])
 def delete(record_id: int) -> ResponseReturnValue:
     """Delete a record no document uses."""
+    record = db.session.get(CatalogueRecord, record_id) or abort(404)
+    if not permissions.can_edit_record(_user(), record):
+        abort(403)
     if records.delete_record(record_id):
         flash(_("Record deleted."))
         return redirect(url_for(".index"))
@@ -126,13 +142,28 @@ def delete(record_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:record_id>/documents", methods=["POST"])
 def attach(record_id: int) -> ResponseReturnValue:
-    """Attach a digitized document (a volume, an issue) to the record."""
+    """Attach a digitized document (a volume, an issue) to the record.
+
+    Only a document the user may change (their branch's); a published one waits for approval
+    again, since its public description changes; its rights may change only as far as they
+    need no administrator (``modules/rights/rights.py``: death dates only propose).
+    """
+    db.session.get(CatalogueRecord, record_id) or abort(404)
     form = AttachForm()
-    if form.validate_on_submit() and records.link_document(
-        form.document_id.data, record_id, form.part_label.data or ""
-    ):
-        flash(_("Document %(id)d attached.", id=form.document_id.data))
+    document = (
+        db.session.get(Document, form.document_id.data) if form.validate_on_submit() else None
+    )
+    if document is None:
+        flash(_("No such document or record."))
+        return redirect(url_for(".show", record_id=record_id))
+    if not permissions.can_edit(_user(), document):
+        abort(403)  # another branch's document: its own staff link it
+    held = workflow.hold_for_review([document.id], _user(), f"linked to record {record_id}")
+    if records.link_document(document.id, record_id, form.part_label.data or ""):
+        flash(_("Document %(id)d attached.", id=document.id))
+        _flash_held(held)
     else:
+        db.session.rollback()
         flash(_("No such document or record."))
     return redirect(url_for(".show", record_id=record_id))
 
@@ -142,8 +173,12 @@ def detach(record_id: int, document_id: int) -> ResponseReturnValue:
     """Detach a document; it keeps the description it had last."""
     document = db.session.get(Document, document_id)
     if document is not None and document.record_id == record_id:
+        if not permissions.can_edit(_user(), document):
+            abort(403)  # another branch's document: its own staff unlink it
+        held = workflow.hold_for_review([document.id], _user(), f"unlinked from record {record_id}")
         records.link_document(document_id, None)
         flash(_("Document %(id)d detached.", id=document_id))
+        _flash_held(held)
     return redirect(url_for(".show", record_id=record_id))
 
 
@@ -176,6 +211,8 @@ def import_file() -> ResponseReturnValue:
                 local_lore=form.local_lore.data,
                 branch=form.branch.data or "",
                 url_template=form.url_template.data or "",
+                may_update=lambda record: permissions.can_edit_record(_user(), record),
+                changed_by=_user(),
             )
             _forget_kept(form.token.data)
             form.token.data = ""
@@ -245,6 +282,22 @@ def _forget_kept(token: str | None) -> None:
     if token and _TOKEN.fullmatch(token):
         with contextlib.suppress(OSError):
             (_kept_dir() / token).unlink()
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _flash_held(held: list[int]) -> None:
+    """Tell staff that their change took published documents off the site until approved."""
+    if held:
+        flash(
+            _(
+                "%(n)d published document(s) changed: they wait for a reviewer's approval "
+                "and are not public until then.",
+                n=len(held),
+            )
+        )
 
 
 # --- form <-> record ---------------------------------------------------------------------------

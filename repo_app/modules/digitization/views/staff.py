@@ -15,7 +15,7 @@ from mura.app.core import files
 from mura.app.core.languages import COMMON, parse_langs
 from mura.app.extensions import db
 from mura.app.models import Collection, Page, ScanJob
-from mura.app.modules.administration import audit
+from mura.app.modules.administration import audit, permissions
 from mura.app.modules.administration.views.access import can_modify_job, can_read_job_files
 from mura.app.modules.catalogue.records import attach_upload
 from mura.app.modules.digitization import jobs as job_service
@@ -60,9 +60,11 @@ def _branch_jobs(branch_id: int, limit: int) -> list[ScanJob]:
 def upload() -> ResponseReturnValue:
     """The upload form; on success, the new job's page."""
     form = UploadForm()
+    user = current_user._get_current_object()
     form.collection.choices = [SelectChoice("", "—")] + [
         SelectChoice(c.slug, c.title)
         for c in db.session.scalars(select(Collection).order_by(Collection.title))
+        if permissions.can_edit_collection(user, c)  # another branch's collection is theirs
     ]
     if form.validate_on_submit():
         uploads = [
@@ -119,6 +121,7 @@ def job(job_id: int) -> str:
         return_form=ReturnForm(),
         action_form=ActionForm(),
         page_pdf_allowed=can_read_job_files(current_user, row),
+        may_change=can_modify_job(current_user, row),  # retry, OCR again: its branch's staff
     )
 
 

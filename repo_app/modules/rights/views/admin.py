@@ -156,6 +156,10 @@ class MarkForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
 
 
+class ConfirmForm(FlaskForm):
+    """Confirm the catalogue's public-domain proposal (nothing but the CSRF token)."""
+
+
 class FileForm(FlaskForm):
     """One uploaded file (contract scan, register spreadsheet)."""
 
@@ -187,6 +191,7 @@ def index() -> str:
         counts=contracts.status_counts(),
         changed=changed,
         today=today,
+        proposals=rights.proposals(),
     )
 
 
@@ -220,8 +225,32 @@ def document(document_id: int) -> ResponseReturnValue:
             return redirect(url_for(".document", document_id=document_id))
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "admin/rights/document.html", document=document, info=info, form=form
+        "admin/rights/document.html",
+        document=document,
+        info=info,
+        form=form,
+        confirm_form=ConfirmForm(),
     ), status
+
+
+@bp.route("/documents/<int:document_id>/confirm", methods=["POST"])
+def confirm(document_id: int) -> ResponseReturnValue:
+    """Confirm that the document is in the public domain, as its catalogue record suggests.
+
+    The authors' death dates come from catalogue records that staff type and import, so they
+    only propose; this confirmation (audited) is what opens the document.
+    """
+    db.session.get(Document, document_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)  # no valid CSRF token
+    try:
+        rights.confirm_public_domain(document_id, actor=current_user._get_current_object())
+    except RightsError:
+        db.session.rollback()
+        flash(_("Nothing to confirm: the catalogue no longer proposes the public domain."))
+    else:
+        flash(_("Public domain confirmed for document %(id)d.", id=document_id))
+    return redirect(url_for(".document", document_id=document_id))
 
 
 # --- contracts -----------------------------------------------------------------------------------
