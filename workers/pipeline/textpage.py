@@ -23,6 +23,7 @@ from .errors import OcrFailed
 from .inputs import open_pdf
 from .ocr import check_outputs, run_tool
 from .pdfinput import INLINE_IMAGE, painted
+from .sanitize import strip_actions
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,13 @@ def keep_text_page(source: Path, index: int, ctx: PageContext) -> KeptPage | Non
         text_path = ctx.get_path("kept-text.txt")
         with disk_errors():
             text_path.write_text(text, encoding="utf-8")
-        pdf_path = _copy_page(page, ctx.get_path("page.pdf"))
+        pdf_path, removed = _copy_page(page, ctx.get_path("page.pdf"))
     ctx.warn("The PDF page already has text; it was kept as it is, without OCR.")
+    if removed:
+        ctx.warn(
+            f"Removed {removed} action(s), script(s), attached file(s) or link(s) to other than"
+            " web pages from the page."
+        )
     return KeptPage(pdf_path, text, text_path, hocr, words, width_pt, height_pt)
 
 
@@ -173,9 +179,15 @@ def write_hocr(bbox_layout: str, on_its_side: bool, out: Path) -> tuple[float, f
     return width_pt, height_pt, words
 
 
-def _copy_page(page: pikepdf.Page, out: Path) -> Path:
+def _copy_page(page: pikepdf.Page, out: Path) -> tuple[Path, int]:
+    """Copy the page alone, without actions, scripts, attached files or non-web links.
+
+    Returns:
+        ``out`` and how many of those were removed.
+    """
     with pikepdf.new() as single:
         single.pages.append(page)
+        removed = strip_actions(single)
         with disk_errors():
             single.save(out)
-    return out
+    return out, removed
