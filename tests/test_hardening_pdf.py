@@ -10,11 +10,15 @@
 
 from __future__ import annotations
 
+import resource
+import time
+import zlib
 from pathlib import Path
 
 import pikepdf
 import pytest
 from pikepdf import Array, Dictionary, Name, String
+from PIL import Image
 
 from tests.conftest import Stack
 
@@ -201,3 +205,283 @@ def test_published_pdf_has_no_actions(stack: Stack, tmp_path: Path) -> None:
         assert web_links(published) == [b"https://example.org/kraeved"]
     hits = stack.mura_json("search", "оцифровывает")
     assert any(h["document_id"] == kept["document_id"] for h in hits)
+
+
+# --- finding 4: a small PDF that unfolds into millions of operators ------------------------
+
+
+def q_bomb_pdf(out: Path, operators: int = 10_000_000) -> Path:
+    """A typeset page whose content also holds ``operators`` ``q``/``Q`` (20 MB), compressed."""
+    typeset_pdf(out)
+    with pikepdf.open(out, allow_overwriting_input=True) as pdf:
+        page = pdf.pages[0].obj
+        bomb = pikepdf.Stream(pdf, zlib.compress(b"q Q\n" * (operators // 2), 9))
+        bomb.Filter = Name.FlateDecode
+        page.Contents = Array([pdf.make_indirect(bomb), page.Contents])
+        pdf.save(out)
+    return out
+
+
+def test_q_bomb_pdf_is_small(tmp_path: Path) -> None:
+    assert q_bomb_pdf(tmp_path / "bomb.pdf").stat().st_size < 60_000
+
+
+@pytest.mark.parametrize(
+    ("operators", "why"),
+    [(10_000_000, "unpacks to more than 16 MB"), (3_000_000, "1,000,000 drawing commands")],
+)
+@pytest.mark.parametrize("keep_text", [True, False])
+def test_page_with_millions_of_operators_fails_quickly(
+    tmp_path: Path, keep_text: bool, operators: int, why: str
+) -> None:
+    from workers.pipeline.errors import TooComplex
+    from workers.pipeline.page import PageOptions, process_page
+
+    source = q_bomb_pdf(tmp_path / "bomb.pdf", operators)
+    started = time.perf_counter()
+    with pytest.raises(TooComplex) as failure:
+        process_page(source, 0, tmp_path / "work", PageOptions(keep_text=keep_text))
+    assert time.perf_counter() - started < 5
+    assert failure.value.code == "too_complex"
+    assert failure.value.reason.startswith("Page 1 of the PDF is too complex to process")
+    assert why in failure.value.reason
+
+
+def test_content_that_unpacks_too_far_fails(tmp_path: Path) -> None:
+    """A Flate bomb: 17 MB of one number (no operators at all) in a few kilobytes."""
+    from workers.pipeline.errors import TooComplex
+    from workers.pipeline.page import PageOptions, process_page
+
+    source = typeset_pdf(tmp_path / "flate.pdf")
+    with pikepdf.open(source, allow_overwriting_input=True) as pdf:
+        bomb = pikepdf.Stream(pdf, zlib.compress(b"1" * (17 * 1024 * 1024), 9))
+        bomb.Filter = Array([Name.FlateDecode])
+        pdf.pages[0].obj.Contents = Array([pdf.pages[0].obj.Contents, pdf.make_indirect(bomb)])
+        pdf.save(source)
+    with pytest.raises(TooComplex, match="unpacks to more than 16 MB"):
+        process_page(source, 0, tmp_path / "work", PageOptions())
+
+
+def test_forms_count_once_each_and_together(tmp_path: Path) -> None:
+    """A form drawn 100 times is read once; 60 forms of 20,000 tokens are too many."""
+    from workers.pipeline.errors import TooComplex
+    from workers.pipeline.pdfinput import ContentBudget, check_content
+    from workers.pipeline.textpage import has_visible_text
+
+    with pikepdf.new() as pdf:
+        page = pdf.add_blank_page()
+        forms = Dictionary()
+        for i in range(60):
+            form = pdf.make_stream(b"q Q\n" * 10_000, Type=Name.XObject, Subtype=Name.Form)
+            form.BBox = Array([0, 0, 10, 10])
+            forms[f"/Fm{i}"] = form
+        page.Resources = Dictionary(XObject=forms)
+        page.Contents = pdf.make_stream(b"/Fm0 Do\n" * 100)
+        started = time.perf_counter()
+        assert has_visible_text(page, ContentBudget(0)) is False
+        assert time.perf_counter() - started < 2
+        with pytest.raises(TooComplex):  # before rendering, every form counts (once)
+            check_content(page, ContentBudget(0))
+        page.Contents = pdf.make_stream(b"".join(b"/Fm%d Do\n" % i for i in range(60)))
+        with pytest.raises(TooComplex):
+            has_visible_text(page, ContentBudget(0))
+
+
+@pytest.mark.parametrize(
+    ("filters", "encode"),
+    [
+        ([], lambda data: data),
+        ([Name.FlateDecode], lambda data: zlib.compress(data)),
+        ([Name.ASCIIHexDecode], lambda data: data.hex().encode() + b">"),
+        ([Name.ASCII85Decode, Name.FlateDecode], lambda data: a85(zlib.compress(data))),
+        ([Name.RunLengthDecode], lambda data: run_length(data)),
+    ],
+)
+def test_ordinary_content_is_unpacked_as_qpdf_does(filters: list, encode) -> None:  # noqa: ANN001
+    from workers.pipeline.pdfinput import ContentBudget, unpack_content
+
+    content = b"BT /F1 12 Tf 72 700 Td (Hello, world) Tj ET\nq 1 0 0 1 0 0 cm Q\n" * 50
+    with pikepdf.new() as pdf:
+        if encode is None:  # let qpdf encode it
+            stream = pdf.make_stream(content)
+            stream.write(content, filter=Name.RunLengthDecode)
+        else:
+            stream = pikepdf.Stream(pdf, encode(content))
+            if filters:
+                stream.Filter = Array(filters)
+        assert stream.read_bytes(pikepdf.StreamDecodeLevel.specialized) == content
+        assert unpack_content(stream, ContentBudget(0)) == content
+
+
+def a85(data: bytes) -> bytes:
+    import base64
+
+    return base64.a85encode(data) + b"~>"
+
+
+def run_length(data: bytes) -> bytes:
+    """PDF's RunLengthDecode, literal runs only (pikepdf does not encode it)."""
+    runs = (
+        bytes([len(data[i : i + 128]) - 1]) + data[i : i + 128] for i in range(0, len(data), 128)
+    )
+    return b"".join(runs) + b"\x80"
+
+
+def pool_processes(worker_pid: int) -> list[int]:
+    """The worker's child processes (its pool, and beat's process when it runs one)."""
+    children = Path(f"/proc/{worker_pid}/task/{worker_pid}/children").read_text()
+    return [int(pid) for pid in children.split()]
+
+
+def address_space_limit(pid: int) -> str:
+    """The soft 'Max address space' of a process, as /proc says it ('unlimited' or bytes)."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max address space"):
+            return line.split()[3]
+    raise AssertionError(f"no address-space line for {pid}")
+
+
+@pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+def test_bomb_fails_its_page_and_the_worker_goes_on(stack: Stack, tmp_path: Path) -> None:
+    assert stack.worker is not None
+    bomb = q_bomb_pdf(tmp_path / "bomb.pdf")
+    started = time.monotonic()
+    [failed] = stack.mura_json(
+        "ingest", str(bomb), "--title", "Бомба", "--type", "book", "--wait", check=False
+    )
+    assert time.monotonic() - started < 60
+    assert failed["pages_failed"] == 1, failed
+    [failure] = failed["failures"]
+    assert failure["code"] == "too_complex", failure
+    assert "too complex to process" in failure["reason"]
+    assert stack.worker.poll() is None  # the worker lives ...
+
+    pool = pool_processes(stack.worker.pid)
+    limited = [pid for pid in pool if address_space_limit(pid) == str(2048 * 1024 * 1024)]
+    assert len(limited) >= 2, [(pid, address_space_limit(pid)) for pid in pool]
+    assert address_space_limit(stack.worker.pid) == "unlimited"  # the main process is not
+
+    [done] = stack.mura_json(  # ... and takes the next job
+        "ingest", str(typeset_pdf(tmp_path / "next.pdf")), "--title", "Келесі", "--type", "book",
+        "--wait",
+    )  # fmt: skip
+    assert done["status"] == "done" and done["pages_failed"] == 0, done
+    assert stack.worker.poll() is None
+
+
+def test_memory_limit_is_set_in_each_pool_process(tmp_path: Path) -> None:
+    """worker_process_init (what Celery sends in a new pool process) sets RLIMIT_AS there."""
+    import multiprocessing
+
+    from celery.signals import worker_process_init
+
+    from tests.conftest import make_app
+    from workers.celery_app import _settings, connect_worker_signals
+
+    app = make_app(tmp_path / "home", WORKER_MEMORY_LIMIT_MB=1536)
+    assert _settings(app)["worker_max_memory_per_child"] == 1536 * 1024 // 2
+    connect_worker_signals(app)
+    before = resource.getrlimit(resource.RLIMIT_AS)
+
+    def child(out) -> None:  # noqa: ANN001
+        worker_process_init.send(sender=None)
+        out.put(resource.getrlimit(resource.RLIMIT_AS))
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+    soft, hard = queue.get(timeout=30)
+    process.join(30)
+    assert soft == 1536 * 1024 * 1024
+    assert hard == before[1]
+    assert resource.getrlimit(resource.RLIMIT_AS) == before  # this process is untouched
+
+
+def test_memory_limit_zero_means_none(tmp_path: Path) -> None:
+    from workers.memory import limit_address_space, recycle_after_kib
+
+    assert limit_address_space(0) is None
+    assert recycle_after_kib(0) is None
+
+
+# --- finding 6: an 8 x 8 pixel TIFF frame ---------------------------------------------------
+
+
+def tiff_with_a_tiny_frame(out: Path, corpus: Path) -> Path:
+    """A two-page TIFF: a real page, then a frame of 8 x 8 pixels."""
+    with Image.open(corpus / "p09_book_sans.png") as page:
+        scan = page.convert("L")
+    tiny = Image.new("L", (8, 8), 255)
+    scan.save(out, save_all=True, append_images=[tiny], dpi=(300, 300), compression="tiff_lzw")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("size", "dpi", "code", "why"),
+    [
+        ((8, 8), None, "too_small", "8 x 8 pixels"),
+        ((8, 8), (72, 72), "too_small", "8 x 8 pixels"),
+        ((20, 2400), (600, 600), "too_small", "at least 1.06 mm a side"),
+        ((60000, 40), (50, 50), "too_large", "at most 508 cm a side"),
+    ],
+)
+def test_image_of_no_page_size_fails_with_a_reason(
+    tmp_path: Path, size: tuple[int, int], dpi: tuple[int, int] | None, code: str, why: str
+) -> None:
+    from workers.pipeline.errors import PageError
+    from workers.pipeline.page import PageOptions, process_page
+
+    source = tmp_path / "odd.tif"
+    Image.new("L", size, 255).save(source, **({"dpi": dpi} if dpi else {}))
+    with pytest.raises(PageError) as failure:
+        process_page(source, 0, tmp_path / "work", PageOptions())
+    assert failure.value.code == code, failure.value
+    assert why in failure.value.reason
+
+
+def test_small_image_that_makes_a_page_is_processed(tmp_path: Path) -> None:
+    from workers.pipeline.page import PageOptions, process_page
+
+    source = tmp_path / "stamp.tif"
+    Image.new("L", (16, 16), 255).save(source, dpi=(72, 72))
+    result = process_page(source, 0, tmp_path / "work", PageOptions())
+    assert (result.width_pt, result.height_pt) == pytest.approx((16.0, 16.0))
+
+
+@pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+def test_tiny_tiff_frame_fails_alone_with_a_clear_reason(
+    stack: Stack, corpus: Path, tmp_path: Path
+) -> None:
+    source = tiff_with_a_tiny_frame(tmp_path / "two.tif", corpus)
+    [result] = stack.mura_json(
+        "ingest", str(source), "--title", "Кішкентай", "--type", "book", "--wait", check=False
+    )
+    assert result["pages"] == 2 and result["pages_failed"] == 1, result
+    [failure] = result["failures"]
+    assert failure["page"] == 2 and failure["code"] == "too_small", failure
+    assert "Internal error" not in failure["reason"]
+    assert "8 x 8 pixels" in failure["reason"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "complex_label", "small_label"),
+    [
+        ("kk", "Бет тым күрделі", "Сурет тым кішкентай"),
+        ("ru", "Страница слишком сложная", "Изображение слишком маленькое"),
+        ("en", "Page too complex", "Image too small"),
+    ],
+)
+def test_new_failure_codes_have_translated_labels(
+    app, locale: str, complex_label: str, small_label: str
+) -> None:  # noqa: ANN001
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from repo_app.services.jobs import UNREADABLE
+
+    assert {"too_complex", "too_small"} <= set(UNREADABLE)  # a retry cannot mend them
+    template = '{% from "_macros.html" import failure_label %}{{ failure_label(code) }}'
+    with app.test_request_context(), force_locale(locale):
+        assert render_template_string(template, code="too_complex").strip() == complex_label
+        assert render_template_string(template, code="too_small").strip() == small_label

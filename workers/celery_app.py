@@ -14,6 +14,8 @@ from pathlib import Path
 from celery import Celery, Task
 from flask import Flask
 
+from workers import memory
+
 #: Queues by kind of work: OCR spreads over every worker; one process should consume `index`.
 QUEUES = ("ocr", "pdf", "index", "mura")
 
@@ -60,6 +62,10 @@ def _settings(app: Flask) -> dict:
         # embedded broker, 2% of the wall time). Claims keep every page done once, and a
         # dead worker's waiting pages are sent again (jobs.sweep; Redis and RabbitMQ redeliver).
         "worker_prefetch_multiplier": 2,
+        # A pool process still that big after a task is replaced (workers/memory.py).
+        "worker_max_memory_per_child": memory.recycle_after_kib(
+            app.config["WORKER_MEMORY_LIMIT_MB"]
+        ),
         "task_default_queue": "mura",
         "task_routes": TASK_ROUTES,
         "task_create_missing_queues": True,
@@ -118,6 +124,7 @@ def connect_worker_signals(app: Flask) -> None:
     from workers import heartbeat
 
     state: dict = {}
+    memory.connect(app)  # RLIMIT_AS in each pool process
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_: object) -> None:
