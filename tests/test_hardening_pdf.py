@@ -20,7 +20,7 @@ import pytest
 from pikepdf import Array, Dictionary, Name, String
 from PIL import Image
 
-from tests.conftest import Stack
+from tests.conftest import Stack, copy_page
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -342,7 +342,9 @@ def address_space_limit(pid: int) -> str:
 
 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
-def test_bomb_fails_its_page_and_the_worker_goes_on(stack: Stack, tmp_path: Path) -> None:
+def test_bomb_fails_its_page_and_the_worker_goes_on(
+    stack: Stack, corpus: Path, tmp_path: Path
+) -> None:
     assert stack.worker is not None
     bomb = q_bomb_pdf(tmp_path / "bomb.pdf")
     started = time.monotonic()
@@ -361,12 +363,23 @@ def test_bomb_fails_its_page_and_the_worker_goes_on(stack: Stack, tmp_path: Path
     assert len(limited) >= 2, [(pid, address_space_limit(pid)) for pid in pool]
     assert address_space_limit(stack.worker.pid) == "unlimited"  # the main process is not
 
-    [done] = stack.mura_json(  # ... and takes the next job
-        "ingest", str(typeset_pdf(tmp_path / "next.pdf")), "--title", "Келесі", "--type", "book",
-        "--wait",
-    )  # fmt: skip
+    # ... and takes the next job: a real scan, OCRed under the limit.
+    page = copy_page(corpus, "p01_book.png", tmp_path)
+    [done] = stack.mura_json(
+        "ingest", str(page), "--title", "Келесі", "--type", "book", "--lang", "kaz", "--wait"
+    )
     assert done["status"] == "done" and done["pages_failed"] == 0, done
     assert stack.worker.poll() is None
+    peaks = [vm_peak_mib(pid) for pid in limited if Path(f"/proc/{pid}").exists()]
+    print(f"pool processes' peak address space: {peaks} MiB (limit 2048)")
+
+
+def vm_peak_mib(pid: int) -> int:
+    """The peak address space of a process, in MiB (/proc/<pid>/status VmPeak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmPeak:"):
+            return int(line.split()[1]) // 1024
+    return 0
 
 
 def test_memory_limit_is_set_in_each_pool_process(tmp_path: Path) -> None:
