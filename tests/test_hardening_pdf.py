@@ -192,6 +192,51 @@ def test_assembly_strips_every_page_and_the_catalog(tmp_path: Path) -> None:
         assert web_links(pdf) == [b"https://example.org/kraeved"]
 
 
+@pytest.mark.parametrize(
+    ("uri", "kept"),
+    [
+        (b"https://example.org/a?b=c#d", True),
+        (b"HTTP://EXAMPLE.ORG/", True),
+        (b"http://", False),
+        (b"http://example.org/a b", False),
+        (b"http://example.org/\x00javascript:x", False),
+        (b"\thttp://example.org/", False),
+        (b"mailto:x@example.org", False),
+        (b"data:text/html,<script>", False),
+    ],
+)
+def test_only_plain_web_links_are_kept(uri: bytes, kept: bool) -> None:
+    from workers.pipeline.sanitize import strip_actions
+
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page()
+        page = pdf.pages[0].obj
+        page.Annots = Array([_link(pdf, Dictionary(S=Name.URI, URI=String(uri)), 20)])
+        assert strip_actions(pdf) == (0 if kept else 1)
+        assert web_links(pdf) == ([uri] if kept else [])
+
+
+def test_outline_keeps_bookmarks_loses_scripts() -> None:
+    """Mura writes no outline today; one added later keeps its page and web bookmarks only."""
+    from workers.pipeline.sanitize import strip_actions
+
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page()
+        js = Dictionary(S=Name.JavaScript, JS=String("app.alert(1)"))
+        goto = Dictionary(S=Name.GoTo, D=Array([pdf.pages[0].obj, Name.Fit]), Next=js)
+        web = Dictionary(S=Name.URI, URI=String("https://example.org/"))
+        items = [
+            pdf.make_indirect(Dictionary(Title=String(t), A=a))
+            for t, a in (("page", goto), ("web", web), ("script", js))
+        ]
+        for item, following in zip(items, items[1:], strict=False):
+            item.Next = following
+        pdf.Root.Outlines = pdf.make_indirect(Dictionary(First=items[0], Last=items[-1]))
+        assert strip_actions(pdf) == 2  # the script bookmark's action, the chained script
+        assert hostile_things(pdf) == []
+        assert [str(item.get("/A", {}).get("/S", "-")) for item in items] == ["/GoTo", "/URI", "-"]
+
+
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_published_pdf_has_no_actions(stack: Stack, tmp_path: Path) -> None:
     source = hostile_pdf(tmp_path / "hostile.pdf")
