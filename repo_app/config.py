@@ -62,6 +62,9 @@ WEB_WORKERS = 0
 WORKER_CONCURRENCY = 2
 #: Host name recorded on pages (``host:pid``); empty: the machine's. `mura worker --name`.
 WORKER_NAME = ""
+#: Address-space limit (MiB) of each worker pool process, and the tools it runs; 0: none.
+#: A process still holding half of it after a page is replaced (workers/memory.py).
+WORKER_MEMORY_LIMIT_MB = 2048
 #: UI languages.
 LANGUAGES = ["kk", "ru", "en"]
 BABEL_DEFAULT_LOCALE = "kk"

@@ -16,6 +16,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from mura.app.core import task_names
+from mura.workers import memory
 
 TASK_ROUTES = {name: {"queue": queue} for name, queue in task_names.QUEUE_OF.items()}
 
@@ -52,6 +53,10 @@ def _settings(app: Flask) -> dict:
         # embedded broker, 2% of the wall time). Claims keep every page done once, and a
         # dead worker's waiting pages are sent again (jobs.sweep; Redis and RabbitMQ redeliver).
         "worker_prefetch_multiplier": 2,
+        # A pool process still that big after a task is replaced (workers/memory.py).
+        "worker_max_memory_per_child": memory.recycle_after_kib(
+            app.config["WORKER_MEMORY_LIMIT_MB"]
+        ),
         "task_default_queue": "mura",
         "task_routes": TASK_ROUTES,
         "task_create_missing_queues": True,
@@ -110,6 +115,7 @@ def connect_worker_signals(app: Flask) -> None:
     from mura.workers import heartbeat
 
     state: dict = {}
+    memory.connect(app)  # RLIMIT_AS in each pool process
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_: object) -> None:

@@ -18,7 +18,9 @@ __all__ = [
     "OcrFailed",
     "OcrTimeout",
     "PageError",
+    "TooComplex",
     "TooLarge",
+    "TooSmall",
     "TransientError",
     "TruncatedImage",
     "UnsupportedFormat",
@@ -31,7 +33,7 @@ class PageError(Exception):
     Attributes:
         code: Stable machine code, one of ``empty_file``, ``not_an_image``,
             ``truncated_image``, ``unsupported_format``, ``too_large``, ``ocr_failed``,
-            ``ocr_timeout``, ``bad_language``.
+            ``ocr_timeout``, ``bad_language``, ``too_complex``, ``too_small``.
         reason: A clear English sentence for staff, e.g. "The file is empty (0 bytes)."
     """
 
@@ -81,6 +83,22 @@ class TooLarge(PageError):
     """Too many pixels (Pillow's decompression-bomb guard) or too many pages."""
 
     default_code = "too_large"
+
+
+class TooComplex(PageError):
+    """A PDF page whose content is too big or has too many operators to be read safely.
+
+    A few kilobytes of compressed content can unfold into millions of drawing operators
+    (a 21 KB file once drove a worker to 3 GB); such a page is refused before it is parsed.
+    """
+
+    default_code = "too_complex"
+
+
+class TooSmall(PageError):
+    """An image too small to make a page (a PDF page must measure at least 3 points a side)."""
+
+    default_code = "too_small"
 
 
 class OcrFailed(PageError):

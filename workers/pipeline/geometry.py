@@ -11,9 +11,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .errors import TooLarge, TooSmall
+
 Matrix = tuple[float, float, float, float, float, float]
 
 PT_PER_INCH = 72.0
+#: A PDF page measures 3 to 14,400 points a side (ISO 32000, page size limits at UserUnit 1).
+MIN_PAGE_PT = 3.0
+MAX_PAGE_PT = 14400.0
+#: Fewer pixels a side is no page scan (and Tesseract cannot even read such a file).
+MIN_PAGE_PIXELS = 16
+_MM_PER_PT = 25.4 / PT_PER_INCH
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,39 @@ class Placement:
     width_pt: float
     height_pt: float
     image_matrix: Matrix
+
+
+def check_page_size(size_px: tuple[int, int], dpi: tuple[float, float]) -> None:
+    """Refuse an image whose page, at its resolution, would be smaller or larger than PDF allows.
+
+    An 8 x 8 pixel frame at 300 dpi is a page of 2 x 2 points: qpdf refuses to make it, and
+    the page failed with an internal error. Checked before any OCR work.
+
+    Raises:
+        TooSmall: A side has fewer than MIN_PAGE_PIXELS or would be under MIN_PAGE_PT.
+        TooLarge: A side would be over MAX_PAGE_PT.
+    """
+    if min(size_px) < MIN_PAGE_PIXELS:
+        raise TooSmall(
+            f"The image is too small to be a page ({size_px[0]} x {size_px[1]} pixels; a page"
+            f" scan has {MIN_PAGE_PIXELS} pixels a side at least)."
+        )
+    width_pt = size_px[0] * PT_PER_INCH / dpi[0]
+    height_pt = size_px[1] * PT_PER_INCH / dpi[1]
+    size = (
+        f"{size_px[0]} x {size_px[1]} pixels at {dpi[0]:g} x {dpi[1]:g} dpi make a page of"
+        f" {width_pt * _MM_PER_PT:.1f} x {height_pt * _MM_PER_PT:.1f} mm"
+    )
+    if min(width_pt, height_pt) < MIN_PAGE_PT:
+        raise TooSmall(
+            f"The image is too small to be a page: {size}; a PDF page must measure at least"
+            f" {MIN_PAGE_PT * _MM_PER_PT:.2f} mm a side."
+        )
+    if max(width_pt, height_pt) > MAX_PAGE_PT:
+        raise TooLarge(
+            f"The image is too large to be a page: {size}; a PDF page may measure at most"
+            f" {MAX_PAGE_PT * _MM_PER_PT / 10:.0f} cm a side."
+        )
 
 
 def placement(

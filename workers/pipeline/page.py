@@ -19,7 +19,7 @@ from PIL import Image
 
 from .context import PageContext
 from .errors import PageError, TransientError
-from .geometry import placement
+from .geometry import check_page_size, placement
 from .images import (
     LoadedPage,
     binarize,
@@ -225,6 +225,7 @@ def _process(source: Path, frame: int, ctx: PageContext, options: PageOptions) -
         stored_dpi, note = resolve_dpi(page.declared_dpi, page.pixels.size, options.dpi_hint)
         if note:
             ctx.warn(note)
+        check_page_size(page.pixels.size, stored_dpi)
         gray, dpi = square_pixels(to_gray(page.pixels), stored_dpi)
         gray = transpose(gray, page.base_rotation)
 

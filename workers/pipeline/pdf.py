@@ -27,6 +27,7 @@ from mura.workers.pipeline.languages import bcp47
 from .context import disk_errors
 from .geometry import Matrix, Placement
 from .images import EncodedImage, PdfImageRef
+from .sanitize import strip_actions
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,8 @@ def _append(
         for source in sources:
             pdf.pages.extend(stack.enter_context(pikepdf.open(source)).pages)
         if meta is not None:
+            # Kept pages were cleaned when kept; this covers every page and the catalog again.
+            strip_actions(pdf)
             _share_fonts(pdf)
             _write_metadata(pdf, meta)
             _add_output_intent(pdf)

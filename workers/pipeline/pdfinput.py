@@ -11,16 +11,20 @@ text layer.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import math
+import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
 from PIL import Image
 
 from .context import PageContext
-from .errors import NotAnImage, OcrFailed, TooLarge, TruncatedImage
+from .errors import NotAnImage, OcrFailed, TooComplex, TooLarge, TruncatedImage
 from .images import LoadedPage, PdfImageRef, png_passthrough
 from .inputs import check_pixels, open_pdf
 from .ocr import check_outputs, run_tool
@@ -38,6 +42,28 @@ _TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
 _INVISIBLE = 3
 #: The operator :func:`painted` gives an inline image (``BI`` starts one in a content stream).
 INLINE_IMAGE = "BI"
+
+#: The most content one PDF page may unpack to, the forms it draws included (a typeset page
+#: has tens of kilobytes; a detailed map a few megabytes) ...
+MAX_CONTENT_BYTES = 16 * 1024 * 1024
+#: ... and the most operators and operands (tokens) it may hold. Parsed, each costs some 300
+#: bytes and 4 microseconds: the 10 million ``q Q`` of a 21 KB file took a worker to 3.2 GB.
+#: Counted before parsing, as the separators (whitespace and delimiters) in the content:
+#: never fewer than the tokens, less one.
+MAX_CONTENT_TOKENS = 1_000_000
+#: Forms (XObjects) nested deeper than this are not measured (nor searched for text).
+MAX_FORM_DEPTH = 4
+#: How many times larger than its input a filter's output can be, for the filters not
+#: unpacked here with a bound (their output is checked against the limit beforehand).
+_WORST_EXPANSION = {
+    "/FlateDecode": 1032, "/Fl": 1032, "/LZWDecode": 1400, "/LZW": 1400,
+    "/RunLengthDecode": 64, "/RL": 64, "/ASCII85Decode": 4, "/A85": 4,
+    "/ASCIIHexDecode": 1, "/AHx": 1,
+}  # fmt: skip
+#: Bytes that end a token in a content stream: between two operators there is one at least.
+_SEPARATORS = tuple(bytes([c]) for c in b" \t\n\r\x0c\x00()<>[]{}/%")
+#: Input fed to zlib per call, so damaged data keeps what came before the damage (as qpdf).
+_INFLATE_CHUNK = 64 * 1024
 
 
 def load_pdf_page(path: Path, index: int, ctx: PageContext) -> LoadedPage:
@@ -59,7 +85,9 @@ def load_pdf_page(path: Path, index: int, ctx: PageContext) -> LoadedPage:
             raise NotAnImage(f"The PDF has no page {index + 1} (it has {count}).")
         page = pdf.pages[index]
         try:
-            found = full_page_image(page)
+            # Measured before anything reads it: pdftoppm would draw it all, qpdf parse it all.
+            check_content(page, ContentBudget(index))
+            found = full_page_image(page, ContentBudget(index))
             rotation = _page_rotation(page)
             box = page.cropbox
             box_size = (float(box[2]) - float(box[0]), float(box[3]) - float(box[1]))
@@ -76,25 +104,194 @@ def load_pdf_page(path: Path, index: int, ctx: PageContext) -> LoadedPage:
     return rasterize_page(path, index, box_size, ctx)
 
 
+@dataclass
+class ContentBudget:
+    """What one page may still unpack and parse; shared by the page and every form it draws.
+
+    Attributes:
+        page: 0-based page index (for the message).
+        bytes_left: Unpacked content bytes still allowed.
+        tokens_left: Operators and operands still allowed (counted as separators).
+    """
+
+    page: int
+    bytes_left: int = MAX_CONTENT_BYTES
+    tokens_left: int = MAX_CONTENT_TOKENS
+
+    def too_big(self) -> TooComplex:
+        """The error for content that unpacks to more than MAX_CONTENT_BYTES."""
+        return TooComplex(
+            f"Page {self.page + 1} of the PDF is too complex to process: its content unpacks to"
+            f" more than {MAX_CONTENT_BYTES // (1024 * 1024)} MB."
+        )
+
+    def charge(self, data: bytes) -> None:
+        """Count ``data`` (unpacked content) against the budget.
+
+        Raises:
+            TooComplex: The page's content is too large or holds too many operators.
+        """
+        self.bytes_left -= len(data)
+        if self.bytes_left < 0:
+            raise self.too_big()
+        self.tokens_left -= sum(data.count(sep) for sep in _SEPARATORS) + 1
+        if self.tokens_left < 0:
+            raise TooComplex(
+                f"Page {self.page + 1} of the PDF is too complex to process: its content holds"
+                f" more than {MAX_CONTENT_TOKENS:,} drawing commands and numbers."
+            )
+
+
+def check_content(page: pikepdf.Page, budget: ContentBudget) -> None:
+    """Measure a page's content and the forms it may draw (each once) against ``budget``.
+
+    For pages handed to ``pdftoppm``, which draws whatever the content says.
+
+    Raises:
+        TooComplex: The content is too large or has too many operators.
+    """
+    for stream in _content_streams(page):
+        budget.charge(unpack_content(stream, budget))
+    seen: set[tuple[int, int]] = set()
+    todo = [(page.obj.get("/Resources"), 0)]
+    while todo:
+        resources, depth = todo.pop()
+        forms = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+        if not isinstance(forms, pikepdf.Dictionary) or depth >= MAX_FORM_DEPTH:
+            continue
+        for name in list(forms.keys()):
+            form = forms[name]
+            if (
+                isinstance(form, pikepdf.Stream)
+                and form.get("/Subtype") == pikepdf.Name.Form
+                and form.objgen not in seen
+            ):
+                seen.add(form.objgen)
+                budget.charge(unpack_content(form, budget))
+                todo.append((form.get("/Resources"), depth + 1))
+
+
+def _content_streams(obj: pikepdf.Page | pikepdf.Stream) -> list[pikepdf.Stream]:
+    if isinstance(obj, pikepdf.Stream):
+        return [obj]
+    contents = obj.obj.get("/Contents")
+    items = contents if isinstance(contents, pikepdf.Array) else [contents]
+    return [item for item in items if isinstance(item, pikepdf.Stream)]
+
+
+def parse_content(obj: pikepdf.Page | pikepdf.Stream, budget: ContentBudget) -> list:
+    """Parse a page's or a form's content, once its size and operators fit in ``budget``.
+
+    qpdf's parser keeps every operator as an object; unchecked, a small file can make it
+    take gigabytes. The content is first unpacked with a bound and measured.
+
+    Raises:
+        TooComplex: The content is too large or has too many operators.
+    """
+    for stream in _content_streams(obj):
+        budget.charge(unpack_content(stream, budget))
+    return pikepdf.parse_content_stream(obj)
+
+
+def unpack_content(stream: pikepdf.Stream, budget: ContentBudget) -> bytes:
+    """A content stream's data, unpacked without ever producing more than the budget allows.
+
+    Flate, ASCII hex and ASCII85 are unpacked here, Flate with a bound; any other filter (or a
+    predictor) is left to qpdf only when its input times the filter's worst expansion fits.
+
+    Raises:
+        TooComplex: The data unpacks, or might unpack, to more than ``budget.bytes_left``.
+    """
+    limit = max(budget.bytes_left, 0)
+    data = stream.read_raw_bytes()
+    filters = stream.get("/Filter")
+    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else []
+    if isinstance(filters, pikepdf.Name):
+        names = [str(filters)]
+    parms = stream.get("/DecodeParms")
+    exact, size = True, len(data)
+    for i, name in enumerate(names):
+        if exact and name in ("/FlateDecode", "/Fl"):
+            data = _inflate(data, limit, budget)
+            size = len(data)
+            exact = not _has_predictor(parms, i)  # undoing a predictor only shrinks: qpdf's job
+            continue
+        if exact and name in ("/ASCIIHexDecode", "/AHx", "/ASCII85Decode", "/A85"):
+            try:
+                data = _unhex(data) if name in ("/ASCIIHexDecode", "/AHx") else _un85(data)
+                size = len(data)
+                continue
+            except ValueError:
+                pass  # damaged: qpdf is more lenient, within the bound below
+        exact = False
+        size *= _WORST_EXPANSION.get(name, limit + 1)
+        if size > limit:
+            raise budget.too_big()
+    return data if exact else stream.read_bytes(pikepdf.StreamDecodeLevel.specialized)
+
+
+def _inflate(data: bytes, limit: int, budget: ContentBudget) -> bytes:
+    out = bytearray()
+    inflater = zlib.decompressobj()
+    for start in range(0, len(data), _INFLATE_CHUNK):
+        try:
+            out += inflater.decompress(data[start : start + _INFLATE_CHUNK], limit + 1 - len(out))
+        except zlib.error:
+            break  # damaged: keep what came before, as qpdf does
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise budget.too_big()
+        if inflater.eof:
+            break
+    return bytes(out)
+
+
+def _has_predictor(parms: pikepdf.Object | None, index: int) -> bool:
+    if isinstance(parms, pikepdf.Array):
+        parms = parms[index] if index < len(parms) else None
+    return isinstance(parms, pikepdf.Dictionary) and int(parms.get("/Predictor", 1)) > 1
+
+
+def _unhex(data: bytes) -> bytes:
+    digits = bytes(c for c in data.split(b">", 1)[0] if c not in b" \t\n\r\x0c\x00")
+    try:
+        return binascii.unhexlify(digits + b"0" * (len(digits) % 2))
+    except binascii.Error as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _un85(data: bytes) -> bytes:
+    body = data.split(b"~>", 1)[0].strip().removeprefix(b"<~")
+    return base64.a85decode(body, ignorechars=b" \t\n\r\x0b\x0c\x00")
+
+
 def _page_rotation(page: pikepdf.Page) -> int:
     rotate = int(page.obj.get("/Rotate", 0))
     return rotate % 360 if rotate % 90 == 0 else 0
 
 
-def full_page_image(page: pikepdf.Page) -> tuple[str, pikepdf.Stream, tuple[float, float]] | None:
+def full_page_image(
+    page: pikepdf.Page, budget: ContentBudget | None = None
+) -> tuple[str, pikepdf.Stream, tuple[float, float]] | None:
     """Find the one image that a scanner drew over the whole page.
+
+    Args:
+        page: The PDF page.
+        budget: What its content may unpack to and hold (default: the limits, as page 1).
 
     Returns:
         (resource name, image stream, drawn (width, height) in points), or None when the
         page is anything else: no image or several, forms, inline images, visible text,
         a rotated or mirrored placement, or an image that does not cover the page.
+
+    Raises:
+        TooComplex: The page's content is too large or holds too many operators.
     """
     images = page.get_images(recursive=False)
     if len(images) == 0:
         return None
     drawn: list[tuple[str, _Matrix]] = []
     # No operator filter: with one, qpdf drops inline images silently.
-    for op, operands, ctm in painted(pikepdf.parse_content_stream(page)):
+    for op, operands, ctm in painted(parse_content(page, budget or ContentBudget(0))):
         if op != "Do":
             return None  # an inline image or visible text: not a bare scan
         drawn.append((str(operands[0]), ctm))

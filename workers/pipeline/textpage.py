@@ -22,7 +22,8 @@ from .context import PageContext, disk_errors
 from .errors import OcrFailed
 from .inputs import open_pdf
 from .ocr import check_outputs, run_tool
-from .pdfinput import INLINE_IMAGE, painted
+from .pdfinput import INLINE_IMAGE, MAX_FORM_DEPTH, ContentBudget, painted, parse_content
+from .sanitize import strip_actions
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 MIN_LETTERS = 20
 #: The hOCR of a kept page measures in pixels of this resolution (it has no image of its own).
 HOCR_DPI = 300.0
-#: Form XObjects nested deeper than this are not searched for text.
-MAX_FORM_DEPTH = 4
 _XHTML = "http://www.w3.org/1999/xhtml"
 
 
@@ -67,14 +66,15 @@ def keep_text_page(source: Path, index: int, ctx: PageContext) -> KeptPage | Non
         only, text without letters, or pdftotext failing on it).
 
     Raises:
-        PageError: The PDF cannot be opened (the OCR path would fail the same way).
+        PageError: The PDF cannot be opened (the OCR path would fail the same way), or the
+            page's content is too large to be read safely (TooComplex).
     """
     with open_pdf(source) as pdf:
         if not 0 <= index < len(pdf.pages):
             return None  # the OCR path says so with its own message
         try:
             page = pdf.pages[index]
-            if not has_visible_text(page):
+            if not has_visible_text(page, ContentBudget(index)):
                 return None
             on_its_side = int(page.obj.get("/Rotate", 0)) % 180 == 90
         except (pikepdf.PdfError, ValueError, TypeError) as exc:
@@ -93,17 +93,34 @@ def keep_text_page(source: Path, index: int, ctx: PageContext) -> KeptPage | Non
         text_path = ctx.get_path("kept-text.txt")
         with disk_errors():
             text_path.write_text(text, encoding="utf-8")
-        pdf_path = _copy_page(page, ctx.get_path("page.pdf"))
+        pdf_path, removed = _copy_page(page, ctx.get_path("page.pdf"))
     ctx.warn("The PDF page already has text; it was kept as it is, without OCR.")
+    if removed:
+        ctx.warn(
+            f"Removed {removed} action(s), script(s), attached file(s) or link(s) to other than"
+            " web pages from the page."
+        )
     return KeptPage(pdf_path, text, text_path, hocr, words, width_pt, height_pt)
 
 
-def has_visible_text(page: pikepdf.Page) -> bool:
-    """True when the page's content (forms included) shows text that is not invisible."""
-    return _shows_text(page.resources, pikepdf.parse_content_stream(page), 0)
+def has_visible_text(page: pikepdf.Page, budget: ContentBudget | None = None) -> bool:
+    """True when the page's content (forms included) shows text that is not invisible.
+
+    Raises:
+        TooComplex: The content, forms included (each time drawn), exceeds ``budget``.
+    """
+    budget = budget or ContentBudget(0)
+    return _shows_text(page.resources, parse_content(page, budget), 0, budget, {})
 
 
-def _shows_text(resources: pikepdf.Object, instructions: list, depth: int) -> bool:
+def _shows_text(
+    resources: pikepdf.Object,
+    instructions: list,
+    depth: int,
+    budget: ContentBudget,
+    forms_seen: dict[tuple[int, int], bool],
+) -> bool:
+    """Whether the instructions show visible text; a form drawn again is not read again."""
     forms = resources.get("/XObject", {}) if isinstance(resources, pikepdf.Dictionary) else {}
     for op, operands, _ in painted(instructions):
         if op == "Do":
@@ -113,8 +130,13 @@ def _shows_text(resources: pikepdf.Object, instructions: list, depth: int) -> bo
                 and isinstance(form, pikepdf.Stream)
                 and form.get("/Subtype") == pikepdf.Name.Form
             ):
-                inner = form.get("/Resources", resources)  # a form without its own inherits
-                if _shows_text(inner, pikepdf.parse_content_stream(form), depth + 1):
+                if form.objgen not in forms_seen:
+                    inner = form.get("/Resources", resources)  # without its own it inherits
+                    content = parse_content(form, budget)
+                    forms_seen[form.objgen] = _shows_text(
+                        inner, content, depth + 1, budget, forms_seen
+                    )
+                if forms_seen[form.objgen]:
                     return True
         elif op != INLINE_IMAGE:
             return True  # visible text
@@ -173,9 +195,15 @@ def write_hocr(bbox_layout: str, on_its_side: bool, out: Path) -> tuple[float, f
     return width_pt, height_pt, words
 
 
-def _copy_page(page: pikepdf.Page, out: Path) -> Path:
+def _copy_page(page: pikepdf.Page, out: Path) -> tuple[Path, int]:
+    """Copy the page alone, without actions, scripts, attached files or non-web links.
+
+    Returns:
+        ``out`` and how many of those were removed.
+    """
     with pikepdf.new() as single:
         single.pages.append(page)
+        removed = strip_actions(single)
         with disk_errors():
             single.save(out)
-    return out
+    return out, removed

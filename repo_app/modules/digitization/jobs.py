@@ -259,7 +259,10 @@ def reocr(
 
 
 #: Failures that a retry cannot mend: the uploaded file itself is unusable.
-UNREADABLE = ("empty_file", "not_an_image", "truncated_image", "unsupported_format", "too_large")
+UNREADABLE = (
+    "empty_file", "not_an_image", "truncated_image", "unsupported_format", "too_large",
+    "too_complex", "too_small",
+)  # fmt: skip
 
 
 # --- the sweeper ---------------------------------------------------------------------------------
