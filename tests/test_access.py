@@ -46,6 +46,9 @@ PUBLIC = {
     "reader.iiif_manifest",
     "reader.iiif_canvas",
     "reader.iiif_search",
+    "reader.iiif_search1",
+    "reader.iiif_autocomplete",
+    "reader.iiif_autocomplete1",
     "requests.new",
     "requests.status",
 }

@@ -19,6 +19,9 @@ def init_app(app: Flask) -> None:
     _register_catalogue(app)
     _register_accounts(app)
     _register_discovery(app)
+    from repo_app.blueprints import cors  # other sites may read public resources
+
+    cors.init_app(app)
 
     @app.context_processor
     def _globals() -> dict:

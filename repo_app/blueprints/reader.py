@@ -1,13 +1,15 @@
-"""The online reader, page images, citations, and IIIF (manifest and Content Search).
+"""The online reader, page images, citations, and IIIF (manifest, Content Search 2.0 and 1.0).
 
 Who may read is decided by :func:`repo_app.services.visibility.may_read` (the public: documents
 online; the reading room's networks: also reading-room documents; staff: everything with a PDF),
 the same rule as the document's PDF. What depends on who asks is never kept by shared caches;
-IIIF answers of public documents may be read by viewers on other sites (CORS).
+IIIF answers of public documents may be read by viewers on other sites (CORS, granted for
+every public read-only resource in one place: :mod:`repo_app.blueprints.cors`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import (
@@ -24,7 +26,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -63,11 +65,14 @@ def _query() -> str:
 
 
 def _shared_cache(response: Response, document: Document, *, max_age: int = 0) -> Response:
-    """Public answers may be cached (``max_age``) and read cross-origin; others stay private."""
+    """Public answers may be cached (``max_age``) and read cross-origin; others stay private.
+
+    ``private`` is also what keeps :mod:`repo_app.blueprints.cors` from letting other sites
+    read an answer.
+    """
     if visibility.is_public(document) and not current_user.is_authenticated:
         if max_age:
             response.headers["Cache-Control"] = f"public, max-age={max_age}"
-        response.headers["Access-Control-Allow-Origin"] = "*"
     else:
         response.headers["Cache-Control"] = "private, no-store"
         response.vary.add("Cookie")
@@ -223,22 +228,26 @@ def _site_name() -> str:
     return current_app.config.get("OAI_REPOSITORY_NAME") or "Mura"
 
 
-def _labels(document: Document) -> dict[str, str]:
+def _labels(document: Document) -> dict[str, dict[str, str]]:
+    """The manifest's labels in every interface language, by BCP 47 tag (kk, ru, en)."""
     from repo_app.blueprints.staff_forms import DOC_TYPE_LABELS
 
-    return {
-        "locale": str(get_locale()),
-        "authors": _("Authors"),
-        "year": _("Year"),
-        "type": _("Type"),
-        "doc_type": str(dict(DOC_TYPE_LABELS).get(document.doc_type, document.doc_type)),
-        "languages": _("Languages"),
-        "collection": _("Collection"),
-        "pdf": _("PDF with a text layer"),
-        "record": _("The document's page"),
-        "provider": _("Provided by"),
-        "provider_name": _site_name(),
-    }
+    labels = {}
+    for locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            labels[locale] = {
+                "authors": _("Authors"),
+                "year": _("Year"),
+                "type": _("Type"),
+                "doc_type": str(dict(DOC_TYPE_LABELS).get(document.doc_type, document.doc_type)),
+                "languages": _("Languages"),
+                "collection": _("Collection"),
+                "pdf": _("PDF with a text layer"),
+                "record": _("The document's page"),
+                "provider": _("Provided by"),
+                "provider_name": _site_name(),
+            }
+    return labels
 
 
 @bp.route("/iiif/<int:document_id>/manifest")
@@ -258,10 +267,42 @@ def iiif_canvas(document_id: int, seq: int) -> ResponseReturnValue:
     return _iiif_json(payload, document, ld=iiif.PRESENTATION_CONTEXT)
 
 
+def _search_answer(document_id: int, answer: Callable[..., dict], ld: str) -> ResponseReturnValue:
+    """A search or autocomplete answer; a query of too many words gets a 400 that says why."""
+    document, _staff = _document(document_id)
+    try:
+        payload = answer(document, _pages(document), request.args.to_dict())
+    except iiif.TooManyWords:
+        message = _("Search for at most %(count)d words at a time.", count=iiif.MAX_QUERY_WORDS)
+        response = jsonify({"error": message})
+        response.status_code = 400
+        return _shared_cache(response, document)
+    return _iiif_json(payload, document, ld=ld)
+
+
 @bp.route("/iiif/<int:document_id>/search")
 @limits.search
 def iiif_search(document_id: int) -> ResponseReturnValue:
     """IIIF Content Search 2.0 over the document's pages: the matching words and their boxes."""
-    document, _staff = _document(document_id)
-    payload = iiif.search_response(document, _pages(document), request.args.to_dict())
-    return _iiif_json(payload, document, ld=iiif.SEARCH_CONTEXT)
+    return _search_answer(document_id, iiif.search_response, iiif.SEARCH_CONTEXT)
+
+
+@bp.route("/iiif/<int:document_id>/search1")
+@limits.search
+def iiif_search1(document_id: int) -> ResponseReturnValue:
+    """IIIF Content Search 1.0 (Mirador, the Universal Viewer): the same matches, 1.0's shape."""
+    return _search_answer(document_id, iiif.search1_response, iiif.SEARCH1_CONTEXT)
+
+
+@bp.route("/iiif/<int:document_id>/autocomplete")
+@limits.search
+def iiif_autocomplete(document_id: int) -> ResponseReturnValue:
+    """Content Search 2.0 autocomplete: the document's words starting with ``q``."""
+    return _search_answer(document_id, iiif.autocomplete_response, iiif.SEARCH_CONTEXT)
+
+
+@bp.route("/iiif/<int:document_id>/autocomplete1")
+@limits.search
+def iiif_autocomplete1(document_id: int) -> ResponseReturnValue:
+    """Content Search 1.0 autocomplete."""
+    return _search_answer(document_id, iiif.autocomplete1_response, iiif.SEARCH1_CONTEXT)
