@@ -150,6 +150,8 @@ def _public_urls(library: Library) -> list[str]:
         f"/iiif/{book}/search1?q={QUERY}",
         f"/iiif/{book}/autocomplete1?q=кіт",
         f"/read/{book}/1/image/200.jpg",
+        f"/iiif/image/{book}/1/info.json",
+        f"/iiif/image/{book}/1/0,0,512,512/512,512/0/default.jpg",
         f"/api/documents/{book}/dc",
         f"/documents/{book}/pdf",
         "/oai?verb=Identify",

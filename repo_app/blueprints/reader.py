@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from repo_app.blueprints import limits
 from repo_app.extensions import db
 from repo_app.models import Document, Page
-from repo_app.services import citation, iiif, reader, visibility
+from repo_app.services import citation, iiif, iiif_image, reader, visibility
 
 bp = Blueprint("reader", __name__)
 
@@ -306,3 +306,52 @@ def iiif_autocomplete(document_id: int) -> ResponseReturnValue:
 def iiif_autocomplete1(document_id: int) -> ResponseReturnValue:
     """Content Search 1.0 autocomplete."""
     return _search_answer(document_id, iiif.autocomplete1_response, iiif.SEARCH1_CONTEXT)
+
+
+# --- IIIF Image API (deep zoom) -------------------------------------------------------------------
+
+
+def _image_page(document_id: int, seq: int) -> tuple[Document, Page]:
+    """The document and its page ``seq`` if this reader may read it and it has a service."""
+    document, _staff = _document(document_id)
+    page = reader.finished_page(document.id, seq)
+    if page is None or not iiif_image.has_service(page):
+        abort(404)
+    return document, page
+
+
+@bp.route("/iiif/image/<int:document_id>/<int:seq>")
+def iiif_image_base(document_id: int, seq: int) -> ResponseReturnValue:
+    """The image service's id: its ``info.json`` (Image API 3.0, section 2.2)."""
+    _image_page(document_id, seq)
+    return redirect(url_for("reader.iiif_image_info", document_id=document_id, seq=seq), 303)
+
+
+@bp.route("/iiif/image/<int:document_id>/<int:seq>/info.json")
+def iiif_image_info(document_id: int, seq: int) -> ResponseReturnValue:
+    """The page's IIIF image service (level 0): size, tiles, scale factors."""
+    document, page = _image_page(document_id, seq)
+    service = url_for("reader.iiif_image_base", document_id=document.id, seq=seq, _external=True)
+    return _iiif_json(iiif_image.info(service, page), document, ld=iiif_image.IMAGE_CONTEXT)
+
+
+@bp.route("/iiif/image/<int:document_id>/<int:seq>/<region>/<size>/<rotation>/<quality>")
+def iiif_image_tile(
+    document_id: int, seq: int, region: str, size: str, rotation: str, quality: str
+) -> ResponseReturnValue:
+    """One tile of the page (or the whole page at a listed size), rendered once, then cached."""
+    document, page = _image_page(document_id, seq)
+    try:
+        tile = iiif_image.parse(page, region, size, rotation, quality)
+    except iiif_image.NotATile:
+        message = _("This image service sends only the tiles and sizes listed in its info.json.")
+        response = make_response(message, 400)
+        response.mimetype = "text/plain"
+        return _shared_cache(response, document)
+    try:
+        path = iiif_image.tile_path(page, tile)
+    except reader.RenderError as exc:
+        current_app.logger.error("page %s: IIIF tile %s: %s", page.id, tile.name, exc)
+        abort(503)
+    response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+    return _shared_cache(response, document, max_age=86400)

@@ -9,9 +9,10 @@ a service by the profile ``http://iiif.io/api/search/1/search``), ``SearchServic
 
 - **Canvases** are the pages, sized in pixels of the page at its scanning resolution: the
   coordinate space of the OCR's word boxes, so a search hit's ``#xywh=`` is a word box as is.
-- **Images** are static JPEGs (IIIF "level 0" in spirit, without an Image API service): the
-  reader's page images, at the page's own width capped at :data:`~repo_app.services.reader.
-  MAX_WIDTH`; a canvas also has a thumbnail.
+- **Images** are the reader's page JPEGs, at the page's own width capped at
+  :data:`~repo_app.services.reader.MAX_WIDTH`, each with an Image API 3.0 level 0 service
+  (:mod:`repo_app.services.iiif_image`: 512-pixel tiles at every scale) through which viewers
+  zoom into the page at full resolution; a canvas also has a thumbnail.
 - **Labels** are language maps holding every interface language (kk, ru, en): the manifest
   is the same whoever asks, so a shared cache may keep one copy.
 - **Search 2.0** answers with an ``AnnotationPage``: each matching word is a ``supplementing``
@@ -42,7 +43,7 @@ from urllib.parse import urlencode
 from flask import url_for
 
 from repo_app.models import Document, Page
-from repo_app.services import reader
+from repo_app.services import iiif_image, reader
 from repo_app.services.metadata import record_title
 
 PRESENTATION_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
@@ -156,6 +157,15 @@ def canvas(document: Document, page: Page) -> dict[str, Any]:
     cid = canvas_id(document, page.seq)
     width, height = reader.page_size_px(page)
     image = _image(document, page, reader.full_width(page))
+    if iiif_image.has_service(page):
+        # Deep zoom: viewers that know the Image API take tiles from it instead of the JPEG.
+        image["service"] = [
+            {
+                "id": _external("reader.iiif_image_base", document_id=document.id, seq=page.seq),
+                "type": "ImageService3",
+                "profile": "level0",
+            }
+        ]
     return {
         "id": cid,
         "type": "Canvas",

@@ -5,15 +5,19 @@ localhost port; a page on another port (another origin) loads Mirador from the n
 (``tests/e2e/viewers``, installed by ``./run test`` with ``npm ci``; served from this test, never
 fetched at test time) with the book's manifest. The test opens Mirador's search panel, searches a
 word, and checks that Mirador lists the hits (read from Mura's Content Search 1.0 answer) and
-draws the selected hit on the page. A second test sends real cross-origin ``fetch()`` calls from
-that page, with the ``Accept`` header the IIIF specifications recommend (so Chromium sends a
-preflight first), to the manifest, search, the Dublin Core JSON, the PDF, OAI-PMH and a 404.
+draws the selected hit on the page; another zooms into a page and checks that Mirador takes
+full-resolution tiles from Mura's IIIF Image API (only those on screen). A third sends real
+cross-origin ``fetch()`` calls from that page, with the ``Accept`` header the IIIF
+specifications recommend (so Chromium sends a preflight first), to the manifest, search, the
+Dublin Core JSON, the PDF, OAI-PMH and a 404.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
+import re
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -189,4 +193,47 @@ def test_cross_origin_fetch_with_preflight(
         assert results[name]["bytes"] > 0, (name, results[name])
     assert results["pdf"]["type"] == "application/pdf"
     assert results["missing"].get("status") == 404, results["missing"]
+    page.close()
+
+
+def test_mirador_deep_zooms_through_the_image_api(
+    viewer_site: str,
+    server: str,
+    library: Library,
+    browser,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    page = browser.new_page(locale="en-US", viewport={"width": 1400, "height": 1000})
+    tiles: dict[str, int] = {}
+    base = f"{server}/iiif/image/{library.book_id}/"
+    page.on(
+        "response",
+        lambda r: tiles.__setitem__(r.url, r.status) if r.url.startswith(base) else None,
+    )
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(f"{viewer_site}/index.html")
+    page.get_by_text("Қарағанды кітапханалары").first.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('.openseadragon-canvas canvas') !== null", timeout=30_000
+    )
+    page.wait_for_timeout(1500)
+    # Zoom in until OpenSeadragon asks for tiles at full resolution (scale factor 1: a 512-pixel
+    # region sent as 512 pixels).
+    full_resolution = re.compile(r"/(\d+),(\d+),512,512/512,512/0/default\.jpg$")
+    for _ in range(12):
+        if any(full_resolution.search(url) for url in tiles):
+            break
+        page.get_by_role("button", name="Zoom in").click()
+        page.wait_for_timeout(700)
+    page.wait_for_timeout(1000)
+    assert any(url.endswith("/info.json") for url in tiles), tiles
+    sharp = [url for url in tiles if full_resolution.search(url)]
+    assert sharp, sorted(tiles)
+    assert all(status == 200 for status in tiles.values()), tiles
+    # Only the tiles on screen: not the whole page at full resolution, not the static JPEG.
+    width = 1748
+    assert len(sharp) < math.ceil(width / 512) * math.ceil(2480 / 512)
+    assert not any(f"/image/{width}.jpg" in url for url in requested)
+    page.screenshot(path=str(tmp_path / "mirador-zoom.png"))
     page.close()
