@@ -15,7 +15,7 @@ answer. The queries: a common word (on nearly every page), a rarer word, two wor
 is nowhere (near misses are looked up), eight made-up 40-letter words (the most words a query
 may have: each is expanded into near misses) and the pentest's twelve (refused, 400); each
 through Content Search 2.0 (``/search``), 1.0 (``/search1``) and, for the first, the 2.0
-answer's last page.
+answer's last page; then autocomplete (1.0) for three prefixes.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def queries(pages: int) -> dict[str, str]:
     texts = PageText(Lexicon())
     on_pages: Counter[str] = Counter()
     for seq in range(1, pages + 1):
-        on_pages.update({w.strip(".,").lower() for w in texts(seq).split() if len(w) > 4})
+        on_pages.update(sorted({w.strip(".,").lower() for w in texts(seq).split() if len(w) > 4}))
     ranked = [w for w, _ in on_pages.most_common() if w.isalpha()]
     common = ranked[0]
     rarer = next(w for w, n in on_pages.most_common() if n < pages // 20 and w.isalpha())
@@ -216,6 +216,28 @@ def main() -> None:
                     client.get(last.split("localhost", 1)[1])
                     print(f"{'  its last answer page':28} 2.0  "
                           f"{(time.perf_counter() - started) * 1000:.1f} ms")  # fmt: skip
+        for prefix in ("кі", "кітап", "жүйе"):
+            times = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                body = client.get(
+                    f"/iiif/{document_id}/autocomplete1", query_string={"q": prefix}
+                ).get_json()
+                times.append(time.perf_counter() - started)
+            row = {
+                "query": f"autocomplete {prefix}",
+                "api": "1.0",
+                "status": 200,
+                "matches": len(body["terms"]),
+                "median_ms": round(statistics.median(times) * 1000, 1),
+                "max_ms": round(max(times) * 1000, 1),
+            }
+            results.append(row)
+            print(
+                f"{row['query']:28} 1.0  200  {row['matches']:4d} terms    "
+                f"median {row['median_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms",
+                flush=True,
+            )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "result.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
 
