@@ -116,6 +116,20 @@ def test_autocomplete_1_and_2(library: Library, client: FlaskClient) -> None:
     assert _get(client, f"/iiif/{library.book_id}/autocomplete1?q=к")["terms"] == []  # too short
 
 
+def test_manifest_and_canvas_validate_with_iiif_prezi3(
+    library: Library, client: FlaskClient
+) -> None:
+    """The IIIF community's Presentation 3 models (iiif-prezi3) accept the manifest with both
+    search services and the image services, and a canvas on its own."""
+    from iiif_prezi3 import Canvas, Manifest
+
+    manifest = _get(client, f"/iiif/{library.book_id}/manifest")
+    Manifest(**manifest)
+    canvas = _get(client, f"/iiif/{library.book_id}/canvas/1")
+    canvas.pop("@context")
+    Canvas(**canvas)
+
+
 # --- one manifest for every language --------------------------------------------------------------
 
 
