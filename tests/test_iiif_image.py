@@ -129,3 +129,25 @@ def test_no_service_for_what_the_public_may_not_read(library: Library, client: F
     assert client.get("/iiif/image/999/1/info.json").status_code == 404
     assert iiif_image.scale_factors(512, 300) == [1]
     assert iiif_image.scale_factors(10_000, 14_000) == [1, 2, 4, 8, 16, 32]
+
+
+def test_a_600_dpi_newspaper_page_is_never_sent_whole_at_full_size() -> None:
+    """An A2 page at 600 dpi (9921 × 14031 px): tiles at full resolution, whole page ≤ 2600 px."""
+    from repo_app.models import Page
+
+    page = Page(pdf_file_id=1, width_pt=1190.55, height_pt=1683.72, dpi=600.0)
+    width, height = 9921, 14031
+    info = iiif_image.info("http://localhost/iiif/image/1/1", page)
+    assert (info["width"], info["height"]) == (width, height)
+    assert info["tiles"][0]["scaleFactors"] == [1, 2, 4, 8, 16, 32]
+    assert all(max(s["width"], s["height"]) <= 2600 for s in info["sizes"])
+    biggest = info["sizes"][-1]
+    assert biggest["height"] == 2600
+    whole = iiif_image.parse(page, "full", "max", "0", "default.jpg")
+    assert whole.full and whole.size == (biggest["width"], biggest["height"])
+    with pytest.raises(iiif_image.NotATile):
+        iiif_image.parse(page, "full", f"{width},{height}", "0", "default.jpg")
+    corner = iiif_image.parse(page, "9728,13824,193,207", "193,207", "0", "default.jpg")
+    assert corner.scale == 1 and corner.size == (193, 207)
+    eighth = iiif_image.parse(page, "8192,12288,1729,1743", "217,", "0", "default.jpg")
+    assert eighth.scale == 8 and eighth.size == (217, 218)

@@ -7,7 +7,8 @@ shown, so a 600 dpi newspaper page can be read to the letter without loading the
 Level 0 means the server answers only the tiles and sizes its ``info.json`` lists: a tile is the
 region ``x,y,w,h`` of the page at full resolution, on the grid of 512 × scale factor pixels,
 scaled down by its scale factor (a power of two), and the whole page (region ``full``) at the
-sizes listed, none longer than the reader's largest image. Anything else is refused
+sizes listed, none longer than the reader's largest image (``maxWidth``/``maxHeight``; ``max``
+is the largest). Anything else is refused
 (:class:`NotATile`). So the tiles a page can have are a fixed, small set, each rendered once
 (``pdftoppm`` renders just that region of the page PDF at that scale) and then read from
 ``MURA_HOME/cache/iiif/<page id>-<PDF checksum>/``: the work of a request, and the disk a
@@ -82,10 +83,26 @@ def scale_factors(width: int, height: int) -> list[int]:
     return factors
 
 
+def whole_sizes(width: int, height: int) -> list[tuple[int, int]]:
+    """The sizes the whole page is sent in, smallest first, the last one ``max``.
+
+    The page at each scale factor whose image is no longer than :data:`MAX_FULL`, and the page
+    scaled to fit :data:`MAX_FULL` (the ``max`` of ``maxWidth``/``maxHeight``), which is the
+    page itself when it is no larger.
+    """
+    sizes = {
+        (math.ceil(width / f), math.ceil(height / f))
+        for f in scale_factors(width, height)
+        if max(math.ceil(width / f), math.ceil(height / f)) <= MAX_FULL
+    }
+    scale = min(1.0, MAX_FULL / max(width, height))
+    sizes.add((max(1, round(width * scale)), max(1, round(height * scale))))
+    return sorted(sizes)
+
+
 def info(service_id: str, page: Page) -> dict[str, Any]:
     """The ``info.json`` of the page's image service (Image API 3.0, level 0)."""
     width, height = reader.page_size_px(page)
-    factors = scale_factors(width, height)
     return {
         "@context": IMAGE_CONTEXT,
         "id": service_id,
@@ -94,12 +111,10 @@ def info(service_id: str, page: Page) -> dict[str, Any]:
         "profile": "level0",
         "width": width,
         "height": height,
-        "tiles": [{"width": TILE, "height": TILE, "scaleFactors": factors}],
-        "sizes": [
-            {"width": math.ceil(width / f), "height": math.ceil(height / f)}
-            for f in reversed(factors)
-            if max(math.ceil(width / f), math.ceil(height / f)) <= MAX_FULL
-        ],
+        "maxWidth": MAX_FULL,
+        "maxHeight": MAX_FULL,
+        "tiles": [{"width": TILE, "height": TILE, "scaleFactors": scale_factors(width, height)}],
+        "sizes": [{"width": w, "height": h} for w, h in whole_sizes(width, height)],
     }
 
 
@@ -126,24 +141,29 @@ def parse(page: Page, region: str, size: str, rotation: str, quality: str) -> Ti
         if not match:
             raise NotATile(f"region {region!r}")
         x, y, w, h = (int(v) for v in match.groups())
+    if (x, y, w, h) == (0, 0, width, height):
+        sizes = whole_sizes(width, height)
+        wanted = _size(size, *sizes[-1])
+        for out in sizes:
+            if wanted(*out):
+                return Tile((x, y, w, h), out, max(1, round(width / out[0])), True)
+        raise NotATile(f"full/{size} is not a size of this image")
     wanted = _size(size, w, h)
     factor = 1
     while factor <= MAX_SCALE_FACTOR:
-        if _is_tile(x, y, w, h, width, height, factor) and wanted(
-            math.ceil(w / factor), math.ceil(h / factor)
-        ):
-            return Tile(
-                (x, y, w, h),
-                (math.ceil(w / factor), math.ceil(h / factor)),
-                factor,
-                (x, y, w, h) == (0, 0, width, height),
-            )
+        out = (math.ceil(w / factor), math.ceil(h / factor))
+        if _is_tile(x, y, w, h, width, height, factor) and wanted(*out):
+            return Tile((x, y, w, h), out, factor, False)
         factor *= 2
     raise NotATile(f"{region}/{size} is not a tile of this image")
 
 
 def _size(size: str, w: int, h: int):  # noqa: ANN202
-    """A predicate on a tile's (width, height): whether it is the size asked for."""
+    """A predicate on a tile's (width, height): whether it is the size asked for.
+
+    ``max`` is ``(w, h)``: the region at full resolution for a tile, the largest whole size
+    for the whole page.
+    """
     if size == "max":
         return lambda tw, th: (tw, th) == (w, h)
     match = _SIZE_RE.match(size)
@@ -154,9 +174,7 @@ def _size(size: str, w: int, h: int):  # noqa: ANN202
 
 
 def _is_tile(x: int, y: int, w: int, h: int, width: int, height: int, factor: int) -> bool:
-    """Whether the region is a tile of the grid at ``factor``, or the whole page at a size."""
-    if (x, y, w, h) == (0, 0, width, height):
-        return max(math.ceil(width / factor), math.ceil(height / factor)) <= MAX_FULL
+    """Whether the region is a tile of the grid at ``factor`` (not the whole page)."""
     step = TILE * factor
     return (
         x % step == 0
