@@ -143,12 +143,16 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     by_seq = {page.seq: page for page in pages}
     page = by_seq.get(seq) or abort(404)
     query = _query()
-    zoom = min(max(request.args.get("zoom", 0, type=int) or 0, 0), len(ZOOM_STEPS) - 1)
+    width, height = reader.page_size_px(page)
+    # Past the widest image: the page at full resolution in IIIF tiles, loaded as scrolled to.
+    tiled = iiif_image.has_service(page) and width > reader.MAX_WIDTH
+    max_zoom = len(ZOOM_STEPS) - (0 if tiled else 1)
+    zoom = min(max(request.args.get("zoom", 0, type=int) or 0, 0), max_zoom)
+    tiles = _tile_rows(document, page) if zoom == len(ZOOM_STEPS) else None
     hits = reader.hit_pages(document, pages, query) if query else []
     highlights = reader.page_highlights(page, document, query) if query else []
     terms = reader.query_terms(query) if query else frozenset()
-    width, height = reader.page_size_px(page)
-    image_width = min(ZOOM_STEPS[zoom][0], reader.full_width(page))
+    image_width = min(ZOOM_STEPS[min(zoom, len(ZOOM_STEPS) - 1)][0], reader.full_width(page))
     if image_width not in reader.allowed_widths(page):
         image_width = reader.full_width(page)
     document_url = url_for("public.document", document_id=document.id, _external=True)
@@ -162,7 +166,10 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
             query=query,
             zoom=zoom,
             zoom_steps=ZOOM_STEPS,
-            frame_percent=ZOOM_STEPS[zoom][1],
+            max_zoom=max_zoom,
+            zoom_label=f"{ZOOM_STEPS[zoom][1]}%" if tiles is None else "1:1",
+            tiles=tiles,
+            frame_percent=ZOOM_STEPS[min(zoom, len(ZOOM_STEPS) - 1)][1],
             hits=hits,
             previous_hit=max((n for n in hits if n < seq), default=None),
             next_hit=min((n for n in hits if n > seq), default=None),
@@ -185,6 +192,34 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
         )
     )
     return _shared_cache(response, document)
+
+
+def _tile_rows(document: Document, page: Page) -> list[list[tuple[str, int, int]]]:
+    """The page at full resolution as rows of IIIF tiles: (URL, width, height) of each.
+
+    The reader lays them out as ``<img loading="lazy">`` in rows, so the browser fetches only
+    the tiles near what is on screen in the scrolled frame: a 600 dpi newspaper page is read at
+    full resolution without loading it whole, and without script.
+    """
+    width, height = reader.page_size_px(page)
+    size = iiif_image.TILE
+    rows = []
+    for y in range(0, height, size):
+        row = []
+        for x in range(0, width, size):
+            w, h = min(size, width - x), min(size, height - y)
+            url = url_for(
+                "reader.iiif_image_tile",
+                document_id=document.id,
+                seq=page.seq,
+                region=f"{x},{y},{w},{h}",
+                size=f"{w},{h}",
+                rotation="0",
+                quality="default.jpg",
+            )
+            row.append((url, w, h))
+        rows.append(row)
+    return rows
 
 
 @bp.route("/read/<int:document_id>/<int:seq>/image/<int:width>.jpg")
