@@ -3,13 +3,13 @@
 Mura (``mura serve`` on the session's published library, tests/discovery_helpers.py) runs on one
 localhost port; a page on another port (another origin) loads Mirador from the npm package
 (``tests/e2e/viewers``, installed by ``./run test`` with ``npm ci``; served from this test, never
-fetched at test time) with the book's manifest. The test opens Mirador's search panel, searches a
-word, and checks that Mirador lists the hits (read from Mura's Content Search 1.0 answer) and
-draws the selected hit on the page; another zooms into a page and checks that Mirador takes
-full-resolution tiles from Mura's IIIF Image API (only those on screen). A third sends real
-cross-origin ``fetch()`` calls from that page, with the ``Accept`` header the IIIF
-specifications recommend (so Chromium sends a preflight first), to the manifest, search, the
-Dublin Core JSON, the PDF, OAI-PMH and a 404.
+fetched at test time) with the book's manifest. The test opens Mirador's search panel, searches
+a word (proposed by Mura's autocomplete as it is typed), and checks that Mirador lists the hits
+(read from Mura's Content Search 1.0 answer) and draws the selected hit on the page; another
+zooms into a page and checks that Mirador takes full-resolution tiles from Mura's IIIF Image
+API (only those on screen). A third sends real cross-origin ``fetch()`` calls from that page,
+with the ``Accept`` header the IIIF specifications recommend (so Chromium sends a preflight
+first), to the manifest, search, the Dublin Core JSON, the PDF, OAI-PMH and a 404.
 """
 
 from __future__ import annotations
@@ -128,7 +128,10 @@ def test_mirador_searches_a_mura_document_and_highlights_the_hit(
     page.get_by_text("Қарағанды кітапханалары").first.wait_for(timeout=60_000)
     # The search panel is offered because the manifest declares a Search 1 service.
     page.get_by_role("tab", name="Search").click()
-    box = page.get_by_label("search terms")
+    box = page.get_by_role("combobox", name="search terms")
+    # Typing a prefix brings words of the document from Mura's autocomplete (1.0).
+    box.press_sequentially("кітап", delay=50)
+    page.get_by_role("option", name=QUERY, exact=True).wait_for(timeout=30_000)
     box.fill(QUERY)
     box.press("Enter")
     # Mirador counts the hits of Mura's 1.0 answer ("1 of N") and lists the first one.
