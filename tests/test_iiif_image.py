@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +19,7 @@ from flask.testing import FlaskClient
 from PIL import Image, ImageChops, ImageStat
 
 from repo_app.extensions import db
-from repo_app.services import iiif_image
+from repo_app.services import iiif_image, reader
 from tests.discovery_helpers import Library
 
 
@@ -97,8 +98,29 @@ def test_tiles_are_regions_of_the_page_at_their_scale(
     )
     assert small.size == (math.ceil(width / 8), math.ceil(height / 8))
     assert _jpeg(client, f"{base}/full/max/0/default.jpg").size == (width, height)
-    # A tile is rendered once: the second request reads the cache.
+    # A tile is rendered once: the second request reads the cache. The first tile asked at a
+    # scale made every tile of that scale (one rendering of the page, cut).
     assert _jpeg(client, f"{base}/512,512,512,512/512,512/0/default.jpg").size == (512, 512)
+    (folder,) = (reader.cache_root() / "iiif").glob("1-*")
+    made = {path.name for path in folder.glob("*.jpg")}
+    level = {tile.name for tile in iiif_image.level_tiles(width, height, 1)}
+    assert len(level) == 4 * 5 and level <= made
+
+
+def test_colour_pages_keep_their_colour(tmp_path: Path) -> None:
+    """A colour scan (red words on white) is cut from a colour rendering (PPM), not a gray one."""
+    from tests.conftest import make_app
+    from tests.test_reader_tiles import publish_big_page
+
+    app = make_app(tmp_path / "home", DEFAULT_ACCESS="public_domain")
+    document_id = publish_big_page(app, tmp_path, mode="RGB")
+    with app.app_context():
+        client = app.test_client()
+        # The top left tile at full resolution holds the start of the first red word.
+        tile = _jpeg(client, f"/iiif/image/{document_id}/1/0,0,512,512/512,512/0/default.jpg")
+        assert tile.mode == "RGB"
+        red = sum(1 for r, g, b in tile.getdata() if r > 180 and g < 90 and b < 90)
+        assert red > 500, red
 
 
 @pytest.mark.parametrize(

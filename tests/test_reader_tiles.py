@@ -27,9 +27,9 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 WIDTH, HEIGHT, DPI = 4000, 5600, 400
 
 
-def big_page_pdf(folder: Path) -> Path:
+def big_page_pdf(folder: Path, mode: str = "L") -> Path:
     """A one-page PDF of a 4,000 × 5,600 px scan at 400 dpi with words in its four corners."""
-    image = Image.new("L", (WIDTH, HEIGHT), 255)
+    image = Image.new(mode, (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     font = ImageFont.truetype(str(FONT), 120)
     for x, y in (
@@ -38,16 +38,16 @@ def big_page_pdf(folder: Path) -> Path:
         (100, HEIGHT - 300),
         (WIDTH - 1400, HEIGHT - 300),
     ):
-        draw.text((x, y), "Қарағанды", font=font, fill=0)
+        draw.text((x, y), "Қарағанды", font=font, fill="black" if mode == "L" else "red")
     path = folder / "big.pdf"
     image.save(path, "PDF", resolution=DPI)
     return path
 
 
-def publish_big_page(app: Flask, folder: Path) -> int:
+def publish_big_page(app: Flask, folder: Path, mode: str = "L") -> int:
     """A published document of one big page (its page PDF; no OCR needed); returns its id."""
     with app.app_context():
-        pdf = files.keep_file(big_page_pdf(folder), "page_pdf", mime="application/pdf")
+        pdf = files.keep_file(big_page_pdf(folder, mode), "page_pdf", mime="application/pdf")
         db.session.flush()
         document = Document(
             title="Газет", authors=[], doc_type="newspaper_article", langs="kaz",

@@ -9,10 +9,10 @@ region ``x,y,w,h`` of the page at full resolution, on the grid of 512 × scale f
 scaled down by its scale factor (a power of two), and the whole page (region ``full``) at the
 sizes listed, none longer than the reader's largest image (``maxWidth``/``maxHeight``; ``max``
 is the largest). Anything else is refused
-(:class:`NotATile`). So the tiles a page can have are a fixed, small set, each rendered once
-(``pdftoppm`` renders just that region of the page PDF at that scale) and then read from
-``MURA_HOME/cache/iiif/<page id>-<PDF checksum>/``: the work of a request, and the disk a
-page's tiles take, are bounded whatever is asked.
+(:class:`NotATile`). So the tiles a page can have are a fixed, small set: the first tile asked
+at a scale makes all the tiles of that scale (one ``pdftoppm`` rendering of the page, cut into
+tiles), which are then read from ``MURA_HOME/cache/iiif/<page id>-<PDF checksum>/``: the work
+of a request, and the disk a page's tiles take, are bounded whatever is asked.
 
 Only pages with their own page PDF and resolution have the service (a failed page is shown by
 its placeholder, a static image).
@@ -20,13 +20,18 @@ its placeholder, a static image).
 
 from __future__ import annotations
 
+import fcntl
 import math
 import re
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from PIL import Image
 
 from repo_app.extensions import db
 from repo_app.models import Page, StoredFile
@@ -39,6 +44,8 @@ TILE = 512
 MAX_FULL = reader.MAX_WIDTH
 #: Largest scale factor accepted (a page 2^15 × 512 pixels wide fits in one tile at it).
 MAX_SCALE_FACTOR = 2**15
+#: One level of one page is rendered at a time in a process (its image may be 400 MB on disk).
+_LEVEL_LOCK = threading.Lock()
 _REGION_RE = re.compile(r"^(\d{1,6}),(\d{1,6}),(\d{1,6}),(\d{1,6})$")
 _SIZE_RE = re.compile(r"^(\d{1,6})?,(\d{1,6})?$")
 
@@ -200,40 +207,123 @@ def tile_path(page: Page, tile: Tile) -> Path:
     if target.exists():
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    x, y, _w, _h = tile.region
-    out_w, out_h = tile.size
+    pdf = files.local_path(stored)
     if tile.full:
-        geometry = ["-scale-to-x", str(out_w), "-scale-to-y", str(out_h)]
+        out_w, out_h = tile.size
+        _render(pdf, ["-scale-to-x", str(out_w), "-scale-to-y", str(out_h), "-jpeg"], target)
     else:
-        dpi = page.dpi / tile.scale
-        geometry = ["-r", f"{dpi:.6f}", "-x", str(x // tile.scale), "-y", str(y // tile.scale)]
-        geometry += ["-W", str(out_w), "-H", str(out_h)]
-    _render(files.local_path(stored), geometry, target)
+        _render_level(page, pdf, folder, tile.scale)
+    if not target.exists():
+        raise reader.RenderError(f"tile {tile.name} was not made")
     return target
 
 
-def _render(pdf: Path, geometry: list[str], target: Path) -> None:
-    """``pdftoppm`` page 1 of ``pdf`` with ``geometry`` to a JPEG at ``target`` (atomically)."""
+def level_tiles(width: int, height: int, scale: int) -> Iterator[Tile]:
+    """Every tile of the grid at ``scale`` of a page ``width`` x ``height``, row by row."""
+    step = TILE * scale
+    for y in range(0, height, step):
+        for x in range(0, width, step):
+            w, h = min(step, width - x), min(step, height - y)
+            yield Tile((x, y, w, h), (math.ceil(w / scale), math.ceil(h / scale)), scale, False)
+
+
+def _render_level(page: Page, pdf: Path, folder: Path, scale: int) -> None:
+    """Make every tile of the page at ``scale`` at once: one ``pdftoppm`` run, then cut.
+
+    Rendering one tile costs as much as rendering the whole page at that scale (``pdftoppm``
+    decodes the whole scan for any part of it: 2.5 s of CPU for one 512-pixel tile of a 600 dpi
+    A2 page, 1.9 s for the whole page), so the first tile asked of a level makes them all. The
+    rendering (a PGM/PPM file) is read one row of tiles at a time, never whole, and one level is
+    made at a time in a process (:data:`_LEVEL_LOCK`; a file lock between processes), so
+    memory and disk stay bounded whatever is asked at once.
+    """
+    done = folder / f".level-{scale}"
+    if done.exists():
+        return
+    with _LEVEL_LOCK, open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            return
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".level-") as scratch:
+            prefix = Path(scratch) / "page"
+            gray = ["-gray"] if _is_gray(pdf) else []
+            _pdftoppm(["-r", f"{page.dpi / scale:.6f}", *gray, str(pdf), str(prefix)])
+            rendered = prefix.with_suffix(".pgm" if gray else ".ppm")
+            width, height = reader.page_size_px(page)
+            rows: dict[int, list[Tile]] = {}
+            for tile in level_tiles(width, height, scale):
+                rows.setdefault(tile.region[1], []).append(tile)
+            with open(rendered, "rb") as handle:
+                mode, size = _pnm_header(handle)
+                row_bytes = size[0] * len(mode)
+                for top, tiles in sorted(rows.items()):
+                    count = max(0, min(TILE, size[1] - top // scale))
+                    strip = Image.frombytes(mode, (size[0], count), handle.read(count * row_bytes))
+                    for tile in tiles:
+                        _save_tile(strip, tile, folder / tile.name, Path(scratch))
+        done.touch()
+
+
+def _is_gray(pdf: Path) -> bool:
+    """Whether every image of the page PDF is grayscale (then it is rendered in gray)."""
+    try:
+        listing = subprocess.run(
+            ["pdfimages", "-f", "1", "-l", "1", "-list", str(pdf)],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return False
+    colours = [line.split()[5] for line in listing.splitlines()[2:] if len(line.split()) > 5]
+    return bool(colours) and all(colour == "gray" for colour in colours)
+
+
+def _pnm_header(handle: BinaryIO) -> tuple[str, tuple[int, int]]:
+    """Read a binary PGM (P5) or PPM (P6) header: the image mode and size; the pixels follow."""
+    header = handle.read(64)
+    match = re.match(rb"P([56])\s+(\d+)\s+(\d+)\s+255\s", header)
+    if not match:
+        raise reader.RenderError("pdftoppm wrote no PGM/PPM image")
+    handle.seek(match.end())
+    return ("L" if match.group(1) == b"5" else "RGB"), (int(match.group(2)), int(match.group(3)))
+
+
+def _save_tile(strip: Image.Image, tile: Tile, target: Path, scratch: Path) -> None:
+    """Cut ``tile`` out of its row's strip and write it as a JPEG (white past an edge)."""
+    left = tile.region[0] // tile.scale
+    box = (left, 0, left + tile.size[0], tile.size[1])
+    if box[2] <= strip.width and box[3] <= strip.height:
+        part = strip.crop(box)
+    else:  # the rendering is a pixel short of the page's size
+        part = Image.new(strip.mode, tile.size, "white")
+        part.paste(strip.crop((left, 0, min(box[2], strip.width), min(box[3], strip.height))))
+    scratch_file = scratch / tile.name
+    part.save(scratch_file, "JPEG", quality=reader.JPEG_QUALITY)
+    scratch_file.replace(target)
+
+
+def _render(pdf: Path, options: list[str], target: Path) -> None:
+    """``pdftoppm`` page 1 of ``pdf`` with ``options`` to the JPEG ``target`` (atomically)."""
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".render-") as scratch:
         prefix = Path(scratch) / "out"
-        command = [
-            "pdftoppm", "-f", "1", "-l", "1", *geometry,
-            "-jpeg", "-jpegopt", f"quality={reader.JPEG_QUALITY}",
-            "-singlefile", str(pdf), str(prefix),
-        ]  # fmt: skip
-        try:
-            subprocess.run(
-                command, check=True, capture_output=True, timeout=reader.RENDER_TIMEOUT_S
-            )
-        except FileNotFoundError as exc:
-            raise reader.RenderError("pdftoppm is not installed (Debian: poppler-utils)") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise reader.RenderError(
-                f"pdftoppm took longer than {reader.RENDER_TIMEOUT_S} s"
-            ) from exc
-        except subprocess.CalledProcessError as exc:
-            raise reader.RenderError(f"pdftoppm failed: {exc.stderr[:300]!r}") from exc
+        _pdftoppm([*options, "-jpegopt", f"quality={reader.JPEG_QUALITY}", str(pdf), str(prefix)])
         produced = prefix.with_suffix(".jpg")
         if not produced.exists() or produced.stat().st_size == 0:
             raise reader.RenderError("pdftoppm wrote no image")
         produced.replace(target)
+
+
+def _pdftoppm(arguments: list[str]) -> None:
+    """Run ``pdftoppm`` on page 1 (one output file, ``-singlefile``).
+
+    Raises:
+        reader.RenderError: When pdftoppm is missing, fails or is too slow.
+    """
+    command = ["pdftoppm", "-f", "1", "-l", "1", "-singlefile", *arguments]
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=reader.RENDER_TIMEOUT_S)
+    except FileNotFoundError as exc:
+        raise reader.RenderError("pdftoppm is not installed (Debian: poppler-utils)") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise reader.RenderError(f"pdftoppm took longer than {reader.RENDER_TIMEOUT_S} s") from exc
+    except subprocess.CalledProcessError as exc:
+        raise reader.RenderError(f"pdftoppm failed: {exc.stderr[:300]!r}") from exc
