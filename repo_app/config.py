@@ -87,6 +87,9 @@ RATELIMIT_ENABLED = True
 #: staff are not limited (repo_app/blueprints/limits.py). Flask-Limiter syntax: "N per minute".
 SEARCH_RATE_LIMIT = "60 per minute"
 DOWNLOAD_RATE_LIMIT = "30 per minute"
+#: IIIF tile requests that render (the first tile of a scale of a page makes that scale's tiles:
+#: up to ~6 s of CPU for a 600 dpi newspaper page) per client address; cached tiles are free.
+IIIF_RENDER_RATE_LIMIT = "20 per minute"
 #: Tell clients their limit and when to come back (X-RateLimit-*, Retry-After).
 RATELIMIT_HEADERS_ENABLED = True
 

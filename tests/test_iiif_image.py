@@ -173,3 +173,31 @@ def test_a_600_dpi_newspaper_page_is_never_sent_whole_at_full_size() -> None:
     assert corner.scale == 1 and corner.size == (193, 207)
     eighth = iiif_image.parse(page, "8192,12288,1729,1743", "217,", "0", "default.jpg")
     assert eighth.scale == 8 and eighth.size == (217, 218)
+
+
+def _status(client: FlaskClient, url: str) -> int:
+    response = client.get(url)
+    response.close()
+    return response.status_code
+
+
+def test_only_tile_requests_that_render_count_against_the_render_limit(tmp_path: Path) -> None:
+    """Each scale of a page is rendered once (up to seconds of CPU): those requests are limited
+    per client address; tiles already made are not counted."""
+    from tests.conftest import make_app
+    from tests.test_reader_tiles import publish_big_page
+
+    app = make_app(
+        tmp_path / "home", DEFAULT_ACCESS="public_domain", IIIF_RENDER_RATE_LIMIT="2 per minute"
+    )
+    document_id = publish_big_page(app, tmp_path)
+    base = f"/iiif/image/{document_id}/1"
+    with app.app_context():
+        client = app.test_client()
+        assert _status(client, f"{base}/0,0,512,512/512,512/0/default.jpg") == 200
+        for x in range(512, 4000, 512):  # the same scale: made already, not counted
+            w = min(512, 4000 - x)
+            assert _status(client, f"{base}/{x},0,{w},512/{w},512/0/default.jpg") == 200
+        assert _status(client, f"{base}/0,0,1024,1024/512,512/0/default.jpg") == 200
+        # A third scale rendered within the minute is refused.
+        assert _status(client, f"{base}/0,0,2048,2048/512,512/0/default.jpg") == 429

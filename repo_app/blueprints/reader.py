@@ -32,7 +32,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from repo_app.blueprints import limits
-from repo_app.extensions import db
+from repo_app.extensions import db, limiter
 from repo_app.models import Document, Page
 from repo_app.services import citation, iiif, iiif_image, reader, visibility
 
@@ -370,7 +370,19 @@ def iiif_image_info(document_id: int, seq: int) -> ResponseReturnValue:
     return _iiif_json(iiif_image.info(service, page), document, ld=iiif_image.IMAGE_CONTEXT)
 
 
+#: Only tile requests that render (a cache miss) count against IIIF_RENDER_RATE_LIMIT per
+#: client address, so a viewer asking for dozens of tiles already made is not held back; a
+#: client past the limit waits for its next tile, whichever.
+_renders = limiter.shared_limit(
+    lambda: current_app.config["IIIF_RENDER_RATE_LIMIT"],
+    scope="iiif-render",
+    exempt_when=lambda: bool(current_user.is_authenticated),
+    deduct_when=lambda response: bool(request.environ.get("mura.rendered")),
+)
+
+
 @bp.route("/iiif/image/<int:document_id>/<int:seq>/<region>/<size>/<rotation>/<quality>")
+@_renders
 def iiif_image_tile(
     document_id: int, seq: int, region: str, size: str, rotation: str, quality: str
 ) -> ResponseReturnValue:
@@ -384,7 +396,10 @@ def iiif_image_tile(
         response.mimetype = "text/plain"
         return _shared_cache(response, document)
     try:
-        path = iiif_image.tile_path(page, tile)
+        path = iiif_image.cached_tile(page, tile)
+        if path is None:
+            request.environ["mura.rendered"] = True  # per request (``g`` may outlive one)
+            path = iiif_image.tile_path(page, tile)
     except reader.RenderError as exc:
         current_app.logger.error("page %s: IIIF tile %s: %s", page.id, tile.name, exc)
         abort(503)

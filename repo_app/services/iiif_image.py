@@ -193,19 +193,30 @@ def _is_tile(x: int, y: int, w: int, h: int, width: int, height: int, factor: in
     )
 
 
+def cached_tile(page: Page, tile: Tile) -> Path | None:
+    """The tile's JPEG if it was made already (then sending it costs nothing), else None."""
+    target = _folder(page) / tile.name
+    return target if target.exists() else None
+
+
+def _folder(page: Page) -> Path:
+    stored = db.session.get(StoredFile, page.pdf_file_id)
+    if stored is None:
+        raise reader.RenderError(f"page {page.id}: its PDF is not in the database")
+    return reader.cache_root() / "iiif" / f"{page.id}-{stored.sha256[:16]}"
+
+
 def tile_path(page: Page, tile: Tile) -> Path:
     """The tile's JPEG, rendered once from the page PDF and then read from the cache.
 
     Raises:
         reader.RenderError: When the tile cannot be rendered.
     """
-    stored = db.session.get(StoredFile, page.pdf_file_id)
-    if stored is None:
-        raise reader.RenderError(f"page {page.id}: its PDF is not in the database")
-    folder = reader.cache_root() / "iiif" / f"{page.id}-{stored.sha256[:16]}"
+    folder = _folder(page)
     target = folder / tile.name
     if target.exists():
         return target
+    stored = db.session.get(StoredFile, page.pdf_file_id)
     folder.mkdir(parents=True, exist_ok=True)
     pdf = files.local_path(stored)
     if tile.full:
