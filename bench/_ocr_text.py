@@ -13,13 +13,15 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import os
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+#: The shared test material (MURA_SHARED, as for the tests; else beside the repository).
+SHARED = Path(os.environ.get("MURA_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 CORPUS = SHARED / "corpus"
 
 WORDS_PER_PAGE = 300

@@ -100,6 +100,9 @@ RATELIMIT_ENABLED = True
 SEARCH_RATE_LIMIT = "60 per minute"
 IMAGE_RATE_LIMIT = "600 per minute"
 DOWNLOAD_RATE_LIMIT = "30 per minute"
+#: IIIF tile requests that render (the first tile of a scale of a page makes that scale's tiles:
+#: up to ~6 s of CPU for a 600 dpi newspaper page) per client address; cached tiles are free.
+IIIF_RENDER_RATE_LIMIT = "20 per minute"
 #: Tell clients their limit and when to come back (X-RateLimit-*, Retry-After).
 RATELIMIT_HEADERS_ENABLED = True
 

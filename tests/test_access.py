@@ -46,6 +46,12 @@ PUBLIC = {
     "reader.iiif_manifest",
     "reader.iiif_canvas",
     "reader.iiif_search",
+    "reader.iiif_search1",
+    "reader.iiif_autocomplete",
+    "reader.iiif_autocomplete1",
+    "reader.iiif_image_base",
+    "reader.iiif_image_info",
+    "reader.iiif_image_tile",
     "requests.new",
     "requests.status",
 }
@@ -113,6 +119,11 @@ def world(app: Flask) -> World:
         "filename": "css/mura.css",
         "seq": 1,
         "width": 400,
+        # IIIF Image API tile requests
+        "region": "full",
+        "size": "max",
+        "rotation": "0",
+        "quality": "default.jpg",
         "token": "no-such-token",
         "request_id": 1,  # no such row: a 404 once the guard let the visitor through
         # /admin/rights (docs/rights.md): no such rows; the admin-only guard answers first.

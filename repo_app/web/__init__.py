@@ -35,6 +35,9 @@ def init_app(app: Flask) -> None:
     from mura.app.web import limits  # 429 page, per-request bounds of search work
 
     limits.init_app(app)
+    from mura.app.web import cors  # other sites may read public resources
+
+    cors.init_app(app)
 
     app.add_template_filter(languages.language_name, "language_name")
 

@@ -7,8 +7,9 @@ request for an unchanged page then costs a ``304 Not Modified`` without the body
   same cookies and languages: it gets an ``ETag`` (a hash of the body, unless the view set one,
   as ``send_file`` does for images and PDFs) and, unless the view said otherwise,
   ``Cache-Control: public, max-age=0, must-revalidate`` (kept, but asked about every time);
-- the answer depends on the UI language, which comes from ``?lang=``, the ``lang`` cookie or
-  ``Accept-Language``: ``Vary: Cookie, Accept-Language`` says so to shared caches.
+- a page (HTML) depends on the UI language, which comes from ``?lang=``, the ``lang`` cookie
+  or ``Accept-Language``: ``Vary: Cookie, Accept-Language`` says so to shared caches; data
+  (IIIF manifests hold every language, images, PDFs) is the same for everyone.
 
 What is never kept by a shared cache: anything a logged-in person sees (``private``), what a
 view marked ``no-store`` (staff screens, rights-restricted documents, copy-request tokens), and
@@ -43,7 +44,8 @@ def conditional(response: Response) -> Response:
         response.cache_control.public = True
         response.cache_control.max_age = 0
         response.cache_control.must_revalidate = True
-    response.vary.update(("Cookie", "Accept-Language"))
+    if response.mimetype == "text/html":  # pages are in the reader's language; data is not
+        response.vary.update(("Cookie", "Accept-Language"))
     if response.get_etag()[0] is None and not (response.direct_passthrough or response.is_streamed):
         response.add_etag()
     return response.make_conditional(request)

@@ -1,22 +1,31 @@
-"""IIIF for open viewers: a Presentation 3.0 manifest per document, Content Search 2.0 inside it.
+"""IIIF for open viewers: a Presentation 3.0 manifest per document, Content Search 2.0 and 1.0.
 
 Mirador, the Universal Viewer and other IIIF clients show a Mura document from its manifest
-(``/iiif/<id>/manifest``) and search it through the manifest's ``SearchService2``
-(``/iiif/<id>/search?q=``).
+(``/iiif/<id>/manifest``) and search it through the manifest's services: ``SearchService2``
+(``/iiif/<id>/search?q=``, with ``AutoCompleteService2`` at ``/iiif/<id>/autocomplete``) and,
+for the viewers that know only the older version (Mirador 3 and 4, the Universal Viewer 4 find
+a service by the profile ``http://iiif.io/api/search/1/search``), ``SearchService1``
+(``/iiif/<id>/search1?q=``, autocomplete ``/iiif/<id>/autocomplete1``).
 
 - **Canvases** are the pages, sized in pixels of the page at its scanning resolution: the
   coordinate space of the OCR's word boxes, so a search hit's ``#xywh=`` is a word box as is.
-- **Images** are static JPEGs (IIIF "level 0" in spirit, without an Image API service): the
-  reader's page images, at the page's own width capped at :data:`~mura.app.modules.discovery.reader.
-  MAX_WIDTH`; a canvas also has a thumbnail.
-- **Search** answers with an ``AnnotationPage``: each matching word is a ``supplementing``
+- **Images** are the reader's page JPEGs, at the page's own width capped at
+  :data:`~mura.app.modules.discovery.reader.MAX_WIDTH`, each with an Image API 3.0 level 0 service
+  (:mod:`.iiif_image`: 512-pixel tiles at every scale) through which viewers
+  zoom into the page at full resolution; a canvas also has a thumbnail.
+- **Labels** are language maps holding every interface language (kk, ru, en): the manifest
+  is the same whoever asks, so a shared cache may keep one copy.
+- **Search 2.0** answers with an ``AnnotationPage``: each matching word is a ``supplementing``
   annotation whose body is the word and whose target is ``canvas#xywh=...``; the
   ``annotations`` list holds one ``highlighting`` annotation per match, pointing at it with a
   ``TextQuoteSelector`` (the words before and after on its line), as Content Search 2.0's
-  search-specific responses do. Long answers are paged (``partOf`` an
-  ``AnnotationCollection`` with ``total``, ``first``, ``last``; ``next``, ``prev``,
-  ``startIndex``). ``q`` and ``motivation`` are implemented; ``date`` and ``user`` are
-  reported in ``ignored``.
+  search-specific responses do. **Search 1.0** answers with an ``sc:AnnotationList`` of the
+  same words (``resources``) and ``hits`` (``match``, ``before``, ``after``).
+- **Paging bounds the work**: the index tells which pages match; one answer reads the words
+  of :data:`PAGES_PER_ANSWER` of them, and ``next``/``prev`` (``partOf``/``within`` with
+  ``first`` and ``last``) lead to the others. A query has at most :data:`MAX_QUERY_WORDS`
+  words. ``q`` and ``motivation`` are implemented; ``date`` and ``user`` are reported in
+  ``ignored``.
 
 Callers check visibility first: nothing here does. URLs are made with ``url_for`` and need a
 request context.
@@ -24,7 +33,10 @@ request context.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,12 +44,25 @@ from mura.app.core import links
 from mura.app.core.languages import find_language
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue.metadata import record_title
-from mura.app.modules.discovery import reader
+from mura.app.modules.discovery import iiif_image, reader
 
 PRESENTATION_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 SEARCH_CONTEXT = "http://iiif.io/api/search/2/context.json"
-#: Matches per page of a search answer.
-SEARCH_PAGE_SIZE = 100
+SEARCH1_CONTEXT = "http://iiif.io/api/search/1/context.json"
+PRESENTATION2_CONTEXT = "http://iiif.io/api/presentation/2/context.json"
+SEARCH1_PROFILE = "http://iiif.io/api/search/1/search"
+AUTOCOMPLETE1_PROFILE = "http://iiif.io/api/search/1/autocomplete"
+#: Matching document pages whose words one search answer reads (hOCR parsed, words matched):
+#: what bounds a request's work (about 15 ms a page of 300 words on the 2-core machine).
+PAGES_PER_ANSWER = 10
+#: Words of a query, at most (each may be expanded into near misses looked up in the index).
+MAX_QUERY_WORDS = 8
+#: Characters of a query or prefix read.
+MAX_QUERY_LENGTH = 500
+#: Letters an autocomplete prefix needs before words are proposed.
+MIN_COMPLETION_PREFIX = 2
+#: Words proposed by autocomplete.
+MAX_COMPLETIONS = 10
 #: Search parameters of the specification that Mura does not implement.
 IGNORED_PARAMETERS = ("date", "user")
 #: ``rights`` must be a Creative Commons or RightsStatements.org URI (Presentation 3, 3.3.1).
@@ -73,8 +98,47 @@ def canvas_id(document: Document, seq: int) -> str:
 
 
 def search_service_id(document: Document) -> str:
-    """The URI of the document's Content Search service."""
+    """The URI of the document's Content Search 2.0 service."""
     return _external("reader.iiif_search", document_id=document.id)
+
+
+def search1_service_id(document: Document) -> str:
+    """The URI of the document's Content Search 1.0 service."""
+    return _external("reader.iiif_search1", document_id=document.id)
+
+
+def services(document: Document) -> list[dict[str, Any]]:
+    """The manifest's search services: 2.0, and 1.0 for the viewers that know only it.
+
+    Services of other IIIF APIs keep their own JSON-LD keys inside a Presentation 3.0
+    manifest (``@id``, ``@type``, ``profile``; Presentation 3.0, section 3.6): that is what
+    Mirador and the Universal Viewer look for.
+    """
+    return [
+        {
+            "id": search_service_id(document),
+            "type": "SearchService2",
+            "service": [
+                {
+                    "id": _external("reader.iiif_autocomplete", document_id=document.id),
+                    "type": "AutoCompleteService2",
+                }
+            ],
+        },
+        {
+            "@context": SEARCH1_CONTEXT,
+            "@id": search1_service_id(document),
+            "@type": "SearchService1",
+            "profile": SEARCH1_PROFILE,
+            "service": [
+                {
+                    "@id": _external("reader.iiif_autocomplete1", document_id=document.id),
+                    "@type": "AutoCompleteService1",
+                    "profile": AUTOCOMPLETE1_PROFILE,
+                }
+            ],
+        },
+    ]
 
 
 def _image(document: Document, page: Page, width: int) -> dict[str, Any]:
@@ -92,6 +156,15 @@ def canvas(document: Document, page: Page) -> dict[str, Any]:
     cid = canvas_id(document, page.seq)
     width, height = reader.page_size_px(page)
     image = _image(document, page, reader.full_width(page))
+    if iiif_image.has_service(page):
+        # Deep zoom: viewers that know the Image API take tiles from it instead of the JPEG.
+        image["service"] = [
+            {
+                "id": _external("reader.iiif_image_base", document_id=document.id, seq=page.seq),
+                "type": "ImageService3",
+                "profile": "level0",
+            }
+        ]
     return {
         "id": cid,
         "type": "Canvas",
@@ -125,32 +198,40 @@ def canvas(document: Document, page: Page) -> dict[str, Any]:
     }
 
 
-def manifest(document: Document, pages: Sequence[Page], labels: dict[str, str]) -> dict[str, Any]:
-    """The Presentation 3.0 manifest of a document.
+def manifest(
+    document: Document, pages: Sequence[Page], labels: Mapping[str, Mapping[str, str]]
+) -> dict[str, Any]:
+    """The Presentation 3.0 manifest of a document, the same for every reader.
 
     Args:
         document: The document (visibility already checked).
         pages: Its pages in order.
-        labels: Translated labels for the metadata: keys ``authors``, ``year``, ``type``,
-            ``languages``, ``collection``, ``pdf``, ``record``, ``provider``, and the
-            interface language under ``locale``.
+        labels: For each interface language (a BCP 47 tag), the translated labels of the
+            metadata: keys ``authors``, ``year``, ``type``, ``doc_type``, ``languages``,
+            ``collection``, ``pdf``, ``record``, ``provider``, ``provider_name``. Every language
+            goes into each language map (Presentation 3.0, section 4.4: the viewer picks),
+            so the manifest does not depend on the request's ``Accept-Language``.
     """
-    locale = labels.get("locale", "en")
     lang = language_of(document)
 
-    def entry(label: str, values: list[str]) -> dict[str, Any]:
-        return {"label": {locale: [label]}, "value": {"none": values}}
+    def label(key: str) -> dict[str, list[str]]:
+        return {locale: [texts[key]] for locale, texts in labels.items()}
+
+    def entry(key: str, values: list[str]) -> dict[str, Any]:
+        return {"label": label(key), "value": {"none": values}}
 
     metadata = []
     if document.authors:
-        metadata.append(entry(labels["authors"], list(document.authors)))
+        metadata.append(entry("authors", list(document.authors)))
     if document.year:
-        metadata.append(entry(labels["year"], [str(document.year)]))
-    metadata.append(entry(labels["type"], [labels.get("doc_type", document.doc_type)]))
+        metadata.append(entry("year", [str(document.year)]))
+    metadata.append({"label": label("type"), "value": label("doc_type")})
     if document.languages:
-        metadata.append(entry(labels["languages"], document.languages))
+        metadata.append(entry("languages", document.languages))
     if document.collection is not None:
-        metadata.append(entry(labels["collection"], [document.collection.title]))
+        metadata.append(entry("collection", [document.collection.title]))
+    names = {texts["provider_name"] for texts in labels.values()}
+    provider_name = names.pop() if len(names) == 1 else None
     result: dict[str, Any] = {
         "@context": PRESENTATION_CONTEXT,
         "id": manifest_id(document),
@@ -158,8 +239,8 @@ def manifest(document: Document, pages: Sequence[Page], labels: dict[str, str]) 
         "label": {lang: [record_title(document)]},
         "metadata": metadata,
         "requiredStatement": {
-            "label": {locale: [labels["provider"]]},
-            "value": {"none": [labels.get("provider_name", "Mura")]},
+            "label": label("provider"),
+            "value": {"none": [provider_name]} if provider_name else label("provider_name"),
         },
         "viewingDirection": "left-to-right",
         "behavior": ["paged" if document.doc_type == "book" else "individuals"],
@@ -167,16 +248,16 @@ def manifest(document: Document, pages: Sequence[Page], labels: dict[str, str]) 
             {
                 "id": _external("public.document", document_id=document.id),
                 "type": "Text",
-                "label": {locale: [labels["record"]]},
+                "label": label("record"),
                 "format": "text/html",
-                "language": [locale],
+                "language": list(labels),
             }
         ],
         "rendering": [
             {
                 "id": _external("public.document_pdf", document_id=document.id),
                 "type": "Text",
-                "label": {locale: [labels["pdf"]]},
+                "label": label("pdf"),
                 "format": "application/pdf",
             }
         ],
@@ -188,7 +269,7 @@ def manifest(document: Document, pages: Sequence[Page], labels: dict[str, str]) 
                 "label": {"none": ["Dublin Core"]},
             }
         ],
-        "service": [{"id": search_service_id(document), "type": "SearchService2"}],
+        "service": services(document),
         "items": [canvas(document, page) for page in pages],
     }
     if document.rights_uri.startswith(RIGHTS_PREFIXES):
@@ -198,10 +279,124 @@ def manifest(document: Document, pages: Sequence[Page], labels: dict[str, str]) 
     return result
 
 
+# --- Content Search 2.0 and 1.0 -------------------------------------------------------------------
+
+
+class TooManyWords(ValueError):
+    """The query has more words than :data:`MAX_QUERY_WORDS` (the view answers 400)."""
+
+
+def query_of(args: Mapping[str, str]) -> str:
+    """The request's ``q``, trimmed; :class:`TooManyWords` past :data:`MAX_QUERY_WORDS`.
+
+    Each word may be expanded into near misses (OCR errors) looked up in the index, so the
+    number of words bounds a request's work; a viewer's search box gets a clear refusal rather
+    than a silently shortened query.
+    """
+    query = (args.get("q") or "").strip()[:MAX_QUERY_LENGTH]
+    if len(query.split()) > MAX_QUERY_WORDS:
+        raise TooManyWords(query)
+    return query
+
+
+class _Matcher:
+    """The query's index terms, computed once per request for all the pages it reads.
+
+    As :func:`reader.page_highlights`: the exact terms first, and on a page where none matches,
+    the near misses (OCR errors) that the index holds, looked up once, when first needed.
+    """
+
+    def __init__(self, document: Document, query: str) -> None:
+        self.query = query
+        self.languages = document.languages
+        self.exact = reader.query_terms(query)
+        self._near: frozenset[str] | None = None
+
+    def near(self) -> frozenset[str]:
+        if self._near is None:
+            from mura.app.modules.discovery import search as search_service
+
+            doc_frequency = getattr(search_service.get_engine(), "doc_frequency", None)
+            self._near = (
+                reader.query_terms(self.query, doc_frequency) if doc_frequency else frozenset()
+            )
+        return self._near
+
+    def highlights(self, page: Page) -> list[reader.Highlight]:
+        words = reader.page_words(page)
+        if words is None:
+            return []
+        found = reader.find_highlights(words, self.exact, self.languages)
+        if found or not self.exact:
+            return found
+        near = self.near()
+        return reader.find_highlights(words, near, self.languages) if near != self.exact else []
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One page of a search answer: the matches on a slice of the document's matching pages.
+
+    Attributes:
+        query: The query (trimmed).
+        motivation: The ``motivation`` parameter as sent ("" when absent).
+        number: This answer page's number, 1-based.
+        last: The number of the last answer page.
+        matches: The matching words of this answer page, in reading order.
+    """
+
+    query: str
+    motivation: str
+    number: int
+    last: int
+    matches: list[tuple[Page, reader.Highlight]]
+
+    @property
+    def paged(self) -> bool:
+        """Whether the answer has more than one page."""
+        return self.last > 1
+
+
+def find(document: Document, pages: Sequence[Page], args: Mapping[str, str]) -> Answer:
+    """The matches of ``args["q"]`` on answer page ``args["page"]``.
+
+    The index says which pages match (one query); only the :data:`PAGES_PER_ANSWER` of them on
+    the answer page asked for are read (hOCR parsed, words matched), so a request's work does
+    not grow with the document: a word on every page of a 600-page book costs what it costs
+    on a 10-page one, and the rest is reached through ``next``.
+
+    Raises:
+        TooManyWords: See :func:`query_of`.
+    """
+    query = query_of(args)
+    motivation = (args.get("motivation") or "").strip()[:200]
+    motivations = set(motivation.split())
+    seqs: list[int] = []
+    if query and (not motivations or motivations & WORD_MOTIVATIONS):
+        seqs = reader.hit_pages(document, pages, query)
+    last = max(1, -(-len(seqs) // PAGES_PER_ANSWER))
+    number = min(max(1, _int(args.get("page"), 1)), last)
+    by_seq = {page.seq: page for page in pages}
+    matcher = _Matcher(document, query)
+    matches: list[tuple[Page, reader.Highlight]] = []
+    for seq in seqs[(number - 1) * PAGES_PER_ANSWER : number * PAGES_PER_ANSWER]:
+        page = by_seq.get(seq)
+        if page is not None:
+            matches += [(page, hit) for hit in matcher.highlights(page)]
+    return Answer(query, motivation, number, last, matches)
+
+
+def _search_url(service: str, answer: Answer, number: int | None = None) -> str:
+    params = {k: v for k, v in (("q", answer.query), ("motivation", answer.motivation)) if v}
+    if number is not None:
+        params["page"] = str(number)
+    return f"{service}?{urlencode(params)}" if params else service
+
+
 def search_response(
     document: Document,
     pages: Sequence[Page],
-    args: dict[str, str],
+    args: Mapping[str, str],
 ) -> dict[str, Any]:
     """The Content Search 2.0 answer for ``args`` (the request's query parameters).
 
@@ -210,37 +405,18 @@ def search_response(
         pages: Its pages in order.
         args: ``q``, and optionally ``motivation`` and ``page`` (1-based page of the answer);
             other parameters of the specification are reported as ignored.
+
+    Raises:
+        TooManyWords: See :func:`query_of`.
     """
-    query = (args.get("q") or "").strip()[:500]
-    motivations = set((args.get("motivation") or "").split())
+    answer = find(document, pages, args)
     service = search_service_id(document)
-    matches: list[tuple[Page, reader.Highlight]] = []
-    if query and (not motivations or motivations & WORD_MOTIVATIONS):
-        by_seq = {page.seq: page for page in pages}
-        for seq in reader.hit_pages(document, pages, query):
-            page = by_seq.get(seq)
-            if page is not None:
-                matches += [(page, h) for h in reader.page_highlights(page, document, query)]
-    base_args = {k: v for k, v in (("q", query), ("motivation", args.get("motivation"))) if v}
-    total = len(matches)
-    last = max(1, -(-total // SEARCH_PAGE_SIZE))
-    number = min(max(1, _int(args.get("page"), 1)), last)
-    paged = total > SEARCH_PAGE_SIZE
-
-    def url(page_number: int | None = None) -> str:
-        params = dict(base_args)
-        if page_number is not None:
-            params["page"] = str(page_number)
-        return f"{service}?{urlencode(params)}" if params else service
-
-    start = (number - 1) * SEARCH_PAGE_SIZE
-    shown = matches[start : start + SEARCH_PAGE_SIZE]
-    page_id = url(number if paged else None)
+    page_id = _search_url(service, answer, answer.number if answer.paged else None)
     items = []
     highlights = []
     lang = language_of(document)
-    for index, (page, hit) in enumerate(shown, start=start):
-        anno_id = f"{service}/match/{page.seq}-{index}"
+    for index, (page, hit) in enumerate(answer.matches):
+        anno_id = f"{service}/match/{page.seq}-{answer.number}-{index}"
         x, y, w, h = hit.xywh
         items.append(
             {
@@ -284,27 +460,170 @@ def search_response(
             {"id": f"{page_id}#highlights", "type": "AnnotationPage", "items": highlights}
         ],
     }
-    if paged:
+    if answer.paged:
+        # No ``total`` nor ``startIndex``: counting the matches of every page is the work
+        # that paging avoids.
         response["partOf"] = {
-            "id": url(),
+            "id": _search_url(service, answer),
             "type": "AnnotationCollection",
-            "total": total,
-            "first": url(1),
-            "last": url(last),
+            "first": _search_url(service, answer, 1),
+            "last": _search_url(service, answer, answer.last),
         }
-        response["startIndex"] = start
-        if number < last:
-            response["next"] = url(number + 1)
-        if number > 1:
-            response["prev"] = url(number - 1)
+        if answer.number < answer.last:
+            response["next"] = _search_url(service, answer, answer.number + 1)
+        if answer.number > 1:
+            response["prev"] = _search_url(service, answer, answer.number - 1)
     ignored = [name for name in IGNORED_PARAMETERS if args.get(name)]
     if ignored:
         response["ignored"] = ignored
     return response
 
 
+def search1_response(
+    document: Document,
+    pages: Sequence[Page],
+    args: Mapping[str, str],
+) -> dict[str, Any]:
+    """The Content Search 1.0 answer (what Mirador and the Universal Viewer read).
+
+    The same matches and paging as :func:`search_response`, in 1.0's shape: an
+    ``sc:AnnotationList`` whose ``resources`` are the matching words (``cnt:ContentAsText`` on
+    ``canvas#xywh=``) and whose ``hits`` point at them with the words before and after.
+
+    Raises:
+        TooManyWords: See :func:`query_of`.
+    """
+    answer = find(document, pages, args)
+    service = search1_service_id(document)
+    page_id = _search_url(service, answer, answer.number if answer.paged else None)
+    resources = []
+    hits = []
+    for index, (page, hit) in enumerate(answer.matches):
+        anno_id = f"{service}/match/{page.seq}-{answer.number}-{index}"
+        x, y, w, h = hit.xywh
+        resources.append(
+            {
+                "@id": anno_id,
+                "@type": "oa:Annotation",
+                "motivation": "sc:painting",
+                "resource": {"@type": "cnt:ContentAsText", "chars": hit.exact},
+                "on": f"{canvas_id(document, page.seq)}#xywh={x},{y},{w},{h}",
+            }
+        )
+        hits.append(
+            {
+                "@type": "search:Hit",
+                "annotations": [anno_id],
+                "match": hit.exact,
+                "before": hit.prefix,
+                "after": hit.suffix,
+            }
+        )
+    response: dict[str, Any] = {
+        "@context": [PRESENTATION2_CONTEXT, SEARCH1_CONTEXT],
+        "@id": page_id,
+        "@type": "sc:AnnotationList",
+        "resources": resources,
+        "hits": hits,
+    }
+    if answer.paged:
+        response["within"] = {
+            "@id": _search_url(service, answer),
+            "@type": "sc:Layer",
+            "first": _search_url(service, answer, 1),
+            "last": _search_url(service, answer, answer.last),
+        }
+        if answer.number < answer.last:
+            response["next"] = _search_url(service, answer, answer.number + 1)
+        if answer.number > 1:
+            response["prev"] = _search_url(service, answer, answer.number - 1)
+    ignored = [name for name in IGNORED_PARAMETERS if args.get(name)]
+    if ignored:
+        response["ignored"] = ignored
+    return response
+
+
+# --- autocomplete ---------------------------------------------------------------------------------
+
+
+def completions(document: Document, pages: Sequence[Page], prefix: str) -> list[tuple[str, int]]:
+    """Words of the document's text that start with ``prefix``, most frequent first.
+
+    One regular-expression scan of the page texts for words starting with the prefix (case
+    ignored): no vocabulary is built, so the cost is one pass over the text, bounded by the
+    document's size. Prefixes shorter than :data:`MIN_COMPLETION_PREFIX` letters get nothing.
+
+    Returns:
+        Up to :data:`MAX_COMPLETIONS` (word, occurrences), the word in lower case.
+    """
+    from mura.app.modules.discovery import search as search_service
+
+    prefix = prefix.strip().casefold()[:MAX_QUERY_LENGTH]
+    if len(prefix) < MIN_COMPLETION_PREFIX or not prefix.replace("-", "").isalnum():
+        return []
+    pattern = re.compile(rf"(?<!\w){re.escape(prefix)}\w*", re.IGNORECASE)
+    counts: Counter[str] = Counter()
+    done = [page.id for page in pages if page.state == "done"]
+    for text in search_service.load_texts(done).values():
+        counts.update(match.casefold() for match in pattern.findall(text))
+    return counts.most_common(MAX_COMPLETIONS)
+
+
+def autocomplete_response(
+    document: Document, pages: Sequence[Page], args: Mapping[str, str]
+) -> dict[str, Any]:
+    """Content Search 2.0 autocomplete: a ``TermPage`` of the words starting with ``q``."""
+    prefix = (args.get("q") or "").strip()
+    service = _external("reader.iiif_autocomplete", document_id=document.id)
+    items = [
+        {
+            "value": word,
+            "total": count,
+            "service": [
+                {"id": _with_q(search_service_id(document), word), "type": "SearchService2"}
+            ],
+        }
+        for word, count in completions(document, pages, prefix)
+    ]
+    response: dict[str, Any] = {
+        "@context": SEARCH_CONTEXT,
+        "id": _with_q(service, prefix),
+        "type": "TermPage",
+        "items": items,
+    }
+    ignored = [name for name in (*IGNORED_PARAMETERS, "motivation", "min") if args.get(name)]
+    if ignored:
+        response["ignored"] = ignored
+    return response
+
+
+def autocomplete1_response(
+    document: Document, pages: Sequence[Page], args: Mapping[str, str]
+) -> dict[str, Any]:
+    """Content Search 1.0 autocomplete: a ``search:TermList`` (``terms``: match, url, count)."""
+    prefix = (args.get("q") or "").strip()
+    service = _external("reader.iiif_autocomplete1", document_id=document.id)
+    response: dict[str, Any] = {
+        "@context": SEARCH1_CONTEXT,
+        "@id": _with_q(service, prefix),
+        "@type": "search:TermList",
+        "terms": [
+            {"match": word, "url": _with_q(search1_service_id(document), word), "count": count}
+            for word, count in completions(document, pages, prefix)
+        ],
+    }
+    ignored = [name for name in (*IGNORED_PARAMETERS, "motivation", "min") if args.get(name)]
+    if ignored:
+        response["ignored"] = ignored
+    return response
+
+
+def _with_q(url: str, query: str) -> str:
+    return f"{url}?{urlencode({'q': query})}" if query else url
+
+
 def _int(value: str | None, default: int) -> int:
     try:
-        return int(value) if value is not None else default
+        return int(value) if value is not None and len(value) < 10 else default
     except ValueError:
         return default

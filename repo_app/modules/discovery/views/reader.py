@@ -1,14 +1,16 @@
-"""The online reader, page images, citations, and IIIF (manifest and Content Search).
+"""The online reader, page images, citations, and IIIF (manifest, Content Search 2.0 and 1.0).
 
 Who may read is decided by :func:`mura.app.modules.rights.visibility.may_read` (the public:
 documents
 online; the reading room's networks: also reading-room documents; staff: everything with a PDF),
 the same rule as the document's PDF. What depends on who asks is never kept by shared caches;
-IIIF answers of public documents may be read by viewers on other sites (CORS).
+IIIF answers of public documents may be read by viewers on other sites (CORS, granted for
+every public read-only resource in one place: :mod:`mura.app.web.cors`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import (
@@ -25,17 +27,17 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from mura.app.core import links
 from mura.app.core.languages import html_lang
-from mura.app.extensions import db
+from mura.app.extensions import db, limiter
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue import citation
-from mura.app.modules.discovery import iiif, reader
+from mura.app.modules.discovery import iiif, iiif_image, reader
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
 from mura.app.web.converters import db_int
@@ -69,11 +71,14 @@ def _query() -> str:
 
 
 def _shared_cache(response: Response, document: Document, *, max_age: int = 0) -> Response:
-    """Public answers may be cached (``max_age``) and read cross-origin; others stay private."""
+    """Public answers may be cached (``max_age``) and read cross-origin; others stay private.
+
+    ``private`` is also what keeps :mod:`mura.app.web.cors` from letting other sites
+    read an answer.
+    """
     if visibility.is_public(document) and not current_user.is_authenticated:
         if max_age:
             response.headers["Cache-Control"] = f"public, max-age={max_age}"
-        response.headers["Access-Control-Allow-Origin"] = "*"
     else:
         response.headers["Cache-Control"] = "private, no-store"
         response.vary.add("Cookie")
@@ -148,12 +153,16 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     by_seq = {page.seq: page for page in pages}
     page = by_seq.get(seq) or abort(404)
     query = _query()
-    zoom = min(max(request.args.get("zoom", 0, type=db_int) or 0, 0), len(ZOOM_STEPS) - 1)
+    width, height = reader.page_size_px(page)
+    # Past the widest image: the page at full resolution in IIIF tiles, loaded as scrolled to.
+    tiled = iiif_image.has_service(page) and width > reader.MAX_WIDTH
+    max_zoom = len(ZOOM_STEPS) - (0 if tiled else 1)
+    zoom = min(max(request.args.get("zoom", 0, type=db_int) or 0, 0), max_zoom)
+    tiles = _tile_rows(document, page) if zoom == len(ZOOM_STEPS) else None
     hits = reader.hit_pages(document, pages, query) if query else []
     highlights = reader.page_highlights(page, document, query) if query else []
     terms = reader.request_query(query).exact if query else frozenset()
-    width, height = reader.page_size_px(page)
-    image_width = min(ZOOM_STEPS[zoom][0], reader.full_width(page))
+    image_width = min(ZOOM_STEPS[min(zoom, len(ZOOM_STEPS) - 1)][0], reader.full_width(page))
     if image_width not in reader.allowed_widths(page):
         image_width = reader.full_width(page)
     document_url = links.external_url("public.document", document_id=document.id)
@@ -167,7 +176,10 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
             query=query,
             zoom=zoom,
             zoom_steps=ZOOM_STEPS,
-            frame_percent=ZOOM_STEPS[zoom][1],
+            max_zoom=max_zoom,
+            zoom_label=f"{ZOOM_STEPS[zoom][1]}%" if tiles is None else "1:1",
+            tiles=tiles,
+            frame_percent=ZOOM_STEPS[min(zoom, len(ZOOM_STEPS) - 1)][1],
             hits=hits,
             previous_hit=max((n for n in hits if n < seq), default=None),
             next_hit=min((n for n in hits if n > seq), default=None),
@@ -186,6 +198,34 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
         )
     )
     return _shared_cache(response, document)
+
+
+def _tile_rows(document: Document, page: Page) -> list[list[tuple[str, int, int]]]:
+    """The page at full resolution as rows of IIIF tiles: (URL, width, height) of each.
+
+    The reader lays them out as ``<img loading="lazy">`` in rows, so the browser fetches only
+    the tiles near what is on screen in the scrolled frame: a 600 dpi newspaper page is read at
+    full resolution without loading it whole, and without script.
+    """
+    width, height = reader.page_size_px(page)
+    size = iiif_image.TILE
+    rows = []
+    for y in range(0, height, size):
+        row = []
+        for x in range(0, width, size):
+            w, h = min(size, width - x), min(size, height - y)
+            url = url_for(
+                "reader.iiif_image_tile",
+                document_id=document.id,
+                seq=page.seq,
+                region=f"{x},{y},{w},{h}",
+                size=f"{w},{h}",
+                rotation="0",
+                quality="default.jpg",
+            )
+            row.append((url, w, h))
+        rows.append(row)
+    return rows
 
 
 @bp.route("/read/<int:document_id>/<int:seq>/image/<int:width>.jpg")
@@ -230,22 +270,26 @@ def _site_name() -> str:
     return current_app.config.get("OAI_REPOSITORY_NAME") or "Mura"
 
 
-def _labels(document: Document) -> dict[str, str]:
+def _labels(document: Document) -> dict[str, dict[str, str]]:
+    """The manifest's labels in every interface language, by BCP 47 tag (kk, ru, en)."""
     from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
 
-    return {
-        "locale": str(get_locale()),
-        "authors": _("Authors"),
-        "year": _("Year"),
-        "type": _("Type"),
-        "doc_type": str(dict(DOC_TYPE_LABELS).get(document.doc_type, document.doc_type)),
-        "languages": _("Languages"),
-        "collection": _("Collection"),
-        "pdf": _("PDF with a text layer"),
-        "record": _("The document's page"),
-        "provider": _("Provided by"),
-        "provider_name": _site_name(),
-    }
+    labels = {}
+    for locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            labels[locale] = {
+                "authors": _("Authors"),
+                "year": _("Year"),
+                "type": _("Type"),
+                "doc_type": str(dict(DOC_TYPE_LABELS).get(document.doc_type, document.doc_type)),
+                "languages": _("Languages"),
+                "collection": _("Collection"),
+                "pdf": _("PDF with a text layer"),
+                "record": _("The document's page"),
+                "provider": _("Provided by"),
+                "provider_name": _site_name(),
+            }
+    return labels
 
 
 @bp.route("/iiif/<int:document_id>/manifest")
@@ -265,10 +309,106 @@ def iiif_canvas(document_id: int, seq: int) -> ResponseReturnValue:
     return _iiif_json(payload, document, ld=iiif.PRESENTATION_CONTEXT)
 
 
+def _search_answer(document_id: int, answer: Callable[..., dict], ld: str) -> ResponseReturnValue:
+    """A search or autocomplete answer; a query of too many words gets a 400 that says why."""
+    document, _staff = _document(document_id)
+    try:
+        payload = answer(document, _pages(document), request.args.to_dict())
+    except iiif.TooManyWords:
+        message = _("Search for at most %(count)d words at a time.", count=iiif.MAX_QUERY_WORDS)
+        response = jsonify({"error": message})
+        response.status_code = 400
+        return _shared_cache(response, document)
+    return _iiif_json(payload, document, ld=ld)
+
+
 @bp.route("/iiif/<int:document_id>/search")
 @limits.search
 def iiif_search(document_id: int) -> ResponseReturnValue:
     """IIIF Content Search 2.0 over the document's pages: the matching words and their boxes."""
+    return _search_answer(document_id, iiif.search_response, iiif.SEARCH_CONTEXT)
+
+
+@bp.route("/iiif/<int:document_id>/search1")
+@limits.search
+def iiif_search1(document_id: int) -> ResponseReturnValue:
+    """IIIF Content Search 1.0 (Mirador, the Universal Viewer): the same matches, 1.0's shape."""
+    return _search_answer(document_id, iiif.search1_response, iiif.SEARCH1_CONTEXT)
+
+
+@bp.route("/iiif/<int:document_id>/autocomplete")
+@limits.search
+def iiif_autocomplete(document_id: int) -> ResponseReturnValue:
+    """Content Search 2.0 autocomplete: the document's words starting with ``q``."""
+    return _search_answer(document_id, iiif.autocomplete_response, iiif.SEARCH_CONTEXT)
+
+
+@bp.route("/iiif/<int:document_id>/autocomplete1")
+@limits.search
+def iiif_autocomplete1(document_id: int) -> ResponseReturnValue:
+    """Content Search 1.0 autocomplete."""
+    return _search_answer(document_id, iiif.autocomplete1_response, iiif.SEARCH1_CONTEXT)
+
+
+# --- IIIF Image API (deep zoom) -------------------------------------------------------------------
+
+
+def _image_page(document_id: int, seq: int) -> tuple[Document, Page]:
+    """The document and its page ``seq`` if this reader may read it and it has a service."""
     document, _staff = _document(document_id)
-    payload = iiif.search_response(document, _pages(document), request.args.to_dict())
-    return _iiif_json(payload, document, ld=iiif.SEARCH_CONTEXT)
+    page = reader.finished_page(document.id, seq)
+    if page is None or not iiif_image.has_service(page):
+        abort(404)
+    return document, page
+
+
+@bp.route("/iiif/image/<int:document_id>/<int:seq>")
+def iiif_image_base(document_id: int, seq: int) -> ResponseReturnValue:
+    """The image service's id: its ``info.json`` (Image API 3.0, section 2.2)."""
+    _image_page(document_id, seq)
+    return redirect(url_for("reader.iiif_image_info", document_id=document_id, seq=seq), 303)
+
+
+@bp.route("/iiif/image/<int:document_id>/<int:seq>/info.json")
+def iiif_image_info(document_id: int, seq: int) -> ResponseReturnValue:
+    """The page's IIIF image service (level 0): size, tiles, scale factors."""
+    document, page = _image_page(document_id, seq)
+    service = url_for("reader.iiif_image_base", document_id=document.id, seq=seq, _external=True)
+    return _iiif_json(iiif_image.info(service, page), document, ld=iiif_image.IMAGE_CONTEXT)
+
+
+#: Only tile requests that render (a cache miss) count against IIIF_RENDER_RATE_LIMIT per
+#: client address, so a viewer asking for dozens of tiles already made is not held back; a
+#: client past the limit waits for its next tile, whichever.
+_renders = limiter.shared_limit(
+    lambda: current_app.config["IIIF_RENDER_RATE_LIMIT"],
+    scope="iiif-render",
+    exempt_when=lambda: bool(current_user.is_authenticated),
+    deduct_when=lambda response: bool(request.environ.get("mura.rendered")),
+)
+
+
+@bp.route("/iiif/image/<int:document_id>/<int:seq>/<region>/<size>/<rotation>/<quality>")
+@_renders
+def iiif_image_tile(
+    document_id: int, seq: int, region: str, size: str, rotation: str, quality: str
+) -> ResponseReturnValue:
+    """One tile of the page (or the whole page at a listed size), rendered once, then cached."""
+    document, page = _image_page(document_id, seq)
+    try:
+        tile = iiif_image.parse(page, region, size, rotation, quality)
+    except iiif_image.NotATile:
+        message = _("This image service sends only the tiles and sizes listed in its info.json.")
+        response = make_response(message, 400)
+        response.mimetype = "text/plain"
+        return _shared_cache(response, document)
+    try:
+        path = iiif_image.cached_tile(page, tile)
+        if path is None:
+            request.environ["mura.rendered"] = True  # per request (``g`` may outlive one)
+            path = iiif_image.tile_path(page, tile)
+    except reader.RenderError as exc:
+        current_app.logger.error("page %s: IIIF tile %s: %s", page.id, tile.name, exc)
+        abort(503)
+    response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+    return _shared_cache(response, document, max_age=86400)
