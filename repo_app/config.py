@@ -70,9 +70,14 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 #: Staff sessions end after this many seconds without a request (a working day).
 PERMANENT_SESSION_LIFETIME = 8 * 3600
-#: Failed logins allowed per account (any address) and per client address, then wait.
+#: Failed logins per account (any address) before each further try waits, and per client
+#: address before it waits for the window's end (repo_app/services/login_throttle.py).
 LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
 LOGIN_LIMIT_PER_IP = "20 per 15 minutes"
+#: Past the account's free failures: the first delay in seconds, doubled at each failure up to
+#: the cap. No lock-out: the real user logs in after the delay, whoever typed the wrong passwords.
+LOGIN_DELAY_SECONDS = 2
+LOGIN_DELAY_MAX_SECONDS = 60
 #: A temporary password set by an administrator stops working after this many hours.
 TEMPORARY_PASSWORD_HOURS = 72
 PASSWORD_MIN_LENGTH = 10

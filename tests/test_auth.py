@@ -124,15 +124,15 @@ def test_next_goes_only_to_this_site(app: Flask, client: FlaskClient) -> None:
 # --- throttling ----------------------------------------------------------------------------------
 
 
-def test_five_failures_lock_the_account_for_a_while(app: Flask, client: FlaskClient) -> None:
+def test_five_failures_make_the_account_wait(app: Flask, client: FlaskClient) -> None:
     english(client)
     make_user("aigerim")
     make_user("dana")
     for _ in range(5):
         assert login(client, "aigerim", WRONG).status_code == 400
-    response = login(client, "aigerim")  # even the right password now waits
+    response = login(client, "aigerim")  # even the right password now waits (a while, no lock)
     assert response.status_code == 429
-    assert int(response.headers["Retry-After"]) > 60
+    assert 1 <= int(response.headers["Retry-After"]) <= app.config["LOGIN_DELAY_MAX_SECONDS"]
     assert "Too many failed attempts" in response.get_data(as_text=True)
     other = app.test_client()  # from another address the account is locked all the same
     response = other.post(

@@ -1,0 +1,159 @@
+"""The login throttle under attack (issue 18, finding 6): parallel tries are all counted, one
+address cannot pass its limit, and nobody can lock another person out of their account.
+
+Parallel requests are test clients in threads against one app (SQLite), on both kinds of counter
+storage: memory (the embedded default) and Redis (production).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from repo_app.extensions import db
+from repo_app.models import AuditEvent
+from tests.auth_helpers import PASSWORD, logged_in, make_user
+from tests.conftest import REDIS_URL, make_app
+
+WRONG = "not-the-password"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def storage(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings that keep the login counters in memory or in Redis (a fresh key prefix)."""
+    if request.param == "memory":
+        return {"RATELIMIT_STORAGE_URI": "memory://"}
+    return {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
+
+
+@pytest.fixture
+def throttled_app(storage: dict[str, str], tmp_path: Path) -> Iterator[Flask]:
+    """An app with short delays (2 s, doubled up to 4 s) after five failures of an account."""
+    app = make_app(tmp_path / "home", LOGIN_DELAY_SECONDS=2, LOGIN_DELAY_MAX_SECONDS=4, **storage)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _post(app: Flask, username: str, password: str, address: str) -> TestResponse:
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client.post(
+        "/login",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def _in_parallel(app: Flask, tries: list[tuple[str, str, str]]) -> list[int]:
+    """Send every ``(username, password, address)`` at once (one thread each); their statuses."""
+    start = threading.Barrier(len(tries))
+    statuses: list[int] = [0] * len(tries)
+
+    def run(i: int) -> None:
+        start.wait()
+        statuses[i] = _post(app, *tries[i]).status_code
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tries))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return statuses
+
+
+def _failures_audited() -> int:
+    db.session.expire_all()
+    return len(
+        db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.action == "auth.login_failed")
+        ).all()
+    )
+
+
+def test_sixteen_parallel_wrong_passwords_are_all_counted(
+    storage: dict[str, str], tmp_path: Path
+) -> None:
+    app = make_app(tmp_path / "home", LOGIN_DELAY_SECONDS=30, **storage)
+    with app.app_context():
+        make_user("aigerim")
+        statuses = _in_parallel(app, [("aigerim", WRONG, f"10.0.0.{i}") for i in range(1, 17)])
+        # Five failures are free (LOGIN_LIMIT_PER_ACCOUNT); every other try was refused unchecked:
+        # none slipped through between a check and a count.
+        assert statuses.count(400) == 5, statuses
+        assert statuses.count(429) == 11, statuses
+        assert _failures_audited() == 5
+        # ... and the account now waits, even for the right password, from any address (a
+        # burst may set a longer delay than 30 s: the tries in flight count; never past the cap)
+        response = _post(app, "AIGERIM", PASSWORD, "10.9.9.9")
+        assert response.status_code == 429
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+        assert "Too many failed attempts. Wait" in response.get_data(as_text=True)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_one_address_cannot_exceed_its_limit(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "ip", LOGIN_LIMIT_PER_IP="6 per 15 minutes")
+    with app.app_context():
+        make_user("aigerim")
+        statuses = _in_parallel(app, [(f"name{i}", WRONG, "10.6.6.6") for i in range(16)])
+        assert statuses.count(400) == 6, statuses
+        assert statuses.count(429) == 10, statuses
+        assert _failures_audited() == 6
+        later = _post(app, "aigerim", PASSWORD, "10.6.6.6")  # the window is not over
+        assert later.status_code == 429
+        assert int(later.headers["Retry-After"]) > 14 * 60
+        assert "Wait 15 minutes" in later.get_data(as_text=True)
+        assert _post(app, "aigerim", PASSWORD, "10.7.7.7").status_code == 302  # elsewhere: fine
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_an_attackers_failures_cannot_keep_the_real_user_out(throttled_app: Flask) -> None:
+    make_user("aigerim")
+    attacker, user = "10.6.6.6", "10.1.1.1"
+    for _ in range(5):
+        assert _post(throttled_app, "aigerim", WRONG, attacker).status_code == 400
+    refused = _post(throttled_app, "aigerim", PASSWORD, user)  # the account waits a moment...
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 3
+    time.sleep(int(refused.headers["Retry-After"]) + 0.2)
+    # ... and each further failure doubles the wait, up to its cap (here 4 s)
+    assert _post(throttled_app, "aigerim", WRONG, attacker).status_code == 400
+    refused = _post(throttled_app, "aigerim", WRONG, attacker)
+    assert refused.status_code == 429 and 3 <= int(refused.headers["Retry-After"]) <= 5
+    time.sleep(int(refused.headers["Retry-After"]) + 0.2)
+    # after the delay the real user logs in, and the attacker's failures are forgotten
+    assert _post(throttled_app, "aigerim", PASSWORD, user).status_code == 302
+    for _ in range(5):
+        assert _post(throttled_app, "aigerim", WRONG, attacker).status_code == 400
+    assert _failures_audited() == 11
+
+
+def test_refused_tries_do_not_lengthen_the_delay(throttled_app: Flask) -> None:
+    make_user("aigerim")
+    for _ in range(5):
+        _post(throttled_app, "aigerim", WRONG, "10.6.6.6")
+    for _ in range(20):  # hammering during the delay: refused unchecked, not counted
+        assert _post(throttled_app, "aigerim", WRONG, "10.6.6.6").status_code == 429
+    time.sleep(2.6)
+    assert _post(throttled_app, "aigerim", PASSWORD, "10.1.1.1").status_code == 302
+    assert _failures_audited() == 5
+
+
+def test_wrong_current_passwords_are_throttled_too(throttled_app: Flask) -> None:
+    user = make_user("aigerim")
+    client = logged_in(throttled_app, user)
+    form = {"current_password": WRONG, "new_password": "a-new-password-9", "confirm": ""}
+    form["confirm"] = form["new_password"]
+    statuses = [client.post("/password", data=form).status_code for _ in range(7)]
+    assert statuses == [400] * 5 + [429, 429]
+    assert "Too many failed attempts" in client.post("/password", data=form).get_data(as_text=True)
