@@ -389,10 +389,10 @@ def test_cli_users_and_branches(app: Flask) -> None:
     result = runner.invoke(
         cli,
         ["users", "create", "boss", "--role", "admin", "--password-stdin"],
-        input="boss-password\n",
+        input="chief-of-all-1\n",
     )
     assert result.exit_code == 0 and "password:" not in result.output
-    assert login(app.test_client(), "boss", "boss-password").headers["Location"] == "/staff/"
+    assert login(app.test_client(), "boss", "chief-of-all-1").headers["Location"] == "/staff/"
 
     bad = runner.invoke(cli, ["users", "create", "xx", "--role", "staff"])
     assert bad.exit_code != 0 and "branch" in bad.output  # staff need a branch

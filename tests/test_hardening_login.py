@@ -1,5 +1,6 @@
 """The login throttle under attack (issue 18, finding 6): parallel tries are all counted, one
-address cannot pass its limit, and nobody can lock another person out of their account.
+address cannot pass its limit, and nobody can lock another person out of their account. And new
+passwords: none of the most common ones, none holding the user's own name (form and CLI).
 
 Parallel requests are test clients in threads against one app (SQLite), on both kinds of counter
 storage: memory (the embedded default) and Redis (production).
@@ -13,12 +14,16 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import flask_babel
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from repo_app.cli import cli
 from repo_app.extensions import db
 from repo_app.models import AuditEvent
+from repo_app.services import accounts, common_passwords
 from tests.auth_helpers import PASSWORD, logged_in, make_user
 from tests.conftest import REDIS_URL, make_app
 
@@ -157,3 +162,81 @@ def test_wrong_current_passwords_are_throttled_too(throttled_app: Flask) -> None
     statuses = [client.post("/password", data=form).status_code for _ in range(7)]
     assert statuses == [400] * 5 + [429, 429]
     assert "Too many failed attempts" in client.post("/password", data=form).get_data(as_text=True)
+
+
+# --- common passwords and the user's own name ---------------------------------------------------
+
+
+def test_the_common_password_list_is_shipped_with_its_source_and_licence() -> None:
+    listed = common_passwords.common_passwords()
+    assert len(listed) == 19_640
+    assert {"qwertyuiop", "1234567890", "password123", "iloveyou"} <= listed
+    note = (common_passwords.LIST_PATH.parent / "common-passwords.LICENSE").read_text()
+    assert "Royce Williams" in note and "Django Software Foundation" in note
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["qwertyuiop", "QwertyUiop", " 1234567890 ", "password123", "йцукенгшщз", "ЙЦУКЕНГШЩЗ"],
+)
+def test_common_passwords_are_refused(password: str) -> None:
+    assert common_passwords.is_common(password)
+
+
+@pytest.mark.parametrize("password", ["test-password-1", "жаз-келді-2026", "kuz-jaidary-7"])
+def test_uncommon_passwords_pass(password: str) -> None:
+    assert not common_passwords.is_common(password)
+
+
+def test_passwords_holding_the_users_own_name_are_refused() -> None:
+    assert common_passwords.contains_name("Aigerim1990!", "aigerim.k", "")
+    assert common_passwords.contains_name("ivanova-2026", "reader7", "Мария Ivanova")
+    assert common_passwords.contains_name("айгерім-1990", "a.k", "Айгерім Қасымова")
+    assert not common_passwords.contains_name("test-password-1", "ab", "Ab Cd")  # short: ignored
+    assert common_passwords.contains_name("ab", "ab")  # ... unless it is the whole password
+
+
+def _change(client: FlaskClient, new: str, lang: str = "en") -> TestResponse:
+    data = {"current_password": PASSWORD, "new_password": new, "confirm": new}
+    flask_babel.refresh()  # the app fixture's one app context caches the locale
+    response = client.post(f"/password?lang={lang}", data=data)
+    flask_babel.refresh()
+    return response
+
+
+def test_the_password_form_refuses_common_passwords_and_names_in_each_language(
+    app: Flask,
+) -> None:
+    user = make_user("aigerim", display_name="Aigerim Kassymova")
+    client = logged_in(app, user)
+    refused = _change(client, "qwertyuiop")
+    assert refused.status_code == 400
+    assert "one of the most common ones" in refused.get_data(as_text=True)
+    refused = _change(client, "kassymova-1990")
+    assert refused.status_code == 400
+    assert "must not contain the user name" in refused.get_data(as_text=True)
+    for lang, words in (
+        ("kk", ("ең жиі қолданылатындардың", "пайдаланушы аты немесе")),
+        ("ru", ("самых распространённых", "содержать имя пользователя")),
+    ):
+        assert words[0] in _change(client, "1234567890", lang).get_data(as_text=True)
+        assert words[1] in _change(client, "AIGERIM-pass", lang).get_data(as_text=True)
+    assert _change(client, "жаз-келді-2026").status_code == 302  # a real password still works
+
+
+def test_the_cli_refuses_common_passwords_and_names(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    make_user("aigerim")
+    create = ["users", "create", "boss", "--role", "admin", "--password-stdin"]
+    result = runner.invoke(cli, create, input="password123\n")
+    assert result.exit_code != 0 and "one of the most common ones" in result.output
+    result = runner.invoke(cli, create, input="the-boss-2026\n")
+    assert result.exit_code != 0 and "must not contain the user name" in result.output
+    assert accounts.get_user("boss") is None  # nothing half-made
+    set_password = ["users", "set-password", "aigerim", "--password-stdin"]
+    result = runner.invoke(cli, set_password, input="qwertyuiop\n")
+    assert result.exit_code != 0 and "one of the most common ones" in result.output
+    app.config["CLI_LOCALE"] = "ru"
+    result = runner.invoke(cli, set_password, input="1234567890\n")
+    assert result.exit_code != 0 and "самых распространённых" in result.output
+    assert runner.invoke(cli, set_password, input="kuz-jaidary-7\n").exit_code == 0
