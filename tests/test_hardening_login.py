@@ -3,15 +3,22 @@ address cannot pass its limit, and nobody can lock another person out of their a
 passwords: none of the most common ones, none holding the user's own name (form and CLI).
 
 Parallel requests are test clients in threads against one app (SQLite), on both kinds of counter
-storage: memory (the embedded default) and Redis (production).
+storage: memory (the embedded default) and Redis (production), and real HTTP requests in threads
+against ``mura serve``.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import flask_babel
@@ -26,6 +33,7 @@ from repo_app.models import AuditEvent
 from repo_app.services import accounts, common_passwords
 from tests.auth_helpers import PASSWORD, logged_in, make_user
 from tests.conftest import REDIS_URL, make_app
+from tests.e2e.conftest import add_account, mura_env, mura_serve
 
 WRONG = "not-the-password"
 
@@ -104,6 +112,39 @@ def test_sixteen_parallel_wrong_passwords_are_all_counted(
         assert "Too many failed attempts. Wait" in response.get_data(as_text=True)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_sixteen_parallel_wrong_passwords_on_a_real_server(tmp_path: Path) -> None:
+    """The same against ``mura serve`` (waitress, 16 threads), each try with its own session."""
+    home = tmp_path / "served"
+    env = mura_env(home, SESSION_COOKIE_SECURE="false", LOGIN_DELAY_SECONDS="30")
+    add_account(env, "aigerim", PASSWORD, "admin")
+    with mura_serve(env, "--no-worker", "--threads", "16") as server:
+        start = threading.Barrier(16)
+
+        def try_wrong(_: int) -> tuple[int, str]:
+            browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+            form = browser.open(f"{server}/login?lang=en").read().decode()
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+            assert token is not None
+            data = {"csrf_token": token.group(1), "username": "aigerim", "password": WRONG}
+            start.wait()
+            try:
+                browser.open(f"{server}/login", urllib.parse.urlencode(data).encode())
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+            return 200, ""
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(try_wrong, range(16)))
+    statuses = [status for status, _ in answers]
+    assert statuses.count(400) == 5 and statuses.count(429) == 11, statuses
+    assert all("Wrong user name or password." in page for status, page in answers if status == 400)
+    with sqlite3.connect(home / "mura.sqlite3") as conn:
+        (failed,) = conn.execute(
+            "SELECT count(*) FROM audit_events WHERE action = 'auth.login_failed'"
+        ).fetchone()
+    assert failed == 5
 
 
 def test_one_address_cannot_exceed_its_limit(tmp_path: Path) -> None:
