@@ -70,9 +70,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 #: Staff sessions end after this many seconds without a request (a working day).
 PERMANENT_SESSION_LIFETIME = 8 * 3600
-#: Failed logins per account (any address) before each further try waits, and per client
-#: address before it waits for the window's end (repo_app/services/login_throttle.py).
-LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+#: Failed logins of an account from one address, then of the account from all addresses
+#: together, before each further try waits (a growing delay, no lock-out); and of one client
+#: address, whichever accounts, before it waits for the window's end
+#: (repo_app/services/login_throttle.py).
+LOGIN_LIMIT_PER_ACCOUNT_AND_IP = "5 per 15 minutes"
+LOGIN_LIMIT_PER_ACCOUNT = "30 per 15 minutes"
 LOGIN_LIMIT_PER_IP = "20 per 15 minutes"
 #: Past the account's free failures: the first delay in seconds, doubled at each failure up to
 #: the cap. No lock-out: the real user logs in after the delay, whoever typed the wrong passwords.

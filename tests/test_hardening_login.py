@@ -48,8 +48,15 @@ def storage(request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.fixture
 def throttled_app(storage: dict[str, str], tmp_path: Path) -> Iterator[Flask]:
-    """An app with short delays (2 s, doubled up to 4 s) after five failures of an account."""
-    app = make_app(tmp_path / "home", LOGIN_DELAY_SECONDS=2, LOGIN_DELAY_MAX_SECONDS=4, **storage)
+    """An app with short delays (2 s, doubled up to 4 s) after five failures of an account from
+    one address, or ten from all addresses together."""
+    app = make_app(
+        tmp_path / "home",
+        LOGIN_DELAY_SECONDS=2,
+        LOGIN_DELAY_MAX_SECONDS=4,
+        LOGIN_LIMIT_PER_ACCOUNT="10 per 15 minutes",
+        **storage,
+    )
     with app.app_context():
         yield app
         db.session.remove()
@@ -95,15 +102,20 @@ def _failures_audited() -> int:
 def test_sixteen_parallel_wrong_passwords_are_all_counted(
     storage: dict[str, str], tmp_path: Path
 ) -> None:
-    app = make_app(tmp_path / "home", LOGIN_DELAY_SECONDS=30, **storage)
+    app = make_app(
+        tmp_path / "home",
+        LOGIN_DELAY_SECONDS=30,
+        LOGIN_LIMIT_PER_ACCOUNT="10 per 15 minutes",
+        **storage,
+    )
     with app.app_context():
         make_user("aigerim")
         statuses = _in_parallel(app, [("aigerim", WRONG, f"10.0.0.{i}") for i in range(1, 17)])
-        # Five failures are free (LOGIN_LIMIT_PER_ACCOUNT); every other try was refused unchecked:
-        # none slipped through between a check and a count.
-        assert statuses.count(400) == 5, statuses
-        assert statuses.count(429) == 11, statuses
-        assert _failures_audited() == 5
+        # From 16 addresses: ten failures are free (LOGIN_LIMIT_PER_ACCOUNT); every other try was
+        # refused unchecked: none slipped through between a check and a count.
+        assert statuses.count(400) == 10, statuses
+        assert statuses.count(429) == 6, statuses
+        assert _failures_audited() == 10
         # ... and the account now waits, even for the right password, from any address (a
         # burst may set a longer delay than 30 s: the tries in flight count; never past the cap)
         response = _post(app, "AIGERIM", PASSWORD, "10.9.9.9")
@@ -164,24 +176,41 @@ def test_one_address_cannot_exceed_its_limit(tmp_path: Path) -> None:
         db.engine.dispose()
 
 
-def test_an_attackers_failures_cannot_keep_the_real_user_out(throttled_app: Flask) -> None:
+def test_one_attacker_delays_only_their_own_address(throttled_app: Flask) -> None:
     make_user("aigerim")
     attacker, user = "10.6.6.6", "10.1.1.1"
     for _ in range(5):
         assert _post(throttled_app, "aigerim", WRONG, attacker).status_code == 400
+    refused = _post(throttled_app, "aigerim", WRONG, attacker)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 3
+    for _ in range(3):  # punctual: a try whenever the delay is over
+        time.sleep(int(refused.headers["Retry-After"]) + 0.2)
+        assert _post(throttled_app, "aigerim", WRONG, attacker).status_code == 400
+        refused = _post(throttled_app, "aigerim", WRONG, attacker)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 5
+    assert _post(throttled_app, "aigerim", PASSWORD, user).status_code == 302  # at once
+
+
+def test_an_attack_from_many_addresses_cannot_keep_the_real_user_out(
+    throttled_app: Flask,
+) -> None:
+    make_user("aigerim")
+    user = "10.1.1.1"
+    for i in range(10):
+        assert _post(throttled_app, "aigerim", WRONG, f"10.6.6.{i}").status_code == 400
     refused = _post(throttled_app, "aigerim", PASSWORD, user)  # the account waits a moment...
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 3
     time.sleep(int(refused.headers["Retry-After"]) + 0.2)
     # ... and each further failure doubles the wait, up to its cap (here 4 s)
-    assert _post(throttled_app, "aigerim", WRONG, attacker).status_code == 400
-    refused = _post(throttled_app, "aigerim", WRONG, attacker)
+    assert _post(throttled_app, "aigerim", WRONG, "10.6.6.10").status_code == 400
+    refused = _post(throttled_app, "aigerim", WRONG, "10.6.6.11")
     assert refused.status_code == 429 and 3 <= int(refused.headers["Retry-After"]) <= 5
     time.sleep(int(refused.headers["Retry-After"]) + 0.2)
-    # after the delay the real user logs in, and the attacker's failures are forgotten
+    # after the delay the real user logs in, and the account's failures are forgotten
     assert _post(throttled_app, "aigerim", PASSWORD, user).status_code == 302
-    for _ in range(5):
-        assert _post(throttled_app, "aigerim", WRONG, attacker).status_code == 400
-    assert _failures_audited() == 11
+    for i in range(10):
+        assert _post(throttled_app, "aigerim", WRONG, f"10.7.7.{i}").status_code == 400
+    assert _failures_audited() == 21
 
 
 def test_refused_tries_do_not_lengthen_the_delay(throttled_app: Flask) -> None:

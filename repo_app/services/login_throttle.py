@@ -1,11 +1,14 @@
 """The login throttle: a growing delay per account, a hard limit per client address.
 
 Why not a lock-out: anyone who knows a user name could lock that account for the whole window by
-typing wrong passwords. Instead, after ``LOGIN_LIMIT_PER_ACCOUNT``'s number of failures an
-account may be tried once per delay, and the delay doubles with each further failure
-(``LOGIN_DELAY_SECONDS`` up to ``LOGIN_DELAY_MAX_SECONDS``): guessing is slowed to a crawl, and
-the real user, once the delay has passed, logs in (which clears the account's failures). Each
-client address may fail ``LOGIN_LIMIT_PER_IP`` times per window, whichever accounts it tries.
+typing wrong passwords. Instead an account, past its free failures, may be tried once per delay,
+and the delay doubles with each further failure (``LOGIN_DELAY_SECONDS`` up to
+``LOGIN_DELAY_MAX_SECONDS``): guessing is slowed to a crawl, and the real user, once the delay has
+passed, logs in (which clears the account's failures). The delay comes at two levels: for the
+account from one address (``LOGIN_LIMIT_PER_ACCOUNT_AND_IP`` free failures), so one attacker
+delays only their own address, and for the account from every address together
+(``LOGIN_LIMIT_PER_ACCOUNT``), against an attack spread over many addresses. Each client address
+may fail ``LOGIN_LIMIT_PER_IP`` times per window, whichever accounts it tries.
 
 Every try is counted *before* its password is checked, with one atomic increment in the limiter's
 storage (``RATELIMIT_STORAGE_URI``: memory for one web process, Redis for several), and given back
@@ -23,7 +26,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import Storage
 
 from repo_app.extensions import limiter
@@ -39,22 +42,50 @@ class Refused:
     wait_s: int
 
 
+@dataclass(frozen=True)
+class _Gate:
+    """Failures counted under one key; past the limit's amount, one try per delay."""
+
+    count_key: str
+    wait_key: str
+    limit: RateLimitItem
+
+    def enter(self, storage: Storage) -> int | None:
+        """Count a try; None when it may go ahead, else the seconds to wait (not counted)."""
+        tries = storage.incr(self.count_key, self.limit.get_expiry())
+        # Past the free tries, the first try to create the wait key goes ahead (and sets the
+        # wait before the next one); every other try meanwhile is refused.
+        past_free = tries - self.limit.amount
+        if past_free >= 0 and storage.incr(self.wait_key, delay_after(past_free)) > 1:
+            self.give_back(storage)
+            return _seconds_left(storage, self.wait_key)
+        return None
+
+    def give_back(self, storage: Storage) -> None:
+        """Uncount a try that was not made."""
+        storage.incr(self.count_key, self.limit.get_expiry(), amount=-1)
+
+    def clear(self, storage: Storage) -> None:
+        """Forget the failures and the wait (the password was right)."""
+        storage.clear(self.count_key)
+        storage.clear(self.wait_key)
+
+
 @dataclass
 class Attempt:
     """A try let through to the password check; report how it went with :meth:`succeeded`."""
 
     storage: Storage | None
-    address_key: str = ""
-    account_key: str = ""
-    wait_key: str = ""
+    address: _Gate | None = None
+    gates: tuple[_Gate, ...] = ()
 
     def succeeded(self) -> None:
         """The password was right: this try does not count, the account's failures are cleared."""
-        if self.storage is None:
+        if self.storage is None or self.address is None:
             return
-        self.storage.incr(self.address_key, 1, amount=-1)
-        self.storage.clear(self.account_key)
-        self.storage.clear(self.wait_key)
+        self.address.give_back(self.storage)
+        for gate in self.gates:
+            gate.clear(self.storage)
 
     def failed(self) -> None:
         """The password was wrong: the try stays counted (it was counted when it began)."""
@@ -85,18 +116,28 @@ def begin(account: str, address: str) -> Attempt | Refused:
     if storage.incr(address_key, per_address.get_expiry()) > per_address.amount:
         storage.incr(address_key, per_address.get_expiry(), amount=-1)
         return Refused(_seconds_left(storage, address_key))
-    per_account = parse(config["LOGIN_LIMIT_PER_ACCOUNT"])
-    account_key = f"{prefix}/account/{account}"
-    wait_key = f"{prefix}/wait/{account}"
-    tries = storage.incr(account_key, per_account.get_expiry())
-    # Past the free tries, one try per delay: the first to create the wait key goes ahead (and
-    # sets the wait before the next one); every other try meanwhile is refused.
-    past_free = tries - per_account.amount
-    if past_free >= 0 and storage.incr(wait_key, delay_after(past_free)) > 1:
-        storage.incr(account_key, per_account.get_expiry(), amount=-1)
-        storage.incr(address_key, per_address.get_expiry(), amount=-1)
-        return Refused(_seconds_left(storage, wait_key))
-    return Attempt(storage, address_key, account_key, wait_key)
+    address_gate = _Gate(address_key, "", per_address)
+    gates = (
+        _Gate(
+            f"{prefix}/account-ip/{address}/{account}",
+            f"{prefix}/wait-ip/{address}/{account}",
+            parse(config["LOGIN_LIMIT_PER_ACCOUNT_AND_IP"]),
+        ),
+        _Gate(
+            f"{prefix}/account/{account}",
+            f"{prefix}/wait/{account}",
+            parse(config["LOGIN_LIMIT_PER_ACCOUNT"]),
+        ),
+    )
+    passed: list[_Gate] = []
+    for gate in gates:
+        wait_s = gate.enter(storage)
+        if wait_s is not None:
+            for counted in (address_gate, *passed):
+                counted.give_back(storage)
+            return Refused(wait_s)
+        passed.append(gate)
+    return Attempt(storage, address_gate, gates)
 
 
 def _seconds_left(storage: Storage, key: str) -> int:
