@@ -159,8 +159,8 @@ def test_sixteen_parallel_wrong_passwords_on_a_real_server(tmp_path: Path) -> No
     assert failed == 5
 
 
-def test_one_address_cannot_exceed_its_limit(tmp_path: Path) -> None:
-    app = make_app(tmp_path / "ip", LOGIN_LIMIT_PER_IP="6 per 15 minutes")
+def test_one_address_cannot_exceed_its_limit(storage: dict[str, str], tmp_path: Path) -> None:
+    app = make_app(tmp_path / "ip", LOGIN_LIMIT_PER_IP="6 per 15 minutes", **storage)
     with app.app_context():
         make_user("aigerim")
         statuses = _in_parallel(app, [(f"name{i}", WRONG, "10.6.6.6") for i in range(16)])
