@@ -22,17 +22,26 @@ longer than the cap.)
 from __future__ import annotations
 
 import math
+import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from flask import current_app
 from limits import RateLimitItem, parse
-from limits.storage import Storage
+from limits.storage import MemoryStorage, Storage
 
 from repo_app.extensions import limiter
 
 #: Doublings of the delay beyond which the cap applies anyway (keeps the numbers small).
 _MAX_DOUBLINGS = 20
+#: The memory storage's increments are not atomic when two threads first touch a key at once
+#: (each may make its own lock); Redis's are (one Lua script). Memory: one lock per process.
+_MEMORY_LOCK = threading.Lock()
+
+
+def _atomic(storage: Storage) -> AbstractContextManager[object]:
+    return _MEMORY_LOCK if isinstance(storage, MemoryStorage) else nullcontext()
 
 
 @dataclass(frozen=True)
@@ -83,9 +92,10 @@ class Attempt:
         """The password was right: this try does not count, the account's failures are cleared."""
         if self.storage is None or self.address is None:
             return
-        self.address.give_back(self.storage)
-        for gate in self.gates:
-            gate.clear(self.storage)
+        with _atomic(self.storage):
+            self.address.give_back(self.storage)
+            for gate in self.gates:
+                gate.clear(self.storage)
 
     def failed(self) -> None:
         """The password was wrong: the try stays counted (it was counted when it began)."""
@@ -109,6 +119,11 @@ def begin(account: str, address: str) -> Attempt | Refused:
     if not limiter.enabled:
         return Attempt(None)
     storage = limiter.storage
+    with _atomic(storage):
+        return _begin(storage, account, address)
+
+
+def _begin(storage: Storage, account: str, address: str) -> Attempt | Refused:
     config = current_app.config
     prefix = "mura-login/" + config.get("RATELIMIT_KEY_PREFIX", "")
     per_address = parse(config["LOGIN_LIMIT_PER_IP"])
