@@ -57,7 +57,8 @@ MAX_CONTENT_LENGTH = 2 * 1024 * 1024 * 1024
 MAX_PAGES_PER_JOB = 2000
 #: Embedded worker started by `mura serve` on the embedded broker.
 EMBEDDED_WORKER = True
-#: Web processes of `mura serve` (gunicorn, pre-fork); 0: one per core; 1: waitress alone.
+#: Web processes of `mura serve` (gunicorn, pre-fork); 0: one per core when the rate limits
+#: are shared (Redis), else one; 1: waitress alone.
 WEB_WORKERS = 0
 WORKER_CONCURRENCY = 2
 #: Host name recorded on pages (``host:pid``); empty: the machine's. `mura worker --name`.
@@ -81,9 +82,17 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 #: Staff sessions end after this many seconds without a request (a working day).
 PERMANENT_SESSION_LIFETIME = 8 * 3600
-#: Failed logins allowed per account (any address) and per client address, then wait.
-LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+#: Failed logins of an account from one address, then of the account from all addresses
+#: together, before each further try waits (a growing delay, no lock-out); and of one client
+#: address, whichever accounts, before it waits for the window's end
+#: (repo_app/modules/administration/login_throttle.py).
+LOGIN_LIMIT_PER_ACCOUNT_AND_IP = "5 per 15 minutes"
+LOGIN_LIMIT_PER_ACCOUNT = "30 per 15 minutes"
 LOGIN_LIMIT_PER_IP = "20 per 15 minutes"
+#: Past the account's free failures: the first delay in seconds, doubled at each failure up to
+#: the cap. No lock-out: the real user logs in after the delay, whoever typed the wrong passwords.
+LOGIN_DELAY_SECONDS = 2
+LOGIN_DELAY_MAX_SECONDS = 60
 #: A temporary password set by an administrator stops working after this many hours.
 TEMPORARY_PASSWORD_HOURS = 72
 PASSWORD_MIN_LENGTH = 10

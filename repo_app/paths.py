@@ -14,3 +14,5 @@ TEMPLATES = PACKAGE.parent / "templates"
 MIGRATIONS = PACKAGE / "migrations"
 TRANSLATIONS = PACKAGE / "translations"
 SAMPLE = PACKAGE / "sample"
+#: Runtime data files (the common-password list).
+DATA = PACKAGE / "data"

@@ -124,24 +124,24 @@ def test_next_goes_only_to_this_site(app: Flask, client: FlaskClient) -> None:
 # --- throttling ----------------------------------------------------------------------------------
 
 
-def test_five_failures_lock_the_account_for_a_while(app: Flask, client: FlaskClient) -> None:
+def test_five_failures_make_the_account_wait(app: Flask, client: FlaskClient) -> None:
     english(client)
     make_user("aigerim")
     make_user("dana")
     for _ in range(5):
         assert login(client, "aigerim", WRONG).status_code == 400
-    response = login(client, "aigerim")  # even the right password now waits
+    response = login(client, "aigerim")  # even the right password now waits (a while, no lock)
     assert response.status_code == 429
-    assert int(response.headers["Retry-After"]) > 60
+    assert 1 <= int(response.headers["Retry-After"]) <= app.config["LOGIN_DELAY_MAX_SECONDS"]
     assert "Too many failed attempts" in response.get_data(as_text=True)
-    other = app.test_client()  # from another address the account is locked all the same
-    response = other.post(
+    assert login(client, "dana").status_code == 302  # other accounts do not wait
+    other = app.test_client()  # nor does the account from another address (see
+    response = other.post(  # tests/test_hardening_login.py for attacks from many)
         "/login",
         data={"username": "AIGERIM", "password": PASSWORD},
         environ_base={"REMOTE_ADDR": "10.1.2.3"},
     )
-    assert response.status_code == 429
-    assert login(client, "dana").status_code == 302  # other accounts are not locked
+    assert response.status_code == 302
     # an unknown name is throttled just like a real one: the answer tells nothing
     for _ in range(5):
         login(other, "nobody-here", WRONG)
@@ -389,10 +389,10 @@ def test_cli_users_and_branches(app: Flask) -> None:
     result = runner.invoke(
         cli,
         ["users", "create", "boss", "--role", "admin", "--password-stdin"],
-        input="boss-password\n",
+        input="chief-of-all-1\n",
     )
     assert result.exit_code == 0 and "password:" not in result.output
-    assert login(app.test_client(), "boss", "boss-password").headers["Location"] == "/staff/"
+    assert login(app.test_client(), "boss", "chief-of-all-1").headers["Location"] == "/staff/"
 
     bad = runner.invoke(cli, ["users", "create", "xx", "--role", "staff"])
     assert bad.exit_code != 0 and "branch" in bad.output  # staff need a branch

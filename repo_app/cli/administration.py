@@ -111,7 +111,7 @@ def users_set_password(username: str, password_stdin: bool, temporary: bool) -> 
     password = _read_password(password_stdin)
     try:
         with _cli_locale():
-            accounts.check_password_rules(password, user.username)
+            accounts.check_password_rules(password, user.username, user.display_name)
     except accounts.AccountError as exc:
         raise click.UsageError(exc.message) from exc
     accounts.set_password(user, password, temporary=temporary)

@@ -67,7 +67,10 @@ def embedded_worker(needed: bool) -> Iterator[subprocess.Popen | None]:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option(
-    "--workers", type=int, help="Web processes (default: MURA_WEB_WORKERS, else one per core)."
+    "--workers",
+    type=int,
+    help="Web processes (default: MURA_WEB_WORKERS, else one per core when rate limits are "
+    "shared through Redis, one otherwise).",
 )
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
 @click.option("--no-worker", is_flag=True, help="Do not start the embedded worker.")
@@ -86,8 +89,19 @@ def _serve(host: str, port: int, threads: int, no_worker: bool, workers: int | N
 
     app = current_app._get_current_object()
     want_worker = app.config["EMBEDDED_BROKER"] and app.config["EMBEDDED_WORKER"] and not no_worker
-    workers = workers or app.config["WEB_WORKERS"] or server.default_workers()
+    shared_limits = not app.config["RATELIMIT_STORAGE_URI"].startswith("memory://")
+    # Rate limits (logins, search) count in each process's memory on the embedded default: one
+    # process keeps them exact; with Redis they are shared, and every core serves.
+    workers = (
+        workers or app.config["WEB_WORKERS"] or (server.default_workers() if shared_limits else 1)
+    )
     prefork = workers > 1 and server.can_prefork()
+    if prefork and not shared_limits:
+        click.echo(
+            f"warning: rate limits count per process ({workers} processes): "
+            "set MURA_RATELIMIT_STORAGE_URI=redis://… to share them",
+            err=True,
+        )
     if not prefork:
         # SIGTERM (systemd, docker, kill) ends waitress's loop as Ctrl-C does, so the embedded
         # worker is stopped on the way out instead of being left behind. gunicorn's master

@@ -503,16 +503,37 @@ class TantivyEngine:
         return sum(searcher.doc_freq(name, term) for name, _ in ALL_FIELDS)
 
     def suggest(self, query: str) -> str | None:
-        """Return the query with unknown words corrected (:mod:`mura.app.search.suggest`)."""
+        """Return the query with unknown words corrected (:mod:`mura.app.search.suggest`).
+
+        Only live entries count: a word of a removed (withdrawn, unpublished) document is
+        neither known nor offered, though tantivy keeps it in the dictionary until a merge.
+        """
         from mura.app.search.suggest import suggest
 
         searcher = self._reader.searcher()
-
-        def known(term: str) -> int:
-            return sum(searcher.doc_freq(name, term) for name, _ in ALL_FIELDS)
-
+        known = self._live_frequency(searcher, [name for name, _ in ALL_FIELDS])
         # As for Whoosh: replacements come from the page text, known words from every field.
-        return suggest(query, self._body_frequency(searcher), self._analyzer, known=known)
+        return suggest(query, self._live_frequency(searcher, ["body"]), self._analyzer, known=known)
+
+    def _live_frequency(
+        self, searcher: tantivy.Searcher, names: Sequence[str]
+    ) -> fuzzy.DocFrequency:
+        """Return the number of live entries holding a term in any of the fields ``names``.
+
+        ``doc_freq`` still counts deleted entries until their segment is merged; a term it finds
+        is counted again by a search, which skips them (in Rust: milliseconds for any term). Most
+        terms looked up (one edit from a query word) are absent and cost one dictionary lookup.
+        """
+
+        def frequency(term: str) -> int:
+            total = 0
+            for name in names:
+                if searcher.doc_freq(name, term):
+                    query = tantivy.Query.term_query(self._schema, name, term)
+                    total += searcher.search(query, limit=1, count=True).count
+            return total
+
+        return frequency
 
     def _find(
         self, searcher: tantivy.Searcher, parsed: ParsedQuery, wanted: Filters, need: int

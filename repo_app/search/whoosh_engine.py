@@ -29,6 +29,7 @@ the index has a newer generation, so a search sees what any process committed be
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -99,6 +100,8 @@ _T = TypeVar("_T")
 INDEX_NAME = "MAIN"
 #: Memory for the writer's posting pool; 512 MB bought nothing over 256 (docs/design-notes.md).
 WRITER_LIMITMB = 256
+#: Live entries of a term counted at most, in a segment with deletions ("did you mean").
+LIVE_COUNT_LIMIT = 1000
 #: Rank with numpy over the raw postings (:mod:`~mura.app.search.whoosh_fast`) instead of
 #: walking Whoosh's matchers; the same results (tests compare the two).
 VECTORISED = True
@@ -431,17 +434,16 @@ class WhooshEngine:
         return sum(reader.doc_frequency(name, term) for name, _ in ALL_FIELDS)
 
     def suggest(self, query: str) -> str | None:
-        """Return the query with unknown words corrected (:mod:`mura.app.search.suggest`)."""
+        """Return the query with unknown words corrected (:mod:`mura.app.search.suggest`).
+
+        Only live entries count: a word of a removed (withdrawn, unpublished) document is
+        neither known nor offered, though Whoosh keeps it in the dictionary until a merge.
+        """
         from mura.app.search.suggest import suggest
 
         reader = self._searchers.current().searcher.reader()
-
-        def known(term: str) -> int:
-            return sum(reader.doc_frequency(name, term) for name, _ in ALL_FIELDS)
-
-        return suggest(
-            query, lambda term: reader.doc_frequency("body", term), self._analyzer, known=known
-        )
+        known = _live_frequency(reader, [name for name, _ in ALL_FIELDS])
+        return suggest(query, _live_frequency(reader, ["body"]), self._analyzer, known=known)
 
     def ranked_documents(
         self, query: str, *, filters: Mapping[str, Sequence[str]] | None = None
@@ -559,6 +561,30 @@ def _body_frequency(snapshot: _Snapshot) -> fuzzy.DocFrequency:
         return view.doc_frequency("body")
     reader = snapshot.searcher.reader()
     return lambda term: reader.doc_frequency("body", term)
+
+
+def _live_frequency(reader: Any, names: Sequence[str]) -> fuzzy.DocFrequency:
+    """Return the number of live entries holding a term in any of the fields ``names``.
+
+    Whoosh's ``doc_frequency`` still counts the entries of removed documents until their segment
+    is merged. A segment without deletions answers from its dictionary; in one with deletions the
+    term's postings are walked, skipping the deleted, up to :data:`LIVE_COUNT_LIMIT` (enough to
+    rank near spellings by), so the cost stays bounded.
+    """
+    leaves = [leaf for leaf, _offset in reader.leaf_readers()]
+
+    def frequency(term: str) -> int:
+        total = 0
+        for leaf in leaves:
+            for name in names:
+                found = leaf.doc_frequency(name, term)
+                if found and leaf.has_deletions():
+                    live = leaf.postings(name, term).all_ids()  # deleted entries filtered out
+                    found = sum(1 for _ in itertools.islice(live, LIVE_COUNT_LIMIT))
+                total += found
+        return total
+
+    return frequency
 
 
 def _page_source(snapshot: _Snapshot, docnum: int) -> PageSource | None:

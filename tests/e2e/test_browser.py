@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.conftest import add_account, mura_cli, mura_env, mura_serve, scans_folder
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
-STAFF, PASSWORD = "browser-staff", "browser-password-1"
+STAFF, PASSWORD = "browser-staff", "e2e-password-1"
 
 
 @pytest.fixture(scope="module")

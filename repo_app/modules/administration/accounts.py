@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from mura.app.extensions import db
 from mura.app.models import ROLES, Branch, User
 from mura.app.models.base import utcnow
-from mura.app.modules.administration import audit
+from mura.app.modules.administration import audit, common_passwords
 
 #: argon2-cffi's defaults are RFC 9106's "low memory" profile (Argon2id, 64 MiB, t=3, p=4).
 _hasher = PasswordHasher()
@@ -55,8 +55,12 @@ def generate_password() -> str:
     return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
 
 
-def check_password_rules(password: str, username: str = "") -> None:
-    """Raise :class:`AccountError` unless ``password`` is acceptable as a new password."""
+def check_password_rules(password: str, username: str = "", display_name: str = "") -> None:
+    """Raise :class:`AccountError` unless ``password`` is acceptable as a new password.
+
+    Long enough, not too long, not one of the most common passwords, and not made of the
+    user's own login or name (:mod:`mura.app.modules.administration.common_passwords`).
+    """
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         raise AccountError(
@@ -64,8 +68,16 @@ def check_password_rules(password: str, username: str = "") -> None:
         )
     if len(password) > 1024:
         raise AccountError(_("That password is too long."), "new_password")
-    if username and password.casefold() == username.casefold():
-        raise AccountError(_("The password must differ from the user name."), "new_password")
+    if common_passwords.contains_name(password, username, display_name):
+        raise AccountError(
+            _("The password must not contain the user name or the person's name."),
+            "new_password",
+        )
+    if common_passwords.is_common(password):
+        raise AccountError(
+            _("This password is one of the most common ones, tried first. Choose another."),
+            "new_password",
+        )
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -130,7 +142,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
     """The user replaces their password; the current one must be given. Commits."""
     if not _verify(user.password_hash, current):
         raise AccountError(_("The current password is wrong."), "current_password")
-    check_password_rules(new, user.username)
+    check_password_rules(new, user.username, user.display_name)
     if _verify(user.password_hash, new):
         raise AccountError(_("Choose a password different from the current one."), "new_password")
     set_password(user, new)
@@ -194,7 +206,8 @@ def create_user(
     generated = None
     if password is None:
         password = generated = generate_password()
-    check_password_rules(password, name)
+    if generated is None:  # a generated one is random: neither common nor anyone's name
+        check_password_rules(password, name, display_name)
     user = User(
         username=name,
         display_name=" ".join(display_name.split()),

@@ -1,21 +1,19 @@
 """Log in, log out, change one's password.
 
-Failed logins are limited per account (from any address) and per client address
-(``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_PER_IP``); only failures count, so a person who
-types the password right is never slowed down. Every refusal reads the same, so the page does not
-tell which user names exist.
+Failed logins slow down each account (a growing delay, no lock-out) and are limited per client
+address (:mod:`.administration.login_throttle`); only failures count, so a person who types the
+password right is never slowed down. Every refusal reads the same, so the page does not tell
+which user names exist.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -26,11 +24,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from werkzeug.exceptions import TooManyRequests
 
-from mura.app.extensions import db, limiter
+from mura.app.extensions import db
 from mura.app.models import User
-from mura.app.modules.administration import accounts, audit
+from mura.app.modules.administration import accounts, audit, login_throttle
 from mura.app.modules.administration.views.access import safe_next
 from mura.app.modules.administration.views.auth_forms import LoginForm, PasswordForm
 
@@ -42,31 +39,7 @@ def _account_key() -> str:
     return "account:" + accounts.normalise_username(request.form.get("username", ""))[:150]
 
 
-def _user_key() -> str:
-    return f"user:{current_user.get_id() if current_user.is_authenticated else '-'}"
-
-
-def _login_failed(_response: object) -> bool:
-    return bool(g.get("login_failed"))
-
-
-def _password_failed(_response: object) -> bool:
-    return bool(g.get("password_failed"))
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_login_failed,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
-    key_func=get_remote_address,
-    methods=["POST"],
-    deduct_when=_login_failed,
-)
 def login() -> ResponseReturnValue:
     """The login form; on success, where the user was going (or the scan jobs)."""
     form = LoginForm()
@@ -75,11 +48,16 @@ def login() -> ResponseReturnValue:
         if current_user.is_authenticated:
             return redirect(safe_next(form.next.data, url_for("staff.jobs")))
     if form.validate_on_submit():
+        attempt = login_throttle.begin(_account_key(), get_remote_address())
+        if isinstance(attempt, login_throttle.Refused):
+            return _throttled(attempt.wait_s, "auth/login.html", LoginForm())
         user = accounts.authenticate(form.username.data or "", form.password.data or "")
         if user is None:
+            attempt.failed()
             _record_failure(form.username.data or "")
             form.form_errors.append(_("Wrong user name or password."))
         else:
+            attempt.succeeded()
             session.clear()  # nothing of the anonymous session is carried into the logged-in one
             login_user(user)
             session.permanent = True  # idle sessions end after PERMANENT_SESSION_LIFETIME
@@ -104,7 +82,6 @@ def _cookie_will_be_dropped() -> bool:
 
 
 def _record_failure(username: str) -> None:
-    g.login_failed = True  # counted by the throttle after the response
     known = accounts.get_user(username)
     audit.record(
         "auth.login_failed",
@@ -115,21 +92,24 @@ def _record_failure(username: str) -> None:
     db.session.commit()
 
 
-@bp.errorhandler(TooManyRequests)
-def throttled(exc: TooManyRequests) -> ResponseReturnValue:
-    """Too many failures: the same words whichever limit was reached."""
-    current = limiter.current_limit
-    wait_s = max(current.reset_at - time.time(), 60) if current else 15 * 60
-    current_app.logger.warning("login throttled for %s (%s)", request.remote_addr, exc.description)
-    form = LoginForm()
-    form.form_errors.append(
-        _(
+def _throttled(wait_s: int, template: str, form: LoginForm | PasswordForm) -> ResponseReturnValue:
+    """Too many failures: the same words whichever limit was reached, and how long to wait."""
+    current_app.logger.warning("login throttled for %s (%d s)", request.remote_addr, wait_s)
+    if wait_s >= 120:
+        message = _(
             "Too many failed attempts. Wait %(minutes)d minutes and try again.",
             minutes=math.ceil(wait_s / 60),
         )
-    )
-    response = current_app.make_response((render_template("auth/login.html", form=form), 429))
-    response.headers["Retry-After"] = str(int(wait_s))
+    else:
+        message = _(
+            "Too many failed attempts. Wait %(seconds)d seconds and try again.", seconds=wait_s
+        )
+    if isinstance(form, PasswordForm):  # its page shows the errors of its fields
+        form.current_password.errors = [*form.current_password.errors, message]
+    else:
+        form.form_errors.append(message)
+    response = current_app.make_response((render_template(template, form=form), 429))
+    response.headers["Retry-After"] = str(wait_s)
     return response
 
 
@@ -149,12 +129,6 @@ def logout() -> ResponseReturnValue:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_user_key,
-    methods=["POST"],
-    deduct_when=_password_failed,
-)
 def password() -> ResponseReturnValue:
     """Change one's own password (required after an administrator's reset)."""
     form = PasswordForm()
@@ -162,16 +136,23 @@ def password() -> ResponseReturnValue:
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         user: User = current_user._get_current_object()
+        attempt = login_throttle.begin(f"user:{user.id}", get_remote_address())
+        if isinstance(attempt, login_throttle.Refused):
+            return _throttled(attempt.wait_s, "auth/password.html", form)
         try:
             accounts.change_own_password(
                 user, form.current_password.data or "", form.new_password.data or ""
             )
         except accounts.AccountError as exc:
             db.session.rollback()
-            g.password_failed = exc.field == "current_password"
+            if exc.field == "current_password":
+                attempt.failed()
+            else:
+                attempt.succeeded()  # the current password was right: not a guess
             target = getattr(form, exc.field or "", None) or form.new_password
             target.errors = [*target.errors, exc.message]
         else:
+            attempt.succeeded()
             login_user(user)  # the session token changed: this session goes on, others end
             session.permanent = True
             flash(_("Your password was changed."))
