@@ -4,6 +4,7 @@ from repo_app.models.audit import AuditEvent
 from repo_app.models.collection import Collection
 from repo_app.models.copy_request import REQUEST_STATUSES, CopyRequest
 from repo_app.models.document import DOC_TYPES, Document
+from repo_app.models.lease import WorkerLease
 from repo_app.models.page import PAGE_STATES, Page
 from repo_app.models.plan import PLAN_FIELDS, Plan
 from repo_app.models.record import CatalogueRecord, RecordAgent, RecordSubject
@@ -49,4 +50,6 @@ __all__ = [
     # digitization plans of branches (docs/report.md)
     "PLAN_FIELDS",
     "Plan",
+    # which worker runs each round of a periodic duty (workers/sweeper.py)
+    "WorkerLease",
 ]

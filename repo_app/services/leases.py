@@ -1,0 +1,55 @@
+"""Leases on periodic duties: each round of a duty is run by one worker, whichever asks first.
+
+Every worker asks every few seconds (``workers/periodic.py``). A round is a row of
+``worker_leases`` whose ``until`` has passed; the worker whose conditional UPDATE moves it on
+runs the round. PostgreSQL re-checks the condition of a concurrent UPDATE on the row it waited
+for, and SQLite runs one writer at a time, so two workers never both get a round. A worker that
+dies simply stops asking: the next round goes to another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from repo_app.extensions import db
+from repo_app.models.base import utcnow
+from repo_app.models.lease import WorkerLease
+
+
+def take(name: str, holder: str, seconds: float, now: datetime | None = None) -> bool:
+    """Take the current round of duty ``name`` for ``seconds`` if it is free; commits.
+
+    Args:
+        name: The duty (``sweep``, ``rights``, ``fixity``).
+        holder: Who takes it (``host:pid``), for the record.
+        seconds: The round's length: nobody else gets the duty before it ends.
+        now: The clock (tests move it).
+
+    Returns:
+        True when this caller runs the round.
+    """
+    now = now or utcnow()
+    until = now + timedelta(seconds=seconds)
+    moved = db.session.execute(
+        update(WorkerLease)
+        .where(WorkerLease.name == name, WorkerLease.until <= now)
+        .values(holder=holder, until=until)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if moved:
+        return True
+    if db.session.get(WorkerLease, name) is not None:
+        db.session.rollback()
+        return False
+    # The duty's first round ever: one INSERT wins, the others meet its primary key.
+    db.session.add(WorkerLease(name=name, holder=holder, until=until))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True

@@ -1,0 +1,204 @@
+"""Issue 18, findings 6 and 7: recovery has no single point of failure, workers stop when told.
+
+- Every worker sweeps: a lease row in the database decides which one does it each round, so a
+  job finishes whichever worker dies, with or without a ``--beat`` worker.
+- A worker that has just finished a job stops within 10 s of SIGTERM, sent to its process group
+  (systemd's ``KillMode=control-group``) or to its main process only.
+- A worker started before ``mura db upgrade`` keeps its heartbeat and sweeps once the schema is
+  there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Stack, _embedded, _stack_env
+from tests.fault_helpers import (
+    fresh_stack,
+    job_status,
+    kill_group,
+    page_states,
+    start_worker,
+    wait_until,
+    worker_log,
+)
+from tests.synthetic import render_pages
+from tests.test_faults import _ingest, check_every_page_once
+
+pytestmark = pytest.mark.timeout(600)
+
+
+# --- the lease that decides who runs a periodic duty ---------------------------------------------
+
+
+def test_a_lease_is_taken_by_one_worker_per_round(app) -> None:  # noqa: ANN001
+    from repo_app.models.base import utcnow
+    from repo_app.services import leases
+
+    with app.app_context():
+        now = utcnow()
+        assert leases.take("sweep", "a:1", 30, now=now)
+        assert not leases.take("sweep", "b:2", 30, now=now + timedelta(seconds=29))
+        assert not leases.take("sweep", "a:1", 30, now=now + timedelta(seconds=29))
+        # The round is over (or its holder died): whoever asks first takes the next one.
+        assert leases.take("sweep", "b:2", 30, now=now + timedelta(seconds=31))
+        assert not leases.take("sweep", "a:1", 30, now=now + timedelta(seconds=32))
+        # Another duty has a lease of its own.
+        assert leases.take("rights", "a:1", 3600, now=now)
+
+
+@pytest.mark.production
+def test_a_lease_is_taken_once_when_workers_race_on_postgresql(tmp_path: Path) -> None:
+    """Eight threads ask for the same round at once: exactly one gets it (an atomic UPDATE)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from repo_app.extensions import db
+    from repo_app.models.base import utcnow
+    from repo_app.services import leases
+
+    with fresh_stack("production", tmp_path / "home") as stack:
+        app = stack.app
+        now = utcnow()
+
+        def ask(n: int) -> bool:
+            with app.app_context():
+                try:
+                    return leases.take("sweep", f"w:{n}", 30, now=now)
+                finally:
+                    db.session.remove()
+
+        for round_ in range(3):
+            with ThreadPoolExecutor(8) as pool:
+                got = list(pool.map(ask, range(8)))
+            assert sum(got) == 1, got
+            now += timedelta(seconds=31)
+
+
+# --- every worker sweeps: a SIGKILLed worker's pages come back without any --beat worker ---------
+
+
+@pytest.mark.production
+def test_worker_killed_without_a_beat_worker_every_page_exactly_once(tmp_path: Path) -> None:
+    """Redis keeps a dead worker's prefetched pages invisible for its visibility timeout (15
+    min): only a sweep after the restart sends them again, and no worker here runs ``--beat``."""
+    count = 16
+    pages = render_pages(tmp_path / "pages", count)
+    with fresh_stack("production", tmp_path / "home", DEFAULT_ACCESS="public_domain") as stack:
+        job = _ingest(stack, pages)
+        first = start_worker(stack, "-c", "2", "--no-beat")
+        # Some done, some running, up to four prefetched by the worker and unacknowledged. With
+        # no page running at the kill, the new worker's start-up sweep alone would resend the
+        # rest: the periodic one is what this test is about.
+        wait_until(
+            lambda: (c := page_states(stack, job["job_id"]))["done"] >= 4 and c["running"] >= 1,
+            300,
+            "pages",
+            interval=0.02,
+        )
+        kill_group(first)
+        at_kill = page_states(stack, job["job_id"])
+        assert at_kill["done"] < count, "too late: the job finished before the kill"
+        started = time.monotonic()
+        start_worker(stack, "-c", "2", "--no-beat")
+        took = wait_until(
+            lambda: job_status(stack, job["job_id"]) in ("done", "failed"), 180, "the job"
+        )
+        print(f"\nkilled with {at_kill}; the job was done {time.monotonic() - started:.1f} s later")
+        assert took < 180
+        check_every_page_once(stack, job, count)
+
+
+# --- workers stop when told ----------------------------------------------------------------------
+
+
+def _stopped_within(proc: subprocess.Popen, limit: float) -> float:
+    start = time.monotonic()
+    try:
+        proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        return float("inf")
+    return time.monotonic() - start
+
+
+@pytest.mark.parametrize("target", ["group", "main"])
+def test_worker_stops_within_10_s_of_sigterm_after_a_job(target: str, tmp_path: Path) -> None:
+    """systemd's default KillMode=control-group sends SIGTERM to every process of the unit."""
+    pages = render_pages(tmp_path / "pages", 6)
+    with fresh_stack("embedded", tmp_path / "home", DEFAULT_ACCESS="public_domain") as stack:
+        proc = start_worker(stack, "-c", "2")
+        job = _ingest(stack, pages)
+        wait_until(lambda: job_status(stack, job["job_id"]) == "done", 300, "the job")
+        time.sleep(1)  # the job's last task acknowledged, the worker idle again
+        if target == "group":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        took = _stopped_within(proc, 30)
+        print(f"\nSIGTERM to the {target}: stopped in {took:.1f} s")
+        assert took < 10, f"still running {took} s after SIGTERM\n{worker_log(stack)}"
+        # Nothing of it is left behind: no pool child, no beat process.
+        leftover = subprocess.run(
+            ["pgrep", "-g", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert not leftover, leftover
+
+
+# --- a worker started before the schema ----------------------------------------------------------
+
+
+def test_worker_started_before_the_schema_keeps_its_heartbeat_and_sweeps(tmp_path: Path) -> None:
+    """Before, its ready handler died on "no such table: pages" and never started the heartbeat:
+    ``mura ingest --wait`` then started a second worker beside it."""
+    from workers import heartbeat
+
+    home = tmp_path / "home"
+    settings = {**_embedded(home), "SWEEP_INTERVAL_S": 1, "QUEUED_RESEND_S": 2}
+    home.mkdir(parents=True)
+    stack = Stack("embedded", home, _stack_env(home, settings), settings)
+    proc = start_worker(stack, "-c", "1")
+    try:
+        wait_until(lambda: heartbeat.alive(home), 15, "the worker's heartbeat")
+        stack.mura("db", "upgrade")
+        pages = render_pages(tmp_path / "pages", 2)
+        job = _ingest(stack, pages)
+        wait_until(lambda: job_status(stack, job["job_id"]) == "done", 120, "the job")
+        # `mura ingest --wait` finds this worker and starts none of its own.
+        out = stack.mura("jobs", "--json").stdout
+        assert '"done"' in out
+        assert len(heartbeat.alive(home)) == 1
+        log = stack.worker_log.read_text()
+        assert "Traceback" not in log, log[-3000:]
+        assert proc.poll() is None
+    finally:
+        stack.stop_worker(signal.SIGKILL)
+        if stack._app is not None:  # noqa: SLF001
+            from repo_app.extensions import db
+
+            with stack._app.app_context():  # noqa: SLF001
+                db.session.remove()
+                db.engine.dispose()
+
+
+def test_a_message_lost_after_start_is_sent_again_without_beat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the embedded broker too: the job's messages never reach the broker (lost after the
+    worker's start-up sweep), and the worker, started with ``--no-beat``, sends them again."""
+    from repo_app.services import queue
+
+    pages = render_pages(tmp_path / "pages", 2)
+    with fresh_stack("embedded", tmp_path / "home", DEFAULT_ACCESS="public_domain") as stack:
+        start_worker(stack, "-c", "1", "--no-beat")
+        time.sleep(1)  # past the start-up sweep
+        monkeypatch.setattr(queue, "send_now", lambda *args: None)
+        job = _ingest(stack, pages)
+        monkeypatch.undo()
+        took = wait_until(lambda: job_status(stack, job["job_id"]) == "done", 60, "the job")
+        print(f"\nlost messages sent again; the job was done in {took:.1f} s")

@@ -1,0 +1,101 @@
+"""Periodic duties run by every worker: the sweeper, the rights check, the fixity check.
+
+Before, only the worker started with ``--beat`` ran them (Celery beat), so while it was down
+nobody sent again what a dead worker had left (with Redis, a dead worker's prefetched pages
+waited out the 15-minute visibility timeout). Now a thread in every worker's main process asks
+each few seconds for the current round of each duty; a lease in the database
+(``repo_app/services/leases.py``) gives every round to exactly one worker.
+
+The duties and their intervals are Celery's ``beat_schedule`` (``workers/celery_app.py``). The
+sweep runs here, in the thread: it must not wait in a queue this worker may not consume. The
+others are sent as tasks to their queue (``mura``), as beat sent them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from flask import Flask
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+log = logging.getLogger(__name__)
+
+SWEEP = "sweep"
+#: The longest wait between two looks at the leases (a duty's round may start this much late).
+MAX_TICK_S = 10.0
+
+
+class PeriodicDuties:
+    """The daemon thread of one worker that runs the duties' rounds it gets."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.schedule = {
+            name: (entry["task"], entry["schedule"].total_seconds())
+            for name, entry in app.extensions["celery"].conf.beat_schedule.items()
+        }
+        self.tick_s = max(0.5, min([MAX_TICK_S, *(s for _, s in self.schedule.values())]))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mura-periodic", daemon=True)
+        self.started_up = False
+
+    def start(self) -> PeriodicDuties:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop and wait for the round it may be in (bounded: it is a daemon)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.tick_s)
+
+    def run_once(self) -> None:
+        """One look: the start-up sweep until it has run, then every round this worker gets.
+
+        A database that is not there yet (a worker started before ``mura db upgrade``) or away
+        for a moment is logged and tried again next tick; nothing else stops the thread.
+        """
+        from repo_app.extensions import db
+        from repo_app.services import jobs, leases
+
+        with self.app.app_context():
+            try:
+                if not self.started_up:
+                    # This worker's own dead processes (same host) are known only here.
+                    log.info("worker ready; start-up sweep: %s", jobs.sweep())
+                    self.started_up = True
+                holder = f"{jobs.worker_host()}:{os.getpid()}"
+                for name, (task, seconds) in self.schedule.items():
+                    if leases.take(name, holder, seconds):
+                        self._run_duty(name, task)
+            except (OperationalError, ProgrammingError) as exc:
+                log.warning(
+                    "periodic duties: database not ready (%s); trying again in %.0f s",
+                    str(exc.orig).strip().splitlines()[0],
+                    self.tick_s,
+                )
+            except Exception:
+                log.exception("periodic duties: round failed; trying again next tick")
+            finally:
+                try:
+                    db.session.remove()
+                except Exception:  # noqa: BLE001 - a lost connection: a fresh one next time
+                    log.debug("session not removed cleanly", exc_info=True)
+
+    def _run_duty(self, name: str, task: str) -> None:
+        from repo_app.services import jobs
+        from repo_app.services.queue import send_now
+
+        if name == SWEEP:
+            report = jobs.sweep()
+            if any(report.values()):
+                log.info("sweep: %s", report)
+        else:
+            send_now(task)
