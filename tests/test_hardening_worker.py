@@ -91,8 +91,10 @@ def test_worker_killed_without_a_beat_worker_every_page_exactly_once(tmp_path: P
     count = 16
     pages = render_pages(tmp_path / "pages", count)
     with fresh_stack("production", tmp_path / "home", DEFAULT_ACCESS="public_domain") as stack:
-        job = _ingest(stack, pages)
+        # The worker first, then the job: each page is sent once (a start-up sweep would send
+        # the waiting pages of a job ingested before it a second time, hiding the loss).
         first = start_worker(stack, "-c", "2", "--no-beat")
+        job = _ingest(stack, pages)
         # Some done, some running, up to four prefetched by the worker and unacknowledged. With
         # no page running at the kill, the new worker's start-up sweep alone would resend the
         # rest: the periodic one is what this test is about.
