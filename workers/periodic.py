@@ -8,7 +8,8 @@ each few seconds for the current round of each duty; a lease in the database
 
 The duties and their intervals are Celery's ``beat_schedule`` (``workers/celery_app.py``). The
 sweep runs here, in the thread: it must not wait in a queue this worker may not consume. The
-others are sent as tasks to their queue (``mura``), as beat sent them.
+others are sent as tasks to their queue (``mura``), as beat sent them, and, as with beat, a new
+installation has their first round after one interval.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class PeriodicDuties:
         self.started_up = False
 
     def start(self) -> PeriodicDuties:
+        """Start the thread (a daemon: it never keeps a stopping worker alive)."""
         self._thread.start()
         return self
 
@@ -73,7 +75,7 @@ class PeriodicDuties:
                     self.started_up = True
                 holder = f"{jobs.worker_host()}:{os.getpid()}"
                 for name, (task, seconds) in self.schedule.items():
-                    if leases.take(name, holder, seconds):
+                    if leases.take(name, holder, seconds, first_now=name == SWEEP):
                         self._run_duty(name, task)
             except (OperationalError, ProgrammingError) as exc:
                 log.warning(

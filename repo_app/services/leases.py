@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from repo_app.extensions import db
@@ -19,7 +19,13 @@ from repo_app.models.base import utcnow
 from repo_app.models.lease import WorkerLease
 
 
-def take(name: str, holder: str, seconds: float, now: datetime | None = None) -> bool:
+def take(
+    name: str,
+    holder: str,
+    seconds: float,
+    now: datetime | None = None,
+    first_now: bool = True,
+) -> bool:
     """Take the current round of duty ``name`` for ``seconds`` if it is free; commits.
 
     Args:
@@ -27,12 +33,20 @@ def take(name: str, holder: str, seconds: float, now: datetime | None = None) ->
         holder: Who takes it (``host:pid``), for the record.
         seconds: The round's length: nobody else gets the duty before it ends.
         now: The clock (tests move it).
+        first_now: Whether the first round ever is run at once; if not, it starts after
+            ``seconds`` (as Celery beat did for the hourly checks of a new installation).
 
     Returns:
         True when this caller runs the round.
     """
     now = now or utcnow()
     until = now + timedelta(seconds=seconds)
+    # A read first: most looks find the round taken, and an UPDATE would take SQLite's write
+    # lock each time even when it changes nothing.
+    busy = select(WorkerLease.name).where(WorkerLease.name == name, WorkerLease.until > now)
+    if db.session.scalar(busy) is not None:
+        db.session.rollback()
+        return False
     moved = db.session.execute(
         update(WorkerLease)
         .where(WorkerLease.name == name, WorkerLease.until <= now)
@@ -52,4 +66,4 @@ def take(name: str, holder: str, seconds: float, now: datetime | None = None) ->
     except IntegrityError:
         db.session.rollback()
         return False
-    return True
+    return first_now
