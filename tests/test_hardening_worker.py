@@ -57,6 +57,35 @@ def test_a_lease_is_taken_by_one_worker_per_round(app) -> None:  # noqa: ANN001
         assert leases.take("rights", "b:2", 3600, now=now + timedelta(minutes=61))
 
 
+def test_two_workers_sweep_once_per_round_and_survive_a_missing_schema(
+    app,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from repo_app.extensions import db
+    from repo_app.services import jobs
+    from workers.periodic import PeriodicDuties
+
+    swept: list[int] = []
+    monkeypatch.setattr(jobs, "sweep", lambda: swept.append(1) or {"pages_resent": 0})
+    first, second = PeriodicDuties(app), PeriodicDuties(app)
+    first.run_once()  # the start-up sweep of each worker: not leased
+    second.run_once()
+    assert len(swept) == 2
+    first.run_once()
+    second.run_once()
+    assert len(swept) == 3, "both workers swept in the same round"
+    # The schema gone (a worker started before `mura db upgrade`): logged once, no exception.
+    with app.app_context():
+        db.session.execute(db.text("DROP TABLE worker_leases"))
+        db.session.commit()
+    with caplog.at_level("DEBUG", logger="workers.periodic"):
+        first.run_once()
+        first.run_once()
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "worker_leases" in warnings[0].getMessage()
+
+
 @pytest.mark.production
 def test_a_lease_is_taken_once_when_workers_race_on_postgresql(tmp_path: Path) -> None:
     """Eight threads ask for the same round at once: exactly one gets it (an atomic UPDATE)."""
@@ -147,11 +176,20 @@ def _stopped_within(proc: subprocess.Popen, limit: float) -> float:
     return time.monotonic() - start
 
 
-@pytest.mark.parametrize("target", ["group", "main"])
-def test_worker_stops_within_10_s_of_sigterm_after_a_job(target: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "target"),
+    [
+        ("embedded", "group"),
+        ("embedded", "main"),
+        pytest.param("production", "group", marks=pytest.mark.production),
+    ],
+)
+def test_worker_stops_within_10_s_of_sigterm_after_a_job(
+    kind: str, target: str, tmp_path: Path
+) -> None:
     """systemd's default KillMode=control-group sends SIGTERM to every process of the unit."""
     pages = render_pages(tmp_path / "pages", 6)
-    with fresh_stack("embedded", tmp_path / "home", DEFAULT_ACCESS="public_domain") as stack:
+    with fresh_stack(kind, tmp_path / "home", DEFAULT_ACCESS="public_domain") as stack:
         proc = start_worker(stack, "-c", "2")
 
         # The cause: a pool process killed by the group's SIGTERM could die holding the pool's
@@ -172,7 +210,7 @@ def test_worker_stops_within_10_s_of_sigterm_after_a_job(target: str, tmp_path: 
         else:
             proc.send_signal(signal.SIGTERM)
         took = _stopped_within(proc, 30)
-        print(f"\nSIGTERM to the {target}: stopped in {took:.1f} s")
+        print(f"\n[{kind}] SIGTERM to the {target}: stopped in {took:.1f} s")
         assert took < 10, f"still running {took} s after SIGTERM\n{worker_log(stack)}"
         # Nothing of it is left behind: no pool child, no beat process.
         wait_until(

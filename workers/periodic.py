@@ -41,6 +41,7 @@ class PeriodicDuties:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mura-periodic", daemon=True)
         self.started_up = False
+        self._last_problem: str | None = None
 
     def start(self) -> PeriodicDuties:
         """Start the thread (a daemon: it never keeps a stopping worker alive)."""
@@ -69,20 +70,29 @@ class PeriodicDuties:
 
         with self.app.app_context():
             try:
+                swept = False
                 if not self.started_up:
                     # This worker's own dead processes (same host) are known only here.
                     log.info("worker ready; start-up sweep: %s", jobs.sweep())
-                    self.started_up = True
+                    self.started_up = swept = True
                 holder = f"{jobs.worker_host()}:{os.getpid()}"
                 for name, (task, seconds) in self.schedule.items():
+                    if name == SWEEP and swept:
+                        continue  # just done; the next round is the others' or ours later
                     if leases.take(name, holder, seconds, first_now=name == SWEEP):
                         self._run_duty(name, task)
+                self._last_problem = None
             except (OperationalError, ProgrammingError) as exc:
-                log.warning(
-                    "periodic duties: database not ready (%s); trying again in %.0f s",
-                    str(exc.orig).strip().splitlines()[0],
+                problem = str(exc.orig).strip().splitlines()[0]
+                # Once per kind of problem, not every tick while the schema is missing.
+                report = log.warning if problem != self._last_problem else log.debug
+                report(
+                    "periodic duties: database unavailable or not upgraded (%s); "
+                    "trying again every %.0f s",
+                    problem,
                     self.tick_s,
                 )
+                self._last_problem = problem
             except Exception:
                 log.exception("periodic duties: round failed; trying again next tick")
             finally:
