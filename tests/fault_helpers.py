@@ -2,8 +2,8 @@
 
 The session-wide ``stack`` fixture cannot be used for these: the tests kill its worker, restart
 its servers and fill its disk. Helpers here start ``mura worker`` with the options a test needs
-(``--beat`` for the periodic sweeper on Redis, ``--name`` for a host name) and poll the
-database, never the broker, for progress.
+(``--name`` for a host name; ``--beat`` is accepted and unused: every worker sweeps) and poll
+the database, never the broker, for progress.
 """
 
 from __future__ import annotations

@@ -107,6 +107,21 @@ def _settings(app: Flask) -> dict:
     return settings
 
 
+def _ignore_sigterm_in_pool_process() -> None:
+    """A pool process leaves SIGTERM to the worker's main process, which stops it in order.
+
+    systemd (``KillMode=control-group``) and ``kill -- -PGID`` send SIGTERM to every process at
+    once. A pool process that died of it could hold the pool's queue lock, and the main process
+    then hung at exit in billiard's ``_help_stuff_finish`` waiting for that lock (30 s to
+    minutes, until SIGKILL). Ignoring it, the running page finishes and the process leaves when
+    the main process's warm shutdown tells it to. (billiard's ``reset_signals`` keeps an ignored
+    SIGTERM ignored; time limits still end a process with SIGKILL.)
+    """
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def connect_worker_signals(app: Flask) -> None:
     """Wire a worker's life to the app: fresh DB connections per child, sweep and heartbeat."""
     from celery.signals import worker_process_init, worker_ready, worker_shutdown
@@ -122,20 +137,23 @@ def connect_worker_signals(app: Flask) -> None:
         # Connections inherited through fork() must not be shared with the parent.
         with app.app_context():
             db.engine.dispose(close=False)
+        _ignore_sigterm_in_pool_process()
 
     @worker_ready.connect(weak=False)
     def _on_ready(**_: object) -> None:
-        from mura.app.modules.digitization import jobs
+        from mura.workers.periodic import PeriodicDuties
 
-        with app.app_context():
-            report = jobs.sweep()
-            db.session.remove()
-            db.engine.dispose()
-        app.logger.info("worker ready; start-up sweep: %s", report)
+        # The heartbeat first: it needs no database, and `mura ingest --wait` must see this
+        # worker even before `mura db upgrade` (it started a second worker beside it).
         if app.config["EMBEDDED_BROKER"]:
             state["heartbeat"] = heartbeat.start(Path(app.config["HOME"]))
+        # The start-up sweep, then the rounds of sweeper, rights and fixity this worker gets
+        # (every worker runs them; a database lease picks one per round: workers/periodic.py).
+        state["periodic"] = PeriodicDuties(app).start()
 
     @worker_shutdown.connect(weak=False)
     def _on_shutdown(**_: object) -> None:
+        if "periodic" in state:
+            state["periodic"].stop()
         if "heartbeat" in state:
             state["heartbeat"].set()

@@ -50,7 +50,35 @@ class Channel(filesystem.Channel):
                 log.error("skipped an unreadable message file in queue %s: %s", queue, exc)
 
 
+def _asked_to_stop(*flags: object) -> bool:
+    """Celery's stop flags: an exit code once set (0 too), None or False otherwise."""
+    return any(flag is not None and flag is not False for flag in flags)
+
+
 class Transport(filesystem.Transport):
-    """``filesystem://`` with :class:`Channel`."""
+    """``filesystem://`` with :class:`Channel`, and a wait that ends when the worker stops."""
 
     Channel = Channel
+
+    #: The longest wait for a message before looking whether the worker was asked to stop.
+    STOP_CHECK_S = 0.25
+
+    def drain_events(self, connection: object, timeout: float | None = None) -> None:
+        """Wait for a message as kombu does, in short steps that end once a stop is asked.
+
+        Celery's loop for this transport waits up to 2 s here and, after SIGTERM, once more
+        before it looks at the stop flag: 4 of the 6-9 s an idle embedded worker took to stop.
+        """
+        from celery.worker import state
+
+        if not timeout:
+            return super().drain_events(connection, timeout=timeout)
+        deadline = monotonic() + timeout
+        while True:
+            left = deadline - monotonic()
+            if left <= 0 or _asked_to_stop(state.should_stop, state.should_terminate):
+                raise TimeoutError
+            try:
+                return super().drain_events(connection, timeout=min(left, self.STOP_CHECK_S))
+            except TimeoutError:
+                continue

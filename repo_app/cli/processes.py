@@ -122,7 +122,9 @@ def _serve(host: str, port: int, threads: int, no_worker: bool, workers: int | N
 @click.option("-c", "--concurrency", type=int, help="Worker processes (default: config).")
 @click.option("-Q", "--queues", default="ocr,pdf,index,mura", show_default=True)
 @click.option(
-    "--beat/--no-beat", default=None, help="Run the periodic sweeper (default: embedded)."
+    "--beat/--no-beat",
+    default=None,
+    help="Accepted for old units; unused: every worker runs the periodic sweeper.",
 )
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.option("--name", help="Host name recorded on pages (default: MURA_WORKER_NAME).")
@@ -138,8 +140,10 @@ def worker(
         app.config["WORKER_NAME"] = name  # the pool's children are forked: they inherit it
     connect_worker_signals(app)
     host = app.config["WORKER_NAME"] or "%h"
-    if beat is None:
-        beat = app.config["EMBEDDED_BROKER"]
+    # `beat` is ignored: the sweeper, rights and fixity checks run in every worker, one worker
+    # per round by a database lease (workers/periodic.py), so no worker is special. Celery beat
+    # in a worker was also one more process to stop on SIGTERM.
+    del beat
     argv = [
         "worker",
         f"--loglevel={loglevel}",
@@ -147,8 +151,6 @@ def worker(
         f"--queues={queues}",
         f"--hostname=mura-{host}-{Path(app.config['HOME']).name}-{_pid()}",
     ]
-    if beat:
-        argv.append("--beat")
     app.extensions["celery"].worker_main(argv)
 
 

@@ -4,6 +4,7 @@ from mura.app.models.audit import AuditEvent
 from mura.app.models.collection import Collection
 from mura.app.models.copy_request import REQUEST_STATUSES, CopyRequest
 from mura.app.models.document import DOC_TYPES, Document
+from mura.app.models.lease import WorkerLease
 from mura.app.models.page import PAGE_STATES, Page
 from mura.app.models.plan import PLAN_FIELDS, Plan
 from mura.app.models.record import CatalogueRecord, RecordAgent, RecordSubject
@@ -49,4 +50,6 @@ __all__ = [
     # digitization plans of branches (docs/report.md)
     "PLAN_FIELDS",
     "Plan",
+    # which worker runs each round of a periodic duty (workers/periodic.py)
+    "WorkerLease",
 ]
