@@ -179,3 +179,42 @@ def test_recently_added_with_thumbnails(library: Library, client: FlaskClient) -
     assert titles[:2] == ["Кітапхана-филиалында іс-шаралар", "Қарағанды кітапханалары"]
     assert f'src="/read/{library.book_id}/1/image/200.jpg"' in html
     assert 'id="all-recent"' in client.get("/").get_data(as_text=True)
+
+
+class _Counting:
+    """An engine that counts the calls the search page makes to it."""
+
+    def __init__(self, engine: object) -> None:
+        self.engine, self.calls = engine, []
+
+    def __getattr__(self, name: str) -> object:
+        self.calls.append(name)
+        return getattr(self.engine, name)
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
+def test_the_search_page_asks_the_index_once(library: Library, engine_kind: str, sort: str) -> None:
+    with library.app.app_context():
+        counting = _Counting(search_service.get_engine())
+        results = discovery.search(QUERY, sort=sort, engine=counting)  # type: ignore[arg-type]
+        assert counting.calls == ["rank"]
+        assert results.total == 2 and len(results.hits) == 2
+        for hit in results.hits:  # pages and a snippet with the word marked, in any order
+            assert hit.pages and "<mark>" in str(hit.snippet)
+
+
+def test_hits_of_documents_ranked_past_the_exact_top(
+    library: Library, engine_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tantivy ranks its first RANKED_EXACTLY documents; a date order may show the others."""
+    from mura.app.search import tantivy_engine
+
+    monkeypatch.setattr(tantivy_engine, "RANKED_EXACTLY", 1)
+    with library.app.app_context():
+        by_relevance = discovery.search(QUERY)
+        for sort in ("newest", "oldest"):
+            results = discovery.search(QUERY, sort=sort)
+            assert {hit.document_id for hit in results.hits} == {
+                hit.document_id for hit in by_relevance.hits
+            }
+            assert all(hit.pages and "<mark>" in str(hit.snippet) for hit in results.hits)

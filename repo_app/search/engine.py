@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mura.app.search.analysis import DEFAULT_ANALYZER, Analyzer
-from mura.app.search.types import DocumentEntry, PageEntry, SearchResults, TextLoader
+from mura.app.search.types import DocumentEntry, PageEntry, Ranking, SearchResults, TextLoader
 
 #: Engine kinds :func:`open_engine` knows.
 ENGINE_KINDS = ("whoosh", "tantivy")
@@ -72,6 +72,14 @@ class SearchEngine(Protocol):
         """Return ``(document id, score)`` of every matching document, best first (no snippets).
 
         The search page's facets and date sorting need every match, not one results page.
+        """
+        ...
+
+    def rank(self, query: str) -> Ranking:
+        """Run ``query`` once: every matching document, and the hits of those shown.
+
+        What the search page uses (``modules/discovery/discovery.py``): one query to the index
+        whatever the order the page shows its documents in.
         """
         ...
 

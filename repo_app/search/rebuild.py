@@ -42,6 +42,7 @@ from mura.app.search.index_meta import IndexMeta, write_meta
 from mura.app.search.types import (
     DocumentEntry,
     PageEntry,
+    Ranking,
     SearchError,
     SearchResults,
 )
@@ -314,6 +315,10 @@ class SwitchingEngine:
     ) -> list[tuple[int, float]]:
         """Every matching document with its score (see ``SearchEngine``)."""
         return self._current().ranked_documents(query, filters=filters)
+
+    def rank(self, query: str) -> Ranking:
+        """Every matching document and the hits of those shown (see ``SearchEngine``)."""
+        return self._current().rank(query)
 
     def suggest(self, query: str) -> str | None:
         """The query with unknown words corrected (see ``SearchEngine``)."""

@@ -81,10 +81,12 @@ from mura.app.search.locking import retry_locked
 from mura.app.search.query import Clause, ParsedQuery, parse_query
 from mura.app.search.types import (
     FACET_KEYS,
+    NO_RANKING,
     DocumentEntry,
     DocumentHit,
     IndexBusyError,
     PageEntry,
+    Ranking,
     SearchResults,
     TextLoader,
 )
@@ -496,6 +498,62 @@ class TantivyEngine:
 
         _, ranked = with_fallback(parsed, run, len, self._body_frequency(searcher))
         return ranked
+
+    def rank(self, query: str) -> Ranking:
+        """Every matching document and the hits of those shown (see ``SearchEngine``).
+
+        Ranked as :meth:`ranked_documents`; the hits come from the same run of the query (its
+        near misses included), so the search page asks the index once.
+        """
+        parsed = parse_query(query, self._analyzer)
+        if parsed.is_empty:
+            return NO_RANKING
+        searcher = self._reader.searcher()
+        known = _known(searcher)
+
+        def run(parsed: ParsedQuery) -> tuple[ParsedQuery, list[_Ranked], list[int]]:
+            pruned = known.prune(parsed)
+            query = self._query(pruned, ALL_FIELDS)
+            top = _top_documents(searcher, query, RANKED_EXACTLY + 1)[:RANKED_EXACTLY]
+            if len(top) < RANKED_EXACTLY:
+                return pruned, top, []
+            matching, _ = self._matching_documents(searcher, pruned, estimate=False)
+            addresses = [address for _, address in _all_hits(searcher, matching)]
+            shown = {found.document_id for found in top}
+            rest = set(searcher.fast_field_values("document_id", addresses)) - shown
+            return pruned, top, sorted(rest)
+
+        _, (pruned, top, rest) = with_fallback(
+            parsed, run, lambda answer: len(answer[1]) + len(answer[2]),
+            self._body_frequency(searcher),
+        )  # fmt: skip
+        best = {found.document_id: found for found in top}
+
+        def hits(shown: Sequence[tuple[int, float]]) -> list[DocumentHit]:
+            missing = [doc_id for doc_id, _ in shown if doc_id not in best]
+            first = self._first_entries(searcher, missing)
+            entries = [
+                best.get(doc_id) or _Ranked(doc_id, score, first[doc_id]) for doc_id, score in shown
+            ]
+            return self._hits(searcher, pruned, entries)
+
+        ranked = [(found.document_id, found.score) for found in top]
+        return Ranking(ranked + [(doc_id, 0.0) for doc_id in rest], hits)
+
+    def _first_entries(
+        self, searcher: tantivy.Searcher, doc_ids: Sequence[int]
+    ) -> dict[int, tantivy.DocAddress]:
+        """An entry of each document (the snippet's fallback page for one ranked past the top)."""
+        if not doc_ids:
+            return {}
+        only = tantivy.Query.term_set_query(self._schema, "document_id", list(doc_ids))
+        addresses = [address for _, address in _all_hits(searcher, only)]
+        found: dict[int, tantivy.DocAddress] = {}
+        for doc_id, address in zip(
+            searcher.fast_field_values("document_id", addresses), addresses, strict=True
+        ):
+            found.setdefault(doc_id, address)
+        return found
 
     def doc_frequency(self, term: str) -> int:
         """Return how many entries hold ``term`` in the title, authors or page text."""

@@ -82,6 +82,30 @@ class DocumentHit:
     page_count: int = 0
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """One query's answer for the search page: every matching document, and hits on demand.
+
+    The engine runs the query once (:meth:`SearchEngine.rank`); the search page filters, counts
+    and sorts :attr:`ranked` with facts of its own, then asks for the hits (matching pages and
+    a snippet) of just the documents it shows, in its own order: the same hits
+    (:func:`mura.app.search.grouping.build_hits`) the engine's own ``search`` gives.
+
+    Attributes:
+        ranked: ``(document id, score)`` of every matching document, best first.
+    """
+
+    ranked: list[tuple[int, float]]
+    _hits: Callable[[Sequence[tuple[int, float]]], list[DocumentHit]]
+
+    def hits(self, shown: Sequence[tuple[int, float]]) -> list[DocumentHit]:
+        """The hits of ``shown`` (documents of :attr:`ranked`), in that order."""
+        return self._hits(shown) if shown else []
+
+
+NO_RANKING = Ranking([], lambda shown: [])
+
+
 @dataclass
 class SearchResults:
     """One page of search results.

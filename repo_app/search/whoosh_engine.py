@@ -84,10 +84,12 @@ from mura.app.search.locking import retry_locked
 from mura.app.search.query import Clause, ParsedQuery, parse_query
 from mura.app.search.types import (
     FACET_KEYS,
+    NO_RANKING,
     DocumentEntry,
     DocumentHit,
     IndexBusyError,
     PageEntry,
+    Ranking,
     SearchResults,
     TextLoader,
 )
@@ -459,7 +461,24 @@ class WhooshEngine:
         found = _find(self._searchers.current(), parsed, wanted)
         return list(zip(found.document_ids.tolist(), found.scores.tolist(), strict=True))
 
-    def _hits(self, snapshot: _Snapshot, found: _Found, shown: slice) -> list[DocumentHit]:
+    def rank(self, query: str) -> Ranking:
+        """Every matching document and the hits of those shown (see ``SearchEngine``)."""
+        parsed = parse_query(query, self._analyzer)
+        if parsed.is_empty:
+            return NO_RANKING
+        snapshot = self._searchers.current()
+        found = _find(snapshot, parsed, normalize_filters(None))
+        ids = found.document_ids.tolist()
+        position = {doc_id: index for index, doc_id in enumerate(ids)}
+
+        def hits(shown: Sequence[tuple[int, float]]) -> list[DocumentHit]:
+            return self._hits(snapshot, found, [position[doc_id] for doc_id, _ in shown])
+
+        return Ranking(list(zip(ids, found.scores.tolist(), strict=True)), hits)
+
+    def _hits(
+        self, snapshot: _Snapshot, found: _Found, shown: slice | list[int]
+    ) -> list[DocumentHit]:
         ids = found.document_ids[shown].tolist()
         scores = found.scores[shown].tolist()
         docnums = found.docnums[shown].tolist()

@@ -15,10 +15,10 @@
    languages, decade and year, the source an article comes from. The filters, the facet counts
    and the date order are computed for all facets alike. Facet counts are "disjunctive": each
    facet counts with every filter except its own.
-4. **Show**: the shown page's hits, with their matching pages and a snippet
-   (:mod:`mura.app.search.snippets`) — the engine's own hits when its page holds exactly the
-   shown documents (relevance order), else built here; "did you mean" from the index
-   (:func:`suggestion`) when little is found.
+4. **Show**: the hits of the shown documents only, in the page's order, from the same run of
+   the query (``Ranking.hits``): matching pages and a snippet, built in one place for both
+   engines (:func:`mura.app.search.grouping.build_hits`); "did you mean" from the index
+   (:func:`suggestion`) when little is found. The index is asked once per request.
 """
 
 from __future__ import annotations
@@ -28,16 +28,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from markupsafe import Markup
 from sqlalchemy import select
 
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, Document
 from mura.app.modules.discovery import search as search_index
 from mura.app.modules.rights import visibility
-from mura.app.search import FACET_KEYS, DocumentHit, SearchEngine, SearchResults
+from mura.app.search import FACET_KEYS, SearchEngine, SearchResults
 from mura.app.search.grouping import results_page
-from mura.app.search.snippets import make_snippet
 
 #: Facets from the database, after the index's ``collection``, ``doc_type``, ``language``.
 DB_FACET_KEYS = ("decade", "year", "source")
@@ -81,7 +79,8 @@ def search(
     engine = engine or search_index.get_engine()
     wanted = _normalize(filters)
     page, per_page = results_page(page, per_page)
-    ranked = engine.ranked_documents(query)
+    ranking = engine.rank(query)  # the one query to the index
+    ranked = ranking.ranked
     facts = document_facts([doc_id for doc_id, _ in ranked])
     ranked = [(doc_id, score) for doc_id, score in ranked if doc_id in facts]
     facets = count_facets((facts[doc_id] for doc_id, _ in ranked), wanted)
@@ -89,11 +88,7 @@ def search(
     if sort in ("newest", "oldest"):
         matching = _by_date(matching, facts, newest=sort == "newest")
     shown = matching[(page - 1) * per_page : page * per_page]
-    hits = (
-        _engine_hits(engine, query, page, per_page, wanted, shown) if sort == "relevance" else None
-    )
-    if hits is None:
-        hits = build_hits(engine, query, shown)
+    hits = ranking.hits(shown)  # the same hits as the engine's own (search/grouping.py)
     return SearchResults(query, len(matching), hits, page, per_page, facets)
 
 
@@ -181,59 +176,6 @@ def _by_date(
     undated = [item for item in ranked if facts[item[0]].when is None]
     dated.sort(key=lambda item: (facts[item[0]].when.toordinal() * (-1 if newest else 1), -item[1]))
     return dated + undated
-
-
-def _engine_hits(
-    engine: SearchEngine,
-    query: str,
-    page: int,
-    per_page: int,
-    wanted: Mapping[str, frozenset[str]],
-    shown: list[tuple[int, float]],
-) -> list[DocumentHit] | None:
-    """The engine's own hits (best snippets), when its page holds exactly ``shown``."""
-    if any(key in wanted for key in DB_FACET_KEYS):
-        return None
-    index_filters = {key: sorted(values) for key, values in wanted.items()}
-    hits = engine.search(query, page=page, per_page=per_page, filters=index_filters).hits
-    return hits if [hit.document_id for hit in hits] == [d for d, _ in shown] else None
-
-
-def build_hits(
-    engine: SearchEngine, query: str, shown: Sequence[tuple[int, float]]
-) -> list[DocumentHit]:
-    """Hits for documents in an order of our own: matching pages, snippet of the first one."""
-    from mura.app.modules.discovery.reader import finished_page, query_terms
-
-    documents = {
-        doc.id: doc
-        for doc in db.session.scalars(
-            select(Document).where(Document.id.in_([d for d, _ in shown]))
-        )
-    }
-    terms = query_terms(query)
-    hits = []
-    for doc_id, score in shown:
-        document = documents[doc_id]
-        seqs = engine.document_pages(doc_id, query)
-        snippet, snippet_page = Markup(), None
-        if seqs:
-            page = finished_page(doc_id, seqs[0])
-            if page is not None and page.best_text:
-                snippet_page = page.seq
-                snippet = make_snippet(page.best_text, terms, languages=document.languages)
-        hits.append(
-            DocumentHit(
-                document_id=doc_id,
-                title=document.title,
-                pages=seqs[:50],
-                snippet=snippet,
-                snippet_page=snippet_page,
-                score=score,
-                page_count=len(seqs),
-            )
-        )
-    return hits
 
 
 def suggestion(query: str, engine: SearchEngine | None = None) -> str | None:
