@@ -21,6 +21,7 @@ from mura.app.models import Document, User
 from mura.app.modules.administration.views.access import allow_roles, safe_next
 from mura.app.modules.digitization import workflow
 from mura.app.modules.digitization.views.forms import ActionForm, ReturnForm
+from mura.app.modules.rights.outlook import outlook
 
 bp = Blueprint("staff_review", __name__)
 
@@ -42,6 +43,8 @@ def queue() -> str:
         "staff/review.html",
         counts=workflow.queue_counts(user),
         to_approve=to_approve,
+        # Documents that approval would leave hidden, so a reviewer sees it before approving.
+        hidden={d.id for d, _job in to_approve if outlook(d).hidden},
         to_check=[(d, j) for d, j in for_staff if d.status == "ocr_done"],
         returned=[(d, j) for d, j in for_staff if d.status == "returned"],
         state_label=workflow.state_label,
@@ -60,8 +63,18 @@ def submit(document_id: int) -> ResponseReturnValue:
 @bp.route("/documents/<int:document_id>/approve", methods=["POST"])
 @allow_roles("reviewer")
 def approve(document_id: int) -> ResponseReturnValue:
-    """A reviewer approves: the document is published."""
-    return _move(document_id, workflow.approve, _("Approved and published."))
+    """A reviewer approves: the document is published; the message says what the public sees."""
+    document = db.session.get(Document, document_id) or abort(404)
+    ahead = outlook(document)
+    if ahead.access == "online":
+        done = _("Approved and published: the public can read it online.")
+    else:
+        done = _(
+            "Approved, but %(what)s Why: %(reason)s",
+            what=ahead.summary[0].lower() + ahead.summary[1:],
+            reason=ahead.reason,
+        )
+    return _move(document_id, workflow.approve, done)
 
 
 @bp.route("/documents/<int:document_id>/return", methods=["POST"])

@@ -30,6 +30,7 @@ from mura.app.modules.digitization.views.forms import (
     UploadForm,
 )
 from mura.app.modules.preservation.fixity import status as fixity_status
+from mura.app.modules.rights.outlook import outlook
 from mura.app.web.converters import form_id
 
 bp = Blueprint("staff", __name__)
@@ -118,6 +119,8 @@ def job(job_id: int) -> str:
         # The document's place in the workflow and this user's buttons (staff/_workflow.html).
         document_state=workflow.state_label(document.status),
         actions=workflow.actions_for(current_user, document),
+        # What the public will see after approval, and why (rights/outlook.py).
+        outlook=outlook(document) if document.status != "scanned" else None,
         return_form=ReturnForm(),
         action_form=ActionForm(),
         page_pdf_allowed=can_read_job_files(current_user, row),
