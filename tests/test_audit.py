@@ -55,7 +55,9 @@ def test_record_outside_a_request_and_rolled_back_actions(app: Flask) -> None:
 
 def test_upload_retry_and_logins_are_recorded(app: Flask, logged_in_client: FlaskClient) -> None:
     data = {"title": "Қарағанды", "doc_type": "book", "langs": "kaz", "authors": ""}
-    data["files"] = [(io.BytesIO(b""), "empty.png")]  # fails at once, so the job can be retried
+    png = io.BytesIO()
+    Image.new("L", (200, 300), 255).save(png, format="PNG")
+    data["files"] = [(io.BytesIO(png.getvalue()), "page.png")]  # queued: a retry finds nothing
     response = logged_in_client.post("/staff/upload", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
     job = db.session.scalars(db.select(ScanJob)).one()

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from mura.app.extensions import db
-from mura.app.models import Page, ScanJob
+from mura.app.models import Document, Page, ScanJob, User
 from tests.auth_helpers import logged_in, make_user
 from tests.conftest import make_app
 
@@ -49,18 +49,35 @@ def test_home_and_empty_search(client: FlaskClient) -> None:
 
 
 def test_upload_creates_a_job_in_page_order(staff: FlaskClient, png: bytes) -> None:
-    response = _upload(staff, [(png, "page10.png"), (png, "page2.png"), (b"", "page1.png")])
+    response = _upload(staff, [(png, "page10.png"), (png, "page2.png"), (png, "page1.png")])
     assert response.status_code == 302
     job = db.session.scalars(db.select(ScanJob)).one()
     assert response.headers["Location"].endswith(f"/staff/jobs/{job.id}")
     names = [p.source_file.original_name for p in job.pages]
     assert names == ["page1.png", "page2.png", "page10.png"]
-    assert [p.state for p in job.pages] == ["failed", "queued", "queued"]
-    page = staff.get(f"/staff/jobs/{job.id}").get_data(as_text=True)
-    assert "empty" in page.lower()
+    assert [p.state for p in job.pages] == ["queued", "queued", "queued"]
     api = staff.get(f"/api/jobs/{job.id}").get_json()
-    assert (api["pages_total"], api["pages_failed"], api["status"]) == (3, 1, "queued")
+    assert (api["pages_total"], api["pages_failed"], api["status"]) == (3, 0, "queued")
     assert "pdf_path" not in api
+
+
+def test_files_that_cannot_be_pages_are_refused_on_the_form(staff: FlaskClient, png: bytes) -> None:
+    """A text file renamed .png, an empty file, a 0-byte PDF: refused, nothing saved (issue 16)."""
+    response = _upload(
+        staff,
+        [(png, "good.png"), (b"just some text\n", "notes.png"), (b"", "empty.png"),
+         (b"", "scan.pdf")],
+        title="Кеңес кезеңі",
+    )  # fmt: skip
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Not accepted, nothing was saved" in html
+    for named in ("notes.png (Not an image)", "empty.png (Empty file)", "scan.pdf (Empty file)"):
+        assert named in html
+    assert "good.png" not in html.split("nothing was saved")[1].split("Remove")[0]
+    assert 'value="Кеңес кезеңі"' in html  # the fields stay as they were
+    assert db.session.scalars(db.select(ScanJob)).all() == []
+    assert db.session.scalars(db.select(Document)).all() == []
 
 
 def test_upload_errors_are_shown_on_the_form(staff: FlaskClient, png: bytes) -> None:
@@ -119,8 +136,16 @@ def test_ui_language_follows_the_reader(client: FlaskClient) -> None:
 
 def test_job_states_and_failures_speak_the_readers_language(staff: FlaskClient, png: bytes) -> None:
     """Codes ("queued", "empty_file") never reach the screen: labels come from the catalogue."""
-    _upload(staff, [(png, "page1.png"), (b"", "page2.png")])
-    job = db.session.scalars(db.select(ScanJob)).one()
+    from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
+
+    # The form refuses an empty file; `mura ingest` (bulk work) keeps it as a failed page.
+    fields = DocumentFields("Қарағанды", "book", [], "kaz+rus")
+    uploader = db.session.scalars(db.select(User)).first()  # the logged-in staff member
+    job = ingest(
+        [Upload("page1.png", io.BytesIO(png)), Upload("page2.png", io.BytesIO(b""))],
+        fields,
+        user=uploader,
+    )
     flask_babel.refresh()  # the test client shares one app context, where the locale is cached
     html = staff.get(f"/staff/jobs/{job.id}?lang=ru").get_data(as_text=True)
     assert "В очереди" in html and "Пустой файл" in html

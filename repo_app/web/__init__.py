@@ -6,6 +6,7 @@ from flask import Flask, Response, request, url_for
 from flask_babel import get_locale
 
 from mura.app.core import languages
+from mura.app.modules.digitization import job_status
 from mura.app.web import caching, errors
 
 
@@ -40,6 +41,8 @@ def init_app(app: Flask) -> None:
     cors.init_app(app)
 
     app.add_template_filter(languages.language_name, "language_name")
+    # Globals, not context: the macros of _macros.html see them without "with context".
+    app.add_template_global(job_status.failure_label, "failure_text")
 
     @app.context_processor
     def _globals() -> dict:

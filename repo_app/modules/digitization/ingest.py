@@ -75,10 +75,16 @@ def ingest(
     fields: DocumentFields,
     options: dict | None = None,
     user: User | None = None,
+    *,
+    refuse_unusable: bool = False,
 ) -> ScanJob:
     """Create the document, its scan job and pages; OCR tasks are sent after the commit.
 
     ``user`` is who uploads: the job records them and their branch, and the audit log the upload.
+    With ``refuse_unusable`` (the upload form), a file that cannot be a page at all (empty,
+    not an image or PDF, truncated) refuses the whole upload with the reason of each such file,
+    and nothing is created: staff choose again rather than find failed pages later. Without it
+    (``mura ingest``, bulk work) such a file becomes a page that fails with its reason.
     """
     if not uploads:
         raise IngestError(_("Choose at least one page image."), "files")
@@ -99,6 +105,16 @@ def ingest(
     db.session.add_all([document, job])
     db.session.flush()  # ids for the pages
     pages = _pages_of(uploads, job, document)
+    unusable = _unusable(pages) if refuse_unusable else []
+    if unusable:
+        db.session.rollback()
+        raise IngestError(
+            _(
+                "Not accepted, nothing was saved: %(files)s. Remove or replace these files.",
+                files="; ".join(unusable),
+            ),
+            "files",
+        )
     if len(pages) > current_app.config["MAX_PAGES_PER_JOB"]:
         db.session.rollback()
         raise IngestError(
@@ -162,6 +178,18 @@ def _pages_of(uploads: Sequence[Upload], job: ScanJob, document: Document) -> li
                 page.finished_at = now
             pages.append(page)
     return pages
+
+
+def _unusable(pages: Sequence[Page]) -> list[str]:
+    """``name (why)`` of each uploaded file that cannot be a page, once per file."""
+    from mura.app.modules.digitization.job_status import failure_label
+
+    seen: dict[str, str] = {}
+    for page in pages:
+        if page.state == "failed" and page.error_code:
+            name = page.source_file.original_name or "?"
+            seen.setdefault(name, f"{name} ({failure_label(page.error_code)})")
+    return list(seen.values())
 
 
 def _collection(slug: str) -> Collection | None:

@@ -4,10 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import ScanJob
 from mura.app.modules.digitization.jobs import page_counts
+
+#: Why a page failed, in the reader's words (the job page, the upload form's refusals).
+FAILURE_LABELS = {
+    "empty_file": _l("Empty file"),
+    "not_an_image": _l("Not an image"),
+    "truncated_image": _l("Truncated image"),
+    "unsupported_format": _l("Unsupported file format"),
+    "too_large": _l("File too large"),
+    "too_complex": _l("Page too complex"),
+    "too_small": _l("Image too small"),
+    "ocr_failed": _l("OCR failed"),
+    "ocr_timeout": _l("OCR took too long"),
+    "bad_language": _l("Language not installed"),
+}
+
+
+def failure_label(code: str) -> str:
+    """A failure code in the reader's words (the code itself when it has none)."""
+    return str(FAILURE_LABELS.get(code, code))
+
 
 #: The job states shown outside: the stages after OCR count as `running`.
 PUBLIC_STATUS = {

@@ -24,7 +24,9 @@ class UploadForm(FlaskForm):
 
     files = MultipleFileField(
         _l("Page images"),
-        description=_l("TIFF (also multi-page), PNG, JPEG or scanner PDF, in page order."),
+        description=_l(
+            "TIFF (also multi-page), PNG, JPEG, JPEG 2000, WebP, BMP or scanner PDF, in page order."
+        ),
     )
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=1000)])
     authors = TextAreaField(_l("Authors"), description=_l("One per line."))

@@ -81,7 +81,9 @@ def upload() -> ResponseReturnValue:
             year=form.year.data,
         )
         try:
-            job = ingest(uploads, fields, user=current_user._get_current_object())
+            job = ingest(
+                uploads, fields, user=current_user._get_current_object(), refuse_unusable=True
+            )
         except IngestError as exc:
             target = getattr(form, exc.field or "", None) or form.files
             target.errors = [*target.errors, exc.message]
