@@ -244,6 +244,22 @@ def reindex_document(self, document_id: int) -> str:
     return "indexed"
 
 
+@shared_task(bind=True, acks_late=True, max_retries=5, name=task_names.RESTAMP_PDF)
+def restamp_pdf(self, document_id: int) -> str:
+    """Write the catalogue's description into the document's PDF (metadata only, no re-OCR).
+
+    Idempotent: a PDF that already says what the catalogue says is left alone.
+    """
+    from mura.app.modules.catalogue import pdf_stamp
+
+    try:
+        stored = pdf_stamp.restamp(document_id)
+    except TRANSIENT as exc:
+        db.session.rollback()
+        raise self.retry(countdown=_retry_delay(self.request.retries + 1), exc=exc) from exc
+    return "restamped" if stored is not None else "unchanged"
+
+
 @shared_task(name=task_names.SWEEP)
 def sweep() -> dict[str, int]:
     """Periodic: send again what a broker lost (``digitization.jobs.sweep``)."""
