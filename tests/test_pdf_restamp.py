@@ -23,6 +23,7 @@ from mura.app.modules.catalogue.marc_import import AgentData, RecordData, Subjec
 from mura.app.modules.rights import rights
 from mura.app.modules.rights.rights import IN_COPYRIGHT, PUBLIC_DOMAIN_MARK
 from tests.conftest import Stack
+from tests.pdfa_helpers import pdfa_problems
 from tests.synthetic import ingest_pages, render_pages, run_job
 
 pytestmark = pytest.mark.timeout(600)
@@ -174,6 +175,7 @@ def test_restamp_writes_only_metadata_and_is_idempotent(app: Flask, tmp_path: Pa
     assert (after["Title"], after["Author"]) == ("Ақындар", "Абай, Құнанбайұлы")
     assert set(after["Keywords"].split("; ")) == {"Поэзия", "Әдебиет"}
     assert after["pages"] == before["pages"]
+    assert pdfa_problems(local_path(document.pdf_file)) == []  # still what PDF/A-2b asks
     assert tasks.restamp_pdf.run(document_id) == "unchanged"  # a second delivery: nothing
     assert db.session.get(Document, document_id).pdf_file_id == stamped
 
@@ -188,3 +190,26 @@ def test_restamp_writes_only_metadata_and_is_idempotent(app: Flask, tmp_path: Pa
 
 def test_restamp_of_nothing(app: Flask) -> None:
     assert pdf_stamp.restamp(12345) is None
+
+
+def test_a_record_linked_during_assembly_is_stamped_when_it_ends(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No PDF yet when the record was linked, so no re-stamp was sent: assembly catches up."""
+    from mura.workers import tasks
+
+    job = ingest_pages(tmp_path / "pages", "Upload", 1)
+    for page in job.pages:
+        assert tasks.ocr_page.run(page.id) == "processed"
+    build = tasks._build_pdf
+
+    def build_then_link(job_row, work):  # the cataloguer links the record meanwhile
+        out = build(job_row, work)
+        record_id = _record("Кеш байланған", "Автор, Б.", "1990-")
+        records.link_document(job_row.document_id, record_id)
+        return out
+
+    monkeypatch.setattr(tasks, "_build_pdf", build_then_link)
+    assert tasks.assemble_pdf.run(job.id) == "assembled"
+    document = db.session.get(Document, job.document_id)
+    assert _pdf_facts(document)["Title"] == "Кеш байланған"
