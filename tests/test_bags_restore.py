@@ -215,7 +215,29 @@ def _public_answers(app: Flask, document_ids: list[int]) -> dict[int, tuple[int,
     }
 
 
-def test_a_bag_restored_elsewhere_keeps_records_rights_and_public_access(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "kind", ["embedded", pytest.param("production", marks=pytest.mark.production)]
+)
+def test_a_bag_restored_elsewhere_keeps_records_rights_and_public_access(
+    kind: str, tmp_path: Path
+) -> None:
+    """The fresh installation on SQLite, or on a new PostgreSQL database."""
+    from tests.conftest import PG_ADMIN_URL, _drop_database
+    from tests.test_preservation import _new_pg_database
+
+    fresh_config = dict(CONFIG)
+    made = []
+    if kind == "production":
+        made.append(_new_pg_database())
+        fresh_config["DATABASE_URL"] = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{made[0]}"
+    try:
+        _round_trip(tmp_path, fresh_config)
+    finally:
+        for name in made:
+            _drop_database(name)
+
+
+def _round_trip(tmp_path: Path, fresh_config: dict[str, str]) -> None:
     live = make_app(tmp_path / "live", **CONFIG)
     with live.app_context():
         docs = _library(tmp_path / "scans")
@@ -255,7 +277,7 @@ def test_a_bag_restored_elsewhere_keeps_records_rights_and_public_access(tmp_pat
     _check_bag_contents(bag, docs, before)
 
     # A fresh installation, a second MURA_HOME: only the bag.
-    fresh_env = _stack_env(tmp_path / "fresh", CONFIG)
+    fresh_env = _stack_env(tmp_path / "fresh", fresh_config)
     restored = _mura(fresh_env, "import-bag", str(bag), "--json")
     assert restored.returncode == 0, restored.stderr
     report = json.loads(restored.stdout)
@@ -265,7 +287,7 @@ def test_a_bag_restored_elsewhere_keeps_records_rights_and_public_access(tmp_pat
     assert list(report["access_differs"]) == [str(docs["contract"])]
     assert "online in the bag, not_public here" in report["access_differs"][str(docs["contract"])]
 
-    fresh = make_app(tmp_path / "fresh", **CONFIG)
+    fresh = make_app(tmp_path / "fresh", **fresh_config)
     with fresh.app_context():
         after = _facts(ids)
         volume_records = {
