@@ -285,13 +285,15 @@ def _export_document(document: Document, folder: Path) -> tuple[int, int]:
         if "hocr" in row["files"]:
             # The hOCR names the scan as the bag holds it (and its frame), and ALTO is made
             # from it: both are the bag's own files, hashed as written.
-            image = "../" + row["files"]["scan"]
-            files[row["files"]["hocr"]] = _rewrite(
-                folder / row["files"]["hocr"], point_image_bytes, image, page.frame
-            )
+            image = "../" + row["files"]["scan"]  # from pages/, where hOCR and ALTO are
+            hocr = folder / row["files"]["hocr"]
+            files[row["files"]["hocr"]] = _point_hocr(hocr, image, page.frame)
             name = f"pages/{page.seq:04d}.alto.xml"
-            files[name] = _write_alto(folder, row["files"]["hocr"], name, page)
-            row["files"]["alto"] = name
+            try:
+                files[name] = _write_alto(hocr, folder / name, image, page)
+                row["files"]["alto"] = name
+            except alto.AltoError as exc:  # the hOCR itself is in the bag, as it is
+                log.warning("document %s page %s: no ALTO: %s", document.id, page.seq, exc)
         page_rows.append(row)
     if document.pdf_file_id is not None:
         from mura.app.modules.catalogue import pdf_stamp
@@ -305,35 +307,27 @@ def _export_document(document: Document, folder: Path) -> tuple[int, int]:
     return len(files), sum(f["size"] for f in files.values())
 
 
-def _rewrite(path: Path, change: Callable[..., bytes], *args: Any) -> dict:
-    """Rewrite a copied-out file with ``change(data, *args)``; its facts as the bag has it."""
-    data = change(path.read_bytes(), *args)
+def _point_hocr(path: Path, image: str, frame: int) -> dict:
+    """Make a copied-out hOCR name the scan as the bag holds it; its facts as written."""
+    data = point_image_bytes(path.read_bytes(), image, frame)
     path.write_bytes(data)
     return _facts_of_written(path, data, "text/vnd.hocr+html", "page_hocr")
 
 
-def _write_alto(folder: Path, hocr_name: str, name: str, page: Page) -> dict:
-    """Write a page's ALTO 4 beside its hOCR (the scan named as the bag holds it)."""
-    hocr = (folder / hocr_name).read_bytes()
-    data = alto.alto_from_hocr(hocr, alto.AltoPage(
+def _write_alto(hocr: Path, out: Path, image: str, page: Page) -> dict:
+    """Write a page's ALTO 4, made from its hOCR in the bag; its facts as written."""
+    data = alto.alto_from_hocr(hocr.read_bytes(), alto.AltoPage(
         seq=page.seq,
-        image_name=_hocr_image(hocr) or "",
+        image_name=image,
         processed_at=page.finished_at,
         langs=page.langs or (page.job.langs if page.job else ""),
     ))  # fmt: skip
-    (folder / name).write_bytes(data)
-    return _facts_of_written(folder / name, data, alto.MIME, "page_alto")
-
-
-def _hocr_image(hocr: bytes) -> str | None:
-    """The ``image`` the hOCR's page names (set by :func:`point_image_bytes` just before)."""
-    import re
-
-    found = re.search(rb'image\s+"((?:[^"\\]|\\.)*)"', hocr.split(b"ocr_page", 1)[-1])
-    return found.group(1).decode("utf-8", "replace") if found else None
+    out.write_bytes(data)
+    return _facts_of_written(out, data, alto.MIME, "page_alto")
 
 
 def _facts_of_written(path: Path, data: bytes, mime: str, kind: str) -> dict:
+    """What mura.json says of a file the export wrote (not copied from the store)."""
     return {
         "sha256": hashlib.sha256(data).hexdigest(),
         "size": len(data),
