@@ -365,3 +365,24 @@ def _check_bag_contents(bag: Path, docs: dict[str, int], before: dict[int, dict]
     record = desc["document"]["record"]
     assert record["external_id"] == "RU/NLR/bibl/0001" and record["host_date"] == "1913-02-02"
     assert record["agents"][0]["dates"] == "1866-1937"
+
+
+def test_a_damaged_pdf_stops_the_export_with_its_fixity_named(tmp_path: Path) -> None:
+    """The re-stamp before the copy cannot read it: the export says which file failed."""
+    from mura.app.core.files import local_path
+    from mura.app.modules.preservation import preservation
+
+    app = make_app(tmp_path / "home", **CONFIG)
+    with app.app_context():
+        db.session.add(Collection(slug="karlag", title="Карлаг"))
+        db.session.commit()
+        document_id = _scan(tmp_path / "s", "Damaged")
+        path = local_path(db.session.get(Document, document_id).pdf_file)
+        path.chmod(0o644)
+        path.write_bytes(b"%PDF-1.7 rot")
+        target = tmp_path / "bag"
+        with pytest.raises(preservation.PreservationError, match="failed its fixity check"):
+            preservation.export_bag([document_id], target)
+        assert not target.exists()
+        db.session.remove()
+        db.engine.dispose()

@@ -299,7 +299,12 @@ def _export_document(document: Document, folder: Path) -> tuple[int, int]:
         from mura.app.modules.catalogue import pdf_stamp
 
         # The PDF says what the catalogue says now, even if its re-stamp is still queued.
-        pdf_file = pdf_stamp.restamp(document.id) or document.pdf_file
+        try:
+            pdf_file = pdf_stamp.restamp(document.id) or document.pdf_file
+        except Exception as exc:  # a damaged PDF: the copy below names it (fixity)
+            db.session.rollback()
+            log.warning("document %s: PDF not re-stamped before export: %s", document.id, exc)
+            pdf_file = document.pdf_file
         files["document.pdf"] = _copy_out(pdf_file, folder / "document.pdf")
     description = _describe(document, pages, page_rows, files)
     _write_json(folder / "metadata" / "mura.json", description)

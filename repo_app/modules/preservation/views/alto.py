@@ -33,4 +33,4 @@ def page_alto(document_id: int, seq: int) -> ResponseReturnValue:
     response.headers["Content-Disposition"] = (
         f'inline; filename="mura-{document.id}-{seq:04d}.alto.xml"'
     )
-    return reader_views._shared_cache(response, document, max_age=3600)
+    return reader_views._shared_cache(response, document, max_age=300)  # a re-OCR changes it
