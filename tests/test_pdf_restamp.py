@@ -213,3 +213,41 @@ def test_a_record_linked_during_assembly_is_stamped_when_it_ends(
     assert tasks.assemble_pdf.run(job.id) == "assembled"
     document = db.session.get(Document, job.document_id)
     assert _pdf_facts(document)["Title"] == "Кеш байланған"
+
+
+def test_mura_records_restamp_brings_stale_pdfs_up_to_the_catalogue(tmp_path: Path) -> None:
+    """No worker ran the re-stamps sent (a lost message, PDFs from before): the command does."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, _stack_env, make_app
+
+    home = tmp_path / "home"
+    app = make_app(home)
+    with app.app_context():
+        stale = _ocred(tmp_path / "a", "Stale")
+        damaged = _ocred(tmp_path / "b", "Damaged")
+        fresh = _ocred(tmp_path / "c", "Fresh")
+        for document_id in (stale, damaged):
+            records.link_document(document_id, _record("Каталог", "Автор, В.", "1950-"))
+        path = local_path(db.session.get(Document, damaged).pdf_file)
+        path.chmod(0o644)
+        path.write_bytes(b"%PDF-1.7 rot")
+        db.session.remove()
+        db.engine.dispose()
+
+    def restamp(*ids: int) -> tuple[int, dict]:
+        done = subprocess.run(
+            [sys.executable, "-m", "mura.app.cli", "records", "restamp", *map(str, ids), "--json"],
+            env=_stack_env(home, {}), capture_output=True, text=True, timeout=300, cwd=ROOT,
+        )  # fmt: skip
+        return done.returncode, json.loads(done.stdout)
+
+    code, report = restamp()
+    assert code == 1 and report["checked"] == 3 and report["restamped"] == [stale]
+    assert list(report["failed"]) == [str(damaged)]
+    assert restamp(stale, fresh) == (0, {"checked": 2, "restamped": [], "failed": {}})
+    with app.app_context():
+        assert _pdf_facts(db.session.get(Document, stale))["Title"] == "Каталог"
+        db.engine.dispose()

@@ -71,6 +71,30 @@ def restamp(document_id: int) -> StoredFile | None:
     return stored
 
 
+def restamp_all(document_ids: list[int] | None = None) -> dict:
+    """Re-stamp every PDF (of ``document_ids``, or of every document) that needs it.
+
+    For ``mura records restamp``: PDFs assembled before a change that sent no task (or whose
+    task a broker lost) are brought up to the catalogue. One failure does not stop the rest.
+
+    Returns:
+        ``checked`` (how many PDFs), ``restamped`` (document ids), ``failed`` (id -> why).
+    """
+    query = select(Document.id).where(Document.pdf_file_id.is_not(None)).order_by(Document.id)
+    if document_ids is not None:
+        query = query.where(Document.id.in_(sorted(set(document_ids))))
+    report: dict = {"checked": 0, "restamped": [], "failed": {}}
+    for document_id in list(db.session.scalars(query)):
+        report["checked"] += 1
+        try:
+            if restamp(document_id) is not None:
+                report["restamped"].append(document_id)
+        except Exception as exc:  # a damaged PDF: named, and `mura fixity` tells more
+            db.session.rollback()
+            report["failed"][document_id] = f"{type(exc).__name__}: {exc}"[:500]
+    return report
+
+
 def documents_to_restamp(session: Session) -> set[int]:
     """Ids of the documents with a PDF whose metadata this flush changes."""
     found: set[int] = set()
