@@ -73,6 +73,21 @@ def test_alto_of_a_tesseract_page_is_valid_and_has_its_words(tmp_path: Path) -> 
     assert len(root.findall(".//a:SP", NS)) == 2  # between the three words
 
 
+def test_alto_of_a_kazakh_book_page_of_the_corpus(corpus: Path, tmp_path: Path) -> None:
+    """A real page (300 dpi, skewed, noisy): paragraphs, lines and words, in Kazakh."""
+    scan = corpus / "p01_book.png"
+    result = process_page(scan, 0, tmp_path / "w", PageOptions(langs="kaz+rus", timeout_s=300))
+    root = assert_valid(alto.alto_from_hocr(result.hocr.read_bytes(), alto.AltoPage(1, scan.name)))
+    words = strings(root)
+    assert len(words) == result.word_count > 200
+    assert len(root.findall(".//a:TextLine", NS)) >= 30  # the page has 36 lines
+    assert {b.get("LANG") for b in root.iterfind(".//a:TextBlock", NS)} <= {"kk", "ru"}
+    page = root.find(".//a:Page", NS)
+    assert (page.get("WIDTH"), page.get("HEIGHT")) == ("1748", "2480")
+    truth = (corpus / "p01_book.gt.txt").read_text(encoding="utf-8").split()
+    assert len(set(words) & set(truth)) > 0.8 * len(set(truth))
+
+
 def test_the_hocr_names_the_master_not_a_deleted_scratch_file(tmp_path: Path) -> None:
     [scan] = render_pages(tmp_path / "p", 1)
     result = process_page(scan, 0, tmp_path / "w", PageOptions(langs="eng", timeout_s=120))

@@ -71,9 +71,7 @@ def alto_from_hocr(hocr: bytes, page: AltoPage) -> bytes:
     Raises:
         AltoError: The hOCR is not XML or has no ``ocr_page``.
     """
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
         root = etree.fromstring(hocr, parser)
     except etree.XMLSyntaxError as exc:
@@ -81,7 +79,8 @@ def alto_from_hocr(hocr: bytes, page: AltoPage) -> bytes:
     hocr_page = next((e for e in root.iter() if _classes(e) & {"ocr_page"}), None)
     if hocr_page is None:
         raise AltoError("the hOCR has no ocr_page")
-    width, height = _box(hocr_page)[2:] if _box(hocr_page) else (0, 0)
+    page_box = _box(hocr_page)
+    width, height = page_box[2:] if page_box else (0, 0)
     a = f"{{{ALTO_NS}}}"
     alto = etree.Element(a + "alto", nsmap={None: ALTO_NS, "xsi": XSI_NS})
     alto.set(f"{{{XSI_NS}}}schemaLocation", SCHEMA_LOCATION)
@@ -122,6 +121,9 @@ def alto_from_hocr(hocr: bytes, page: AltoPage) -> bytes:
                     text_line, a + "String", ID=f"{page_id}_S{counts['S']}", CONTENT=_text(word)
                 )
                 _position(string, _box(word))
+                word_lang = _language(_lang_of(word))
+                if word_lang and word_lang != text_block.get("LANG"):
+                    string.set("LANG", word_lang)  # a Russian word on a Kazakh page
                 confidence = _WCONF.search(word.get("title") or "")
                 if confidence:
                     string.set("WC", _number(min(100.0, float(confidence.group(1))) / 100))
@@ -210,10 +212,7 @@ def _language(code: str | None) -> str | None:
     """A BCP 47 tag (``LANG`` is xsd:language) for a Tesseract code; None when unknown."""
     if not code:
         return None
-    try:
-        tag = bcp47(code)
-    except (KeyError, ValueError):
-        return None
+    tag = bcp47(code)
     return tag if re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", tag or "") else None
 
 
