@@ -96,6 +96,29 @@ def test_the_hocr_names_the_master_not_a_deleted_scratch_file(tmp_path: Path) ->
     assert "bbox 0 0 600 200" in title
 
 
+def test_pointing_the_hocr_changes_only_the_page_title() -> None:
+    """Tools read Tesseract's hOCR with patterns: every other byte stays, quotes included."""
+    from mura.workers.pipeline.hocr import point_image_bytes
+
+    tesseract = (
+        "<?xml version='1.0' encoding='UTF-8'?>\n<html xmlns='http://www.w3.org/1999/xhtml'>"
+        "<body>\n <div class='ocr_page' id='page_1' title='image \"/tmp/p7/ocr.pnm\";"
+        " bbox 0 0 600 200; ppageno 0; scan_res 300 300'>\n"
+        "  <span class='ocrx_word' id='word_1_1' title='bbox 34 83 137 116; x_wconf 96'>Мұра</span>"
+        "\n </div>\n</body></html>\n"
+    ).encode()
+    pointed = point_image_bytes(tesseract, "../scans/0001.tif", 2)
+    assert pointed == tesseract.replace(
+        b"title='image \"/tmp/p7/ocr.pnm\"; bbox 0 0 600 200; ppageno 0; scan_res 300 300'",
+        b"title='image \"../scans/0001.tif\"; bbox 0 0 600 200; scan_res 300 300; ppageno 2'",
+    )
+    assert point_image_bytes(pointed, "../scans/0001.tif", 2) == pointed  # idempotent
+    odd = point_image_bytes(tesseract, "a \"quoted\" & 'odd' name", 0)
+    title = etree.fromstring(odd).find(".//*[@class='ocr_page']").get("title")
+    assert title.startswith('image "a \\"quoted\\" & \'odd\' name"; bbox 0 0 600 200')
+    assert point_image_bytes(b"not xml", "x", 0) == b"not xml"
+
+
 def test_alto_of_a_pdf_page_kept_with_its_own_text(tmp_path: Path) -> None:
     """The hOCR made from a PDF's text layer has lines but no blocks: each gets one."""
     source = placeholder_page(tmp_path / "text.pdf", "Қарағанды облысы, 1937 жыл")

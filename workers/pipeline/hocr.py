@@ -9,6 +9,7 @@ hOCR specification counts physical pages).
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -16,31 +17,44 @@ from lxml import etree
 
 from .context import disk_errors
 
-_IMAGE = re.compile(r'image\s+"(?:[^"\\]|\\.)*"\s*;?\s*|image\s+\S+\s*;?\s*')
+_IMAGE = re.compile(r'image\s+"(?:[^"\\]|\\.)*"\s*;?\s*|image\s+[^;"\s]+\s*;?\s*')
 _PPAGENO = re.compile(r"ppageno\s+\d+\s*;?\s*")
+#: The start tag of the hOCR page element, and the title attribute inside a start tag.
+_PAGE_TAG = re.compile(
+    rb"<[A-Za-z]+\b[^>]*\bclass\s*=\s*([\"'])(?:[^\"'>]*\s)?ocr_page(?:\s[^\"'>]*)?\1[^>]*>"
+)
+_TITLE = re.compile(rb"\btitle\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 
 
 def point_image_bytes(hocr: bytes, image: str, frame: int = 0) -> bytes:
     """``hocr`` with its page's ``image`` set to ``image`` and ``ppageno`` to ``frame``.
 
-    The rest of the file is kept as it is (only the ``ocr_page`` title changes). hOCR that
-    is not XML, or has no page, comes back unchanged.
+    Only the page element's ``title`` attribute changes: every other byte stays as Tesseract
+    (or pdftotext) wrote it, quotes included, for tools that read hOCR with patterns. hOCR
+    without a page element, or that would not parse afterwards, comes back unchanged.
     """
+    tag = _PAGE_TAG.search(hocr)
+    if tag is None:
+        return hocr
+    start_tag = tag.group(0)
+    found = _TITLE.search(start_tag)
+    old = html.unescape((found.group(1) or found.group(2)).decode("utf-8")) if found else ""
+    rest = _PPAGENO.sub("", _IMAGE.sub("", old)).strip().rstrip(";").strip()
+    quoted = image.replace("\\", "\\\\").replace('"', '\\"')
+    title = "; ".join([f'image "{quoted}"', *([rest] if rest else []), f"ppageno {int(frame)}"])
+    value = "'" + html.escape(title, quote=False).replace("'", "&apos;") + "'"
+    if found:
+        new_tag = start_tag[: found.start()] + b"title=" + value.encode() + start_tag[found.end() :]
+    else:
+        end = -2 if start_tag.endswith(b"/>") else -1
+        new_tag = start_tag[:end] + b" title=" + value.encode() + start_tag[end:]
+    result = hocr[: tag.start()] + new_tag + hocr[tag.end() :]
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
-        tree = etree.ElementTree(etree.fromstring(hocr, parser))
+        etree.fromstring(result, parser)
     except etree.XMLSyntaxError:
         return hocr
-    page = next((e for e in tree.iter() if "ocr_page" in (e.get("class") or "").split()), None)
-    if page is None:
-        return hocr
-    title = _PPAGENO.sub("", _IMAGE.sub("", page.get("title") or "")).strip().rstrip(";")
-    quoted = image.replace("\\", "\\\\").replace('"', '\\"')
-    parts = [f'image "{quoted}"', *([title] if title else []), f"ppageno {int(frame)}"]
-    page.set("title", "; ".join(parts))
-    return etree.tostring(
-        tree, xml_declaration=True, encoding="UTF-8", doctype=tree.docinfo.doctype or None
-    )
+    return result
 
 
 def point_image(hocr: Path, image: str, frame: int = 0) -> Path:
