@@ -152,7 +152,7 @@ def test_bag_round_trip_into_an_empty_installation(stack: Stack, tmp_path: Path)
     doc_id = job["document_id"]
     bag_dir = tmp_path / "bag"
     [report] = stack.mura_json("export", str(doc_id), str(bag_dir))
-    assert report["documents"] == [doc_id] and report["files"] == 3 * 4 + 1
+    assert report["documents"] == [doc_id] and report["files"] == 3 * 5 + 1  # with ALTO
 
     # A valid bag with SHA-256 manifests, the files under data/, and its metadata.
     bag = bagit.Bag(str(bag_dir))

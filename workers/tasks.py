@@ -199,7 +199,23 @@ def assemble_pdf(self, job_id: int) -> str:
         jobs.fail_stage(job_id, "assembling", f"PDF assembly failed: {type(exc).__name__}: {exc}")
         return "failed"
     jobs.finish_stage(job_id, "assembling", "indexing")
+    _restamp_if_described_meanwhile(job.document_id)
     return "assembled"
+
+
+def _restamp_if_described_meanwhile(document_id: int) -> None:
+    """Re-stamp the PDF just assembled if its description changed meanwhile.
+
+    A record linked while the PDF was being assembled sent no re-stamp (there was no PDF yet):
+    compare now, cheaply (the PDF's Info only), and re-stamp if the catalogue moved on.
+    """
+    from mura.app.modules.catalogue import pdf_stamp
+
+    try:
+        pdf_stamp.restamp(document_id)
+    except Exception:  # the PDF is kept; the next change of the description re-stamps it
+        db.session.rollback()
+        log.exception("document %s: re-stamp after assembly failed", document_id)
 
 
 def _build_pdf(job: ScanJob, work: Path) -> Path:
@@ -242,6 +258,22 @@ def reindex_document(self, document_id: int) -> str:
     except Exception as exc:
         raise self.retry(countdown=_retry_delay(self.request.retries + 1), exc=exc) from exc
     return "indexed"
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, name=task_names.RESTAMP_PDF)
+def restamp_pdf(self, document_id: int) -> str:
+    """Write the catalogue's description into the document's PDF (metadata only, no re-OCR).
+
+    Idempotent: a PDF that already says what the catalogue says is left alone.
+    """
+    from mura.app.modules.catalogue import pdf_stamp
+
+    try:
+        stored = pdf_stamp.restamp(document_id)
+    except TRANSIENT as exc:
+        db.session.rollback()
+        raise self.retry(countdown=_retry_delay(self.request.retries + 1), exc=exc) from exc
+    return "restamped" if stored is not None else "unchanged"
 
 
 @shared_task(name=task_names.SWEEP)

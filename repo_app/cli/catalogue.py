@@ -83,3 +83,30 @@ def records_import(
             click.echo(f"  record {problem.position}{where}: {problem.reason}", err=True)
     if report.problems:
         sys.exit(1)
+
+
+@records.command("restamp")
+@click.argument("documents", nargs=-1, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@with_appcontext
+def records_restamp(documents: tuple[int, ...], as_json: bool) -> None:
+    """Bring PDFs' Info/XMP up to the catalogue (DOCUMENTS, or every document with a PDF).
+
+    Only PDFs whose metadata differs are rewritten (metadata only); e.g. once after an upgrade,
+    for PDFs assembled before their rights statement was written into them.
+    """
+    from mura.app.modules.catalogue import pdf_stamp
+
+    upgrade_database()
+    report = pdf_stamp.restamp_all(list(documents) or None)
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(
+            f"{report['checked']} PDF(s) checked: {len(report['restamped'])} re-stamped, "
+            f"{len(report['failed'])} failed"
+        )
+        for document_id, why in report["failed"].items():
+            click.echo(f"  document {document_id}: {why}", err=True)
+    if report["failed"]:
+        sys.exit(1)

@@ -93,6 +93,8 @@ def import_bag_command(bag: Path, as_json: bool) -> None:
         for old, new in report.documents.items():
             click.echo(f"document {old} restored as {new}")
         click.echo(f"{len(report.documents)} document(s), {report.files} file(s) restored")
+    for old, why in report.access_differs.items():  # a contract is not part of a bag
+        click.echo(f"document {old}: access differs: {why}", err=True)
 
 
 @cli.command("backup")

@@ -15,6 +15,7 @@ REINDEX_DOCUMENT = "mura.workers.tasks.reindex_document"
 SWEEP = "mura.workers.tasks.sweep"
 CHECK_RIGHTS = "mura.workers.tasks.check_rights"
 FIXITY_CHECK = "mura.workers.tasks.fixity_check"
+RESTAMP_PDF = "mura.workers.tasks.restamp_pdf"
 
 #: Queues by kind of work: OCR spreads over every worker; one process should consume `index`.
 QUEUES = ("ocr", "pdf", "index", "mura")
@@ -27,4 +28,5 @@ QUEUE_OF = {
     SWEEP: "mura",
     CHECK_RIGHTS: "mura",
     FIXITY_CHECK: "mura",
+    RESTAMP_PDF: "pdf",
 }

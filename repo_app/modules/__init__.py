@@ -14,7 +14,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Set up what the services need: Celery, the after-commit queue, the session hooks."""
     from mura.app.core import queue
-    from mura.app.modules.catalogue import records
+    from mura.app.modules.catalogue import pdf_stamp, records
     from mura.app.modules.rights import rights
     from mura.workers.celery_app import celery_init_app
 
@@ -22,3 +22,4 @@ def init_app(app: Flask) -> None:
     queue.init_app(app)
     rights.init_app(app)  # new documents get their computed access on insert
     records.init_app(app)  # deleted public documents leave an OAI tombstone
+    pdf_stamp.init_app(app)  # a changed description re-stamps the PDF's metadata

@@ -111,6 +111,9 @@ def _register_discovery(app: Flask) -> None:
     app.register_blueprint(reader.bp)
     app.register_blueprint(requests.bp)
     app.register_blueprint(staff_requests.bp, url_prefix="/staff/requests")
+    from mura.app.modules.preservation.views import alto as alto_views
+
+    app.register_blueprint(alto_views.bp)  # /read/<id>/<seq>/alto.xml, beside the reader
 
 
 def _refuse_untrusted_host() -> Response | None:

@@ -39,6 +39,7 @@ CROSS_ORIGIN_ENDPOINTS = frozenset(
         "catalogue.record_dc",
         "catalogue.cover",
         "oai.endpoint",
+        "alto.page_alto",  # ALTO of a page, for aggregators and viewers
     }
 )
 READ_METHODS = ("GET", "HEAD", "OPTIONS")

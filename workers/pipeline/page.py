@@ -20,6 +20,7 @@ from PIL import Image
 from .context import PageContext
 from .errors import PageError, TransientError
 from .geometry import check_page_size, placement
+from .hocr import point_image
 from .images import (
     LoadedPage,
     binarize,
@@ -207,6 +208,8 @@ def process_page(source: Path, frame: int, work_dir: Path, options: PageOptions)
         result = _process(source, frame, ctx, options)
     except MemoryError as exc:
         raise TransientError("Out of memory while processing the page.") from exc
+    # The hOCR names the master (the stored file, and its frame), not the deleted scratch copy.
+    point_image(result.hocr, source.name, frame)
     result.timings["total"] = time.perf_counter() - started
     return result
 

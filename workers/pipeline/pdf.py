@@ -56,6 +56,7 @@ class DocumentMeta:
         identifier: Identifier such as a call number or URN (dc:identifier).
         doc_type: Kind of document, e.g. 'book' (dc:type).
         keywords: Subject words (dc:subject, pdf:Keywords, Info /Keywords).
+        rights: The rights statement's URI (xmpRights:WebStatement, dc:rights), when known.
     """
 
     title: str
@@ -65,6 +66,7 @@ class DocumentMeta:
     identifier: str | None = None
     doc_type: str | None = None
     keywords: list[str] = field(default_factory=list)
+    rights: str | None = None
 
 
 # --- one page ------------------------------------------------------------------------------
@@ -335,30 +337,91 @@ def _font_key(font: pikepdf.Object) -> str | None:
 
 
 def _write_metadata(pdf: pikepdf.Pdf, meta: DocumentMeta) -> None:
+    """Info and XMP from ``meta``; what ``meta`` leaves empty is removed (a re-stamp)."""
     languages = [bcp47(lang) for lang in meta.languages]  # one table: languages.py
+    keywords = "; ".join(meta.keywords)
     with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
-        xmp["dc:title"] = meta.title
-        xmp["dc:creator"] = list(meta.authors)
-        xmp["dc:language"] = set(languages)
-        if meta.subject:
-            xmp["dc:description"] = meta.subject
-        if meta.identifier:
-            xmp["dc:identifier"] = meta.identifier
-        if meta.doc_type:
-            xmp["dc:type"] = {meta.doc_type}
-        if meta.keywords:
-            xmp["dc:subject"] = set(meta.keywords)
-            xmp["pdf:Keywords"] = "; ".join(meta.keywords)
+        values: dict[str, object] = {
+            "dc:title": meta.title,
+            "dc:creator": list(meta.authors),
+            "dc:language": set(languages),
+            "dc:description": meta.subject,
+            "dc:identifier": meta.identifier,
+            "dc:type": {meta.doc_type} if meta.doc_type else None,
+            "dc:subject": set(meta.keywords) if meta.keywords else None,
+            "pdf:Keywords": keywords or None,
+            "dc:rights": meta.rights,
+            "xmpRights:WebStatement": meta.rights,
+            # Marked: rights-managed (True) or public domain (False); unknown: not said.
+            "xmpRights:Marked": (
+                None if not meta.rights else str("publicdomain" not in meta.rights)
+            ),
+        }
+        for key, value in values.items():
+            if value:
+                xmp[key] = value
+            elif key in xmp and key not in ("dc:title", "dc:creator", "dc:language"):
+                del xmp[key]
         xmp["xmp:CreatorTool"] = CREATOR
     pdf.docinfo[Name.Title] = meta.title
     pdf.docinfo[Name.Author] = "; ".join(meta.authors)
     pdf.docinfo[Name.Creator] = CREATOR
-    if meta.subject:
-        pdf.docinfo[Name.Subject] = meta.subject
-    if meta.keywords:
-        pdf.docinfo[Name.Keywords] = "; ".join(meta.keywords)
+    for name, value in ((Name.Subject, meta.subject), (Name.Keywords, keywords)):
+        if value:
+            pdf.docinfo[name] = value
+        elif name in pdf.docinfo:
+            del pdf.docinfo[name]
     if languages:
         pdf.Root.Lang = languages[0]
+
+
+def stamp_of(meta: DocumentMeta) -> dict[str, str]:
+    """What :func:`restamp_pdf` would make a PDF say, as :func:`stamp_in` reads it back."""
+    return {
+        "title": meta.title,
+        "author": "; ".join(meta.authors),
+        "subject": meta.subject or "",
+        "keywords": "; ".join(meta.keywords),
+        "rights": meta.rights or "",
+        "identifier": meta.identifier or "",
+        "lang": bcp47(meta.languages[0]) if meta.languages else "",
+    }
+
+
+def stamp_in(path: Path) -> dict[str, str]:
+    """What the PDF at ``path`` says of itself (Info, and the rights from XMP)."""
+    with pikepdf.open(path) as pdf:
+        info = pdf.docinfo
+        meta = pdf.open_metadata()
+        return {
+            "title": str(info.get("/Title", "")),
+            "author": str(info.get("/Author", "")),
+            "subject": str(info.get("/Subject", "")),
+            "keywords": str(info.get("/Keywords", "")),
+            "rights": str(meta.get("xmpRights:WebStatement", "") or ""),
+            "identifier": str(meta.get("dc:identifier", "") or ""),
+            "lang": str(pdf.Root.get("/Lang", "")),
+        }
+
+
+def restamp_pdf(source: Path, out: Path, meta: DocumentMeta) -> Path:
+    """Write ``source`` again with new Info and XMP metadata, nothing else changed.
+
+    The pages, text layers and images are copied as they are (no re-OCR, no re-compression),
+    so a change in the catalogue costs a rewrite of the file, not a reprocessing.
+
+    Returns:
+        ``out``.
+    """
+    with _atomic_output(out) as tmp, pikepdf.open(source) as pdf:
+        _write_metadata(pdf, meta)
+        with disk_errors():
+            pdf.save(
+                tmp,
+                object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+                stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            )
+    return out
 
 
 @functools.cache

@@ -317,4 +317,5 @@ def document_meta(document: Document) -> DocumentMeta:
             for s in (record.subjects if record else [])
             if s.kind not in SCHEME_LABELS and s.kind != "classification"
         ],
+        rights=document.rights_uri or None,  # rightsstatements.org / PDM (docs/rights.md)
     )

@@ -8,27 +8,39 @@ another installation::
     data/documents/<id>/document.pdf           the searchable PDF
     data/documents/<id>/scans/0001.png         the uploaded files, unchanged (one per file)
     data/documents/<id>/pages/0001.pdf|.hocr|.txt   each page's PDF, word boxes and OCR text
+    data/documents/<id>/pages/0001.alto.xml    each page's ALTO 4 (made from its hOCR)
     data/documents/<id>/metadata/dc.xml        simple Dublin Core (oai_dc)
     data/documents/<id>/metadata/marc.xml      MARC 21 (MARCXML)
     data/documents/<id>/metadata/mets.xml      METS: the files, their checksums, the page order
-    data/documents/<id>/metadata/mura.json     Mura's own description, read back by the import
+    data/documents/<id>/metadata/mura.json     Mura's own description, read back by the import:
+                                               the document, its pages, its catalogue record
+                                               (every field, agents, subjects) and rights mark
 
 Every file copied out of the store is re-hashed on the way: a bag never carries an object that
 failed its fixity. The bag is built in a hidden folder beside the target and renamed into place,
-so a half-written bag is never visible under the target name. The import validates the whole
-bag (``bagit``: every payload file against ``manifest-sha256.txt``) and checks that each file's
-SHA-256 is the one Mura recorded before anything is written.
+so a half-written bag is never visible under the target name. Bags are BagIt 1.0 (RFC 8493):
+``bagit`` writes 0.97, so ``bagit.txt`` is rewritten and the tag manifest made again.
+
+The import validates the whole bag (``bagit``: every payload file against
+``manifest-sha256.txt``) and checks that each file's SHA-256 is the one Mura recorded before
+anything is written. It restores the catalogue record (matched by its id in the library system
+when the installation has it already) and the rights mark, so the access decided in the new
+installation is the bag's; where it is not (a contract, which a bag does not carry, opened the
+document), the report says so.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import fields as fields_of
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -41,8 +53,11 @@ from mura.app.core.files import get_store
 from mura.app.extensions import db
 from mura.app.models import Collection, Document, Page, ScanJob, StoredFile
 from mura.app.models.base import utcnow
+from mura.app.models.record import CatalogueRecord
 from mura.app.models.rights import DocumentRights
+from mura.app.modules.preservation import alto
 from mura.storage import StoreError
+from mura.workers.pipeline.hocr import point_image_bytes
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +93,23 @@ ROLES = (
     ("hocr", "hocr_file_id"),
     ("text", "text_file_id"),
 )
+#: What ``bagit.txt`` says: RFC 8493 (``bagit`` itself writes 0.97).
+BAGIT_VERSION = "1.0"
+#: Catalogue record columns that mura.json does not carry (the new installation sets them).
+RECORD_SKIPPED = ("id", "search_text", "created_at", "updated_at")
 METS_NS = "http://www.loc.gov/METS/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 _CHUNK = 1024 * 1024
+#: METS file groups: USE, and which bag paths belong (FULLTEXT: ALTO, as DFG-Viewer and
+#: Kitodo look for it).
+METS_GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("master", lambda p: p.startswith("scans/")),
+    ("pdf", lambda p: p.startswith("pages/") and p.endswith(".pdf")),
+    ("hocr", lambda p: p.endswith(".hocr")),
+    ("text", lambda p: p.endswith(".txt")),
+    ("FULLTEXT", lambda p: p.endswith(".alto.xml")),
+    ("document", lambda p: p == "document.pdf"),
+)
 
 
 class PreservationError(Exception):
@@ -113,6 +142,10 @@ class ImportReport:
     documents: dict[int, int] = field(default_factory=dict)
     files: int = 0
     collection: str | None = None
+    #: Catalogue records: old id in the bag -> id here (made or matched).
+    records: dict[int, int] = field(default_factory=dict)
+    #: Documents whose access here is not the bag's (old id -> "online -> not_public: why").
+    access_differs: dict[int, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """JSON-ready (keys as strings, as JSON has them)."""
@@ -120,6 +153,8 @@ class ImportReport:
             "documents": {str(k): v for k, v in self.documents.items()},
             "files": self.files,
             "collection": self.collection,
+            "records": {str(k): v for k, v in self.records.items()},
+            "access_differs": {str(k): v for k, v in self.access_differs.items()},
         }
 
 
@@ -179,6 +214,7 @@ def export_bag(
             report.files += files
             report.bytes += size
         bagit.make_bag(str(staging), _bag_info(ids, collection), checksums=["sha256"])
+        _declare_bagit_1_0(staging)
         if target.exists():
             target.rmdir()  # empty, checked above
         staging.rename(target)
@@ -186,6 +222,19 @@ def export_bag(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+def _declare_bagit_1_0(bag_dir: Path) -> None:
+    """Say BagIt 1.0 (RFC 8493) in ``bagit.txt`` and make the tag manifest again.
+
+    ``bagit`` writes "0.97"; what Mura writes is already 1.0 (UTF-8 tag files, SHA-256, no
+    duplicate manifest entries, no names that need percent-encoding), so only the declaration
+    and the tag manifest's checksum of ``bagit.txt`` change.
+    """
+    (bag_dir / "bagit.txt").write_text(
+        f"BagIt-Version: {BAGIT_VERSION}\nTag-File-Character-Encoding: UTF-8\n", encoding="utf-8"
+    )
+    bagit.Bag(str(bag_dir)).save()
 
 
 def _bag_info(ids: list[int], collection: str | None) -> dict[str, str]:
@@ -233,13 +282,94 @@ def _export_document(document: Document, folder: Path) -> tuple[int, int]:
                 name = f"pages/{page.seq:04d}{ext}"
                 files[name] = _copy_out(db.session.get(StoredFile, file_id), folder / name)
                 row["files"][role] = name
+        if "hocr" in row["files"]:
+            # The hOCR names the scan as the bag holds it (and its frame), and ALTO is made
+            # from it: both are the bag's own files, hashed as written.
+            image = "../" + row["files"]["scan"]  # from pages/, where hOCR and ALTO are
+            hocr = folder / row["files"]["hocr"]
+            files[row["files"]["hocr"]] = _point_hocr(hocr, image, page.frame)
+            name = f"pages/{page.seq:04d}.alto.xml"
+            try:
+                files[name] = _write_alto(hocr, folder / name, image, page)
+                row["files"]["alto"] = name
+            except alto.AltoError as exc:  # the hOCR itself is in the bag, as it is
+                log.warning("document %s page %s: no ALTO: %s", document.id, page.seq, exc)
         page_rows.append(row)
-    if document.pdf_file is not None:
-        files["document.pdf"] = _copy_out(document.pdf_file, folder / "document.pdf")
+    if document.pdf_file_id is not None:
+        from mura.app.modules.catalogue import pdf_stamp
+
+        # The PDF says what the catalogue says now, even if its re-stamp is still queued.
+        try:
+            pdf_file = pdf_stamp.restamp(document.id) or document.pdf_file
+        except Exception as exc:  # a damaged PDF: the copy below names it (fixity)
+            db.session.rollback()
+            log.warning("document %s: PDF not re-stamped before export: %s", document.id, exc)
+            pdf_file = document.pdf_file
+        files["document.pdf"] = _copy_out(pdf_file, folder / "document.pdf")
     description = _describe(document, pages, page_rows, files)
     _write_json(folder / "metadata" / "mura.json", description)
     _write_metadata(document, folder / "metadata", page_rows, files)
     return len(files), sum(f["size"] for f in files.values())
+
+
+def _point_hocr(path: Path, image: str, frame: int) -> dict:
+    """Make a copied-out hOCR name the scan as the bag holds it; its facts as written."""
+    data = point_image_bytes(path.read_bytes(), image, frame)
+    path.write_bytes(data)
+    return _facts_of_written(path, data, "text/vnd.hocr+html", "page_hocr")
+
+
+def _write_alto(hocr: Path, out: Path, image: str, page: Page) -> dict:
+    """Write a page's ALTO 4, made from its hOCR in the bag; its facts as written."""
+    data = alto.alto_from_hocr(hocr.read_bytes(), alto.AltoPage(
+        seq=page.seq,
+        image_name=image,
+        processed_at=page.finished_at,
+        langs=page.langs or (page.job.langs if page.job else ""),
+    ))  # fmt: skip
+    out.write_bytes(data)
+    return _facts_of_written(out, data, alto.MIME, "page_alto")
+
+
+def _facts_of_written(path: Path, data: bytes, mime: str, kind: str) -> dict:
+    """What mura.json says of a file the export wrote (not copied from the store)."""
+    return {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "mime": mime,
+        "kind": kind,
+        "original_name": path.name,
+    }
+
+
+def _record_fields(record: CatalogueRecord | None) -> dict | None:
+    """Everything of a catalogue record the import needs to make it again (mura.json)."""
+    if record is None:
+        return None
+    fields = {
+        column.key: getattr(record, column.key)
+        for column in CatalogueRecord.__table__.columns
+        if column.key not in RECORD_SKIPPED
+    }
+    fields["host_date"] = record.host_date.isoformat() if record.host_date else None
+    return {
+        "id": record.id,
+        **fields,
+        "agents": [
+            {
+                "kind": a.kind,
+                "name": a.name,
+                "role": a.role,
+                "dates": a.dates,
+                "authority_id": a.authority_id,
+            }  # fmt: skip
+            for a in record.agents
+        ],
+        "subjects": [
+            {"kind": s.kind, "term": s.term, "scheme": s.scheme, "authority_id": s.authority_id}
+            for s in record.subjects
+        ],
+    }
 
 
 def _describe(document: Document, pages: list[Page], page_rows: list[dict], files: dict) -> dict:
@@ -258,6 +388,7 @@ def _describe(document: Document, pages: list[Page], page_rows: list[dict], file
             "collection": _collection_of(document),
             "rights_mark": {"mark": mark.mark, "reason": mark.reason} if mark else None,
             "record_id": document.record_id,
+            "record": _record_fields(document.record),
             "created_at": _iso(document.created_at),
         },
         "job": {
@@ -347,10 +478,12 @@ def _mets(document: Document, dc: etree._Element, pages: list[dict], files: dict
     etree.SubElement(wrap, m + "xmlData").append(dc)
     file_sec = etree.SubElement(mets, m + "fileSec")
     ids: dict[str, str] = {}
-    groups = (("master", "scans/"), ("pdf", "pages/"), ("document", "document.pdf"))
-    for use, prefix in groups:
+    for use, belongs in METS_GROUPS:
+        members = sorted(p for p in files if belongs(p))
+        if not members:
+            continue
         group = etree.SubElement(file_sec, m + "fileGrp", USE=use)
-        for path in sorted(p for p in files if p.startswith(prefix)):
+        for path in members:
             facts = files[path]
             ids[path] = f"F{len(ids) + 1}"
             entry = etree.SubElement(
@@ -364,12 +497,19 @@ def _mets(document: Document, dc: etree._Element, pages: list[dict], files: dict
     top = etree.SubElement(struct, m + "div", TYPE=document.doc_type, DMDID="DMD1")
     if "document.pdf" in ids:
         etree.SubElement(top, m + "fptr", FILEID=ids["document.pdf"])
+    uses = Counter(page["files"].get("scan") for page in pages)
     for page in pages:
         div = etree.SubElement(
             top, m + "div", TYPE="page", ORDER=str(page["seq"]), ORDERLABEL=str(page["seq"])
         )
-        for path in page["files"].values():
-            etree.SubElement(div, m + "fptr", FILEID=ids[path])
+        for role, path in page["files"].items():
+            fptr = etree.SubElement(div, m + "fptr")
+            if role == "scan" and (uses[path] > 1 or page.get("frame")):
+                # One frame of a multi-page TIFF (or page of a PDF), 1-based: BEGIN = END.
+                frame = str((page.get("frame") or 0) + 1)
+                etree.SubElement(fptr, m + "area", FILEID=ids[path], BEGIN=frame, END=frame)
+            else:
+                fptr.set("FILEID", ids[path])
     return mets
 
 
@@ -436,7 +576,7 @@ def import_bag(path: Path) -> ImportReport:
         db.session.commit()
     for folder, desc in loaded:
         old_id, new_id, files = _restore(
-            folder / "metadata" / "mura.json", _import_document, folder, desc
+            folder / "metadata" / "mura.json", _import_document, folder, desc, report
         )
         report.documents[old_id] = new_id
         report.files += files
@@ -500,7 +640,7 @@ def _bag_error(exc: Exception) -> str:
     return f"{exc}: {shown}" if shown else str(exc)
 
 
-def _import_document(folder: Path, desc: dict) -> tuple[int, int, int]:
+def _import_document(folder: Path, desc: dict, report: ImportReport) -> tuple[int, int, int]:
     if desc.get("format") != FORMAT:
         raise PreservationError(f"{folder}: unknown format {desc.get('format')!r}")
     from mura.app.modules.discovery import search as search_service
@@ -508,9 +648,16 @@ def _import_document(folder: Path, desc: dict) -> tuple[int, int, int]:
 
     fields = desc["document"]
     old_id = int(fields["id"])
-    stored = {name: _keep(folder, name, facts) for name, facts in desc["files"].items()}
+    images = _master_names(desc)
+    stored = {
+        name: _keep(folder, name, facts, images.get(name))
+        for name, facts in desc["files"].items()
+        if facts.get("kind") != "page_alto"  # made from the hOCR whenever asked for
+    }
     db.session.flush()  # ids for the pages
     document = Document(**{name: fields[name] for name in DOCUMENT_FIELDS if name in fields})
+    if fields.get("record"):
+        document.record = _restore_record(fields["record"], report)
     if fields.get("collection"):
         document.collection = _get_or_create_collection(fields["collection"])
     if db.session.get(Document, old_id) is None:
@@ -552,21 +699,92 @@ def _import_document(folder: Path, desc: dict) -> tuple[int, int, int]:
     db.session.commit()
     _bump_sequence("documents")
     rights.refresh_rights([document.id], reindex=False)
+    if fields.get("access") and document.access != fields["access"]:
+        report.access_differs[old_id] = (
+            f"{fields['access']} in the bag, {document.access} here: {document.access_reason}"
+        )
     search_service.index_document(document.id)
     return old_id, document.id, len(stored)
 
 
-def _keep(folder: Path, name: str, facts: dict) -> StoredFile:
-    """Put one bag file into the store, checking it is the file Mura recorded."""
+def _restore_record(fields: dict, report: ImportReport) -> CatalogueRecord:
+    """The document's catalogue record here: made from the bag's, or the one already here.
+
+    A record the installation has already (same id in the library system, MARC 001) is
+    used as it is: the catalogue here may be newer than the bag. Documents of one record in
+    the bag share one record here.
+    """
+    from mura.app.modules.catalogue import records
+    from mura.app.modules.catalogue.marc_import import AgentData, RecordData, SubjectData
+
+    old_id = fields.get("id")
+    if isinstance(old_id, int) and old_id in report.records:
+        return db.session.get(CatalogueRecord, report.records[old_id])
+    external_id = fields.get("external_id") or None
+    existing = (
+        db.session.scalar(select(CatalogueRecord).where(CatalogueRecord.external_id == external_id))
+        if external_id
+        else None
+    )
+    if existing is None:
+        values = {name: fields[name] for name in records.RECORD_FIELDS if name in fields}
+        values["external_id"] = external_id
+        if values.get("host_date"):
+            values["host_date"] = date.fromisoformat(values["host_date"])
+        data = RecordData(
+            flavour=fields.get("source_format") or "",
+            fields=values,
+            agents=[AgentData(**_only(a, AgentData)) for a in fields.get("agents") or []],
+            subjects=[SubjectData(**_only(s, SubjectData)) for s in fields.get("subjects") or []],
+            source_marc=fields.get("source_marc") or "",
+        )
+        existing, _ = records.save_record(None, data)
+        db.session.flush()
+    if isinstance(old_id, int):
+        report.records[old_id] = existing.id
+    return existing
+
+
+def _only(values: dict, kind: type) -> dict:
+    """The keys of ``values`` that the dataclass ``kind`` has (a newer bag may carry more)."""
+    names = {f.name for f in fields_of(kind)}
+    return {k: v for k, v in values.items() if k in names}
+
+
+def _master_names(desc: dict) -> dict[str, tuple[str, int]]:
+    """Each hOCR file of the bag -> (its scan's SHA-256, frame): what it names once restored."""
+    found: dict[str, tuple[str, int]] = {}
+    for row in desc["pages"]:
+        names = row.get("files") or {}
+        scan = desc["files"].get(names.get("scan"), {})
+        if names.get("hocr") and scan.get("sha256"):
+            found[names["hocr"]] = (scan["sha256"], int(row.get("frame") or 0))
+    return found
+
+
+def _keep(folder: Path, name: str, facts: dict, image: tuple[str, int] | None = None) -> StoredFile:
+    """Put one bag file into the store, checking it is the file Mura recorded.
+
+    An hOCR file (``image`` given) names the scan by its path in the bag; the stored copy
+    names the stored master (its SHA-256) instead, as the worker's do.
+    """
     source = (folder / name).resolve()
     if not source.is_relative_to(folder.resolve()) or not source.is_file():
         raise PreservationError(f"{folder}: {name!r} is not a file of this bag")
-    with open(source, "rb") as stream:
-        obj = _put(stream)
-    if obj.sha256 != facts["sha256"]:
-        raise PreservationError(
-            f"{folder / name}: SHA-256 {obj.sha256} is not the recorded {facts['sha256']}"
-        )
+    if image is not None:
+        data = source.read_bytes()
+        if hashlib.sha256(data).hexdigest() != facts["sha256"]:
+            raise PreservationError(
+                f"{folder / name}: SHA-256 is not the recorded {facts['sha256']}"
+            )
+        obj = _put(io.BytesIO(point_image_bytes(data, *image)))
+    else:
+        with open(source, "rb") as stream:
+            obj = _put(stream)
+        if obj.sha256 != facts["sha256"]:
+            raise PreservationError(
+                f"{folder / name}: SHA-256 {obj.sha256} is not the recorded {facts['sha256']}"
+            )
     row = StoredFile(
         sha256=obj.sha256,
         size=obj.size,

@@ -1,0 +1,1 @@
+"""Preservation formats served over HTTP (ALTO per page)."""
