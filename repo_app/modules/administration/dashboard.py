@@ -7,7 +7,7 @@ documents whose first finished job finished in the period.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
@@ -158,18 +158,9 @@ def local_today() -> date:
 
 def contracts_ending_soon(today: date, days: int = ENDING_SOON_DAYS) -> list[Contract]:
     """Active contracts whose term ends within ``days`` days, soonest first."""
-    return list(
-        db.session.scalars(
-            select(Contract)
-            .where(
-                Contract.status == "active",
-                Contract.ends_on.is_not(None),
-                Contract.ends_on >= today,
-                Contract.ends_on <= today + timedelta(days=days),
-            )
-            .order_by(Contract.ends_on)
-        )
-    )
+    from mura.app.modules.rights.contracts import contracts_ending
+
+    return contracts_ending(today, days)
 
 
 def open_requests(limit: int = 10) -> tuple[dict[str, int], list[CopyRequest]]:

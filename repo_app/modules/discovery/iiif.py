@@ -463,20 +463,15 @@ def search_response(
     if answer.paged:
         # No ``total`` nor ``startIndex``: counting the matches of every page is the work
         # that paging avoids.
+        first, last, near = _paging(service, answer)
         response["partOf"] = {
             "id": _search_url(service, answer),
             "type": "AnnotationCollection",
-            "first": _search_url(service, answer, 1),
-            "last": _search_url(service, answer, answer.last),
+            "first": first,
+            "last": last,
         }
-        if answer.number < answer.last:
-            response["next"] = _search_url(service, answer, answer.number + 1)
-        if answer.number > 1:
-            response["prev"] = _search_url(service, answer, answer.number - 1)
-    ignored = [name for name in IGNORED_PARAMETERS if args.get(name)]
-    if ignored:
-        response["ignored"] = ignored
-    return response
+        response.update(near)
+    return _with_ignored(response, args)
 
 
 def search1_response(
@@ -527,16 +522,29 @@ def search1_response(
         "hits": hits,
     }
     if answer.paged:
+        first, last, near = _paging(service, answer)
         response["within"] = {
             "@id": _search_url(service, answer),
             "@type": "sc:Layer",
-            "first": _search_url(service, answer, 1),
-            "last": _search_url(service, answer, answer.last),
+            "first": first,
+            "last": last,
         }
-        if answer.number < answer.last:
-            response["next"] = _search_url(service, answer, answer.number + 1)
-        if answer.number > 1:
-            response["prev"] = _search_url(service, answer, answer.number - 1)
+        response.update(near)
+    return _with_ignored(response, args)
+
+
+def _paging(service: str, answer: Any) -> tuple[str, str, dict[str, str]]:
+    """First and last answer pages, and ``next``/``prev`` where they exist (both versions)."""
+    near = {}
+    if answer.number < answer.last:
+        near["next"] = _search_url(service, answer, answer.number + 1)
+    if answer.number > 1:
+        near["prev"] = _search_url(service, answer, answer.number - 1)
+    return _search_url(service, answer, 1), _search_url(service, answer, answer.last), near
+
+
+def _with_ignored(response: dict[str, Any], args: Mapping[str, str]) -> dict[str, Any]:
+    """Say which of the request's parameters this service does not implement."""
     ignored = [name for name in IGNORED_PARAMETERS if args.get(name)]
     if ignored:
         response["ignored"] = ignored
