@@ -1,9 +1,10 @@
 """Database models, one module per aggregate. Importing this package registers them all."""
 
+from mura.app.models.article import ArticleRegion
 from mura.app.models.audit import AuditEvent
 from mura.app.models.collection import Collection
 from mura.app.models.copy_request import REQUEST_STATUSES, CopyRequest
-from mura.app.models.document import DOC_TYPES, Document
+from mura.app.models.document import ARTICLE_TYPES, DOC_TYPES, SOURCE_TYPES, Document
 from mura.app.models.page import PAGE_STATES, Page
 from mura.app.models.plan import PLAN_FIELDS, Plan
 from mura.app.models.record import CatalogueRecord, RecordAgent, RecordSubject
@@ -49,4 +50,8 @@ __all__ = [
     # digitization plans of branches (docs/report.md)
     "PLAN_FIELDS",
     "Plan",
+    # articles clipped from issues (docs/workflow.md)
+    "ARTICLE_TYPES",
+    "SOURCE_TYPES",
+    "ArticleRegion",
 ]

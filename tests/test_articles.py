@@ -1,0 +1,313 @@
+"""Articles clipped from the pages of a newspaper issue (issue 17; docs/workflow.md "Articles").
+
+The page is generated (tests/newspaper.py): boxed articles whose text is a corpus paragraph, so
+the article's text has an exact ground truth. In-process tests run the real tasks without a
+broker; the end-to-end tests drive ``mura ingest`` and ``mura articles clip`` on both stacks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pikepdf
+import pytest
+from flask import Flask
+from rapidfuzz.distance import Levenshtein
+
+from tests.conftest import Stack
+from tests.newspaper import Article, paragraphs, render_issue_page
+
+MAX_CER = 0.03
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def cer(expected: str, found: str) -> float:
+    """Character error rate of ``found`` against ``expected`` (whitespace runs as one space)."""
+    ref = _norm(expected)
+    return Levenshtein.distance(ref, _norm(found)) / max(1, len(ref))
+
+
+def words(text: str) -> set[str]:
+    """Lower-case words of four letters or more."""
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) >= 4 and not w.isdigit()}
+
+
+def pdf_page_text(pdf: str | Path, page: int) -> str:
+    """The text layer of one page of a PDF (pdftotext, reading order of the layer)."""
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-raw", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def foreign_words(target: Article, others: list[Article]) -> set[str]:
+    """Words of the other articles that the target article does not have."""
+    own = words(target.text)
+    return set().union(*(words(o.text) for o in others)) - own
+
+
+# --- in process: the real tasks, no broker ---------------------------------------------
+
+
+def _run_job(job_id: int) -> None:
+    from mura.app.extensions import db
+    from mura.app.models import ScanJob
+    from mura.workers import tasks
+
+    job = db.session.get(ScanJob, job_id)
+    for page in job.pages:
+        assert tasks.ocr_page.run(page.id) == "processed"
+    assert tasks.assemble_pdf.run(job_id) == "assembled"
+    assert tasks.index_job.run(job_id) == "indexed"
+
+
+def _ingest_issue(paths: list[Path], title: str = "Дала жаңалықтары, № 12") -> int:
+    from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
+
+    streams = [open(p, "rb") for p in paths]  # noqa: SIM115
+    try:
+        job = ingest(
+            [Upload(p.name, s) for p, s in zip(paths, streams, strict=True)],
+            DocumentFields(title, "newspaper_issue", [], "kaz+rus", None, 2024),
+        )
+    finally:
+        for stream in streams:
+            stream.close()
+    _run_job(job.id)
+    return job.document_id
+
+
+@pytest.fixture(scope="module")
+def texts(corpus: Path) -> list[str]:
+    return paragraphs(corpus, 6)
+
+
+@pytest.fixture
+def request_ctx(app: Flask):
+    """Messages are translated for a request's language (English here)."""
+    with app.test_request_context():
+        yield app
+
+
+def test_regions_are_checked(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
+    from mura.app.modules.digitization.articles import (
+        ArticleError,
+        ArticleFields,
+        Region,
+        clip_article,
+        parse_region,
+    )
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:2])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    fields = ArticleFields("Мақала", "newspaper_article")
+    assert parse_region(" 1: 10,20,30,40 ") == Region(1, 10, 20, 30, 40)
+    for bad in ("1:10,20,30", "x:1,2,3,4", "", "1;1,2,3,4"):
+        with pytest.raises(ArticleError, match="PAGE:X,Y,W,H"):
+            parse_region(bad)
+    cases = {
+        "outside page 1": Region(1, 1900, 10, 200, 100),
+        "is empty": Region(1, 10, 10, 0, 100),
+        "Page 2 of document": Region(2, 10, 10, 100, 100),
+    }
+    for message, region in cases.items():
+        with pytest.raises(ArticleError, match=message):
+            clip_article(issue, [region], fields)
+    with pytest.raises(ArticleError, match="document type"):
+        clip_article(issue, [Region(1, *arts[0].box)], ArticleFields("T", "newspaper_issue"))
+    with pytest.raises(ArticleError, match="No catalogue record 999"):
+        clip_article(
+            issue, [Region(1, *arts[0].box)], ArticleFields("T", "newspaper_article", [], 999)
+        )
+    from mura.app.extensions import db
+    from mura.app.models import Document
+
+    assert db.session.scalar(db.select(db.func.count(Document.id))) == 1  # nothing was made
+
+    # Overlapping another article's region: a warning, allowed.
+    first = clip_article(issue, [Region(1, *arts[0].box)], fields)
+    assert first.warnings == []
+    x, y, w, h = arts[0].box
+    second = clip_article(issue, [Region(1, x + w // 2, y, w // 2, h)], fields)
+    assert second.warnings and f"article {first.job.document_id}" in second.warnings[0]
+
+
+def test_article_text_from_issue_ocr(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
+    """The clipping is the master's pixels; its text is the issue's words inside the box."""
+    from PIL import Image
+
+    from mura.app.core.files import local_path
+    from mura.app.extensions import db
+    from mura.app.models import Document, ScanJob
+    from mura.app.modules.administration import reports
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+    from mura.app.modules.discovery import search
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:4])
+    before = reports.annual_report(date.today().year).as_dict()["rows"]
+    issue = _ingest_issue([tmp_path / "page.png"])
+    after_issue = reports.annual_report(date.today().year).as_dict()["rows"]
+    assert after_issue == before  # an issue is a source: never counted
+    assert db.session.get(Document, issue).access == "not_public"  # not public unless decided
+
+    target = arts[1]
+    done = clip_article(
+        issue, [Region(1, *target.box)], ArticleFields("Мақала", "newspaper_article", ["Автор"])
+    )
+    job = db.session.get(ScanJob, done.job.id)
+    [page] = job.pages
+    clipping = Image.open(local_path(page.source_file))
+    master = Image.open(tmp_path / "page.png")
+    x, y, w, h = target.box
+    assert clipping.size == (w, h)
+    assert clipping.tobytes() == master.crop((x, y, x + w, y + h)).tobytes()  # lossless
+
+    _run_job(job.id)
+    db.session.expire_all()
+    page = db.session.get(ScanJob, job.id).pages[0]
+    assert page.state == "done", page.error_reason
+    assert cer(target.text, page.text) <= MAX_CER, page.text
+    assert not words(page.text) & foreign_words(target, [a for a in arts if a is not target])
+    assert "ocr" not in (page.timings or {})  # no second OCR: no word was cut
+    article = db.session.get(Document, job.document_id)
+    assert article.status == "published" and article.access == "online"
+    assert cer(target.text, pdf_page_text(local_path(article.pdf_file), 1)) <= MAX_CER
+
+    found = search.search(sorted(words(target.text) - words(arts[0].text))[0])
+    ids = [hit.document_id for hit in found.hits]
+    assert job.document_id in ids and issue not in ids
+
+    rows = reports.annual_report(date.today().year).as_dict()["rows"]
+    assert rows["newspaper_article"]["documents_year"] == 1
+    assert rows["newspaper_article"]["pages_year"] == 1
+    assert rows["total"]["documents_year"] == before["total"]["documents_year"] + 1
+    assert rows["total"]["pages_year"] == before["total"]["pages_year"] + 1
+
+
+def test_cut_word_read_again(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
+    """A region whose edge cuts through a line's words reads only that strip again."""
+    from mura.app.extensions import db
+    from mura.app.models import ScanJob
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+    from tests.newspaper import LINE_PX, PADDING
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:1])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    x, y, w, h = arts[0].box
+    # Down to the middle of the third line: two whole lines, the third cut in half.
+    cut_h = PADDING + 2 * LINE_PX + LINE_PX // 2 - 6
+    done = clip_article(issue, [Region(1, x, y, w, cut_h)], ArticleFields("T", "newspaper_article"))
+    _run_job(done.job.id)
+    db.session.expire_all()
+    [page] = db.session.get(ScanJob, done.job.id).pages
+    assert page.state == "done", page.error_reason
+    assert "ocr" in page.timings
+    assert any("read again" in w for w in page.warnings)
+    whole, cut = page.text.split("\n")[:2], page.text.split("\n")[2:]
+    assert cer(" ".join(arts[0].lines[:2]), " ".join(whole)) <= MAX_CER
+    assert len(cut) <= 1  # the cut line, as much of it as can be read
+
+
+# --- end to end: ``mura ingest`` and ``mura articles clip`` on both stacks -----------------------
+
+
+def _report_rows(stack: Stack) -> dict:
+    out = stack.mura("report", "--year", str(date.today().year), "--format", "json").stdout
+    return json.loads(out)["rows"]
+
+
+def test_clip_article_end_to_end(stack: Stack, tmp_path: Path, texts: list[str]) -> None:
+    arts = render_issue_page(tmp_path / "issue-p1.png", texts[:4])
+    more = render_issue_page(tmp_path / "issue-p2.png", texts[4:6], title="ДАЛА ЖАҢАЛЫҚТАРЫ 2")
+    before = _report_rows(stack)
+    [issue] = stack.mura_json(
+        "ingest",
+        str(tmp_path / "issue-p1.png"),
+        str(tmp_path / "issue-p2.png"),
+        "--title",
+        "Дала жаңалықтары, 2024, № 12",
+        "--type",
+        "newspaper_issue",
+        "--year",
+        "2024",
+        "--wait",
+    )
+    assert issue["status"] == "done" and issue["pages"] == 2, issue
+    assert _report_rows(stack) == before  # the issue is a source: not counted
+
+    # Bad regions: a clear error, exit 2, nothing made.
+    for region, message in (
+        ("1:1900,10,300,100", "outside page 1"),
+        ("1:10,10,0,50", "empty"),
+        ("3:10,10,50,50", "Page 3"),
+        ("1:10,10", "PAGE:X,Y,W,H"),
+    ):
+        proc = stack.mura(
+            "articles", "clip", str(issue["document_id"]), "--region", region,
+            "--title", "T", "--type", "newspaper_article", "--json", check=False,
+        )  # fmt: skip
+        assert proc.returncode == 2 and message in proc.stderr, (region, proc.stderr)
+
+    target = arts[2]
+    [article] = stack.mura_json(
+        "articles", "clip", str(issue["document_id"]),
+        "--region", f"1:{target.region}",
+        "--title", "Мақала", "--type", "newspaper_article", "--authors", "Автор Бір",
+        "--wait",
+    )  # fmt: skip
+    assert set(article) >= {"document_id", "job_id", "status", "pages", "pages_failed", "pdf_path"}
+    assert article["status"] == "done" and article["pages"] == 1 and article["pages_failed"] == 0
+    text = pdf_page_text(article["pdf_path"], 1)
+    assert cer(target.text, text) <= MAX_CER, text
+    assert not words(text) & foreign_words(target, [a for a in arts + more if a is not target])
+
+    # Search finds the article on its page 1, not the issue (a source, not public).
+    word = sorted(
+        words(target.text) - set().union(*(words(a.text) for a in arts if a is not target))
+    )[0]
+    hits = stack.mura_json("search", word)
+    ids = [h["document_id"] for h in hits]
+    assert article["document_id"] in ids and issue["document_id"] not in ids
+    assert next(h for h in hits if h["document_id"] == article["document_id"])["pages"] == [1]
+
+    rows = _report_rows(stack)
+    assert (
+        rows["newspaper_article"]["documents_year"]
+        == before["newspaper_article"]["documents_year"] + 1
+    )
+    assert rows["newspaper_article"]["pages_year"] == before["newspaper_article"]["pages_year"] + 1
+    assert rows["total"]["documents_year"] == before["total"]["documents_year"] + 1
+
+    # Overlapping another article: a warning, allowed.
+    proc = stack.mura(
+        "articles", "clip", str(issue["document_id"]), "--region", f"1:{target.region}",
+        "--title", "Again", "--type", "newspaper_article", "--json",
+    )  # fmt: skip
+    assert f"overlaps a region of article {article['document_id']}" in proc.stderr
+
+    # An article continued on the next page keeps the order of its regions.
+    first, second = more[1], arts[3]
+    [across] = stack.mura_json(
+        "articles", "clip", str(issue["document_id"]),
+        "--region", f"2:{first.region}", "--region", f"1:{second.region}",
+        "--title", "Жалғасы", "--type", "newspaper_article", "--wait",
+    )  # fmt: skip
+    assert across["status"] == "done" and across["pages"] == 2
+    with pikepdf.open(across["pdf_path"]) as pdf:
+        assert len(pdf.pages) == 2
+    assert cer(first.text, pdf_page_text(across["pdf_path"], 1)) <= MAX_CER
+    assert cer(second.text, pdf_page_text(across["pdf_path"], 2)) <= MAX_CER
+    rows_after = _report_rows(stack)
+    assert (
+        rows_after["newspaper_article"]["pages_year"]
+        == rows["newspaper_article"]["pages_year"] + 1 + 2
+    )
