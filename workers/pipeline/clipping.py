@@ -284,14 +284,17 @@ def image_size(source: Path, frame: int) -> tuple[int, int]:
     """(width, height) of a stored page image, from its header; PageError if not an image."""
     fmt = identify(source)
     if fmt not in (PNG, JPEG, TIFF):
-        raise ClippingError("Articles can be clipped from PNG, JPEG or TIFF page images only.")
+        raise ClippingError(
+            "Articles can be clipped from PNG, JPEG or TIFF page images only.", "clip_format"
+        )
     with Image.open(source) as im:
         if frame:
             im.seek(frame)
         orientation = im.getexif().get(0x0112, 1)
         if orientation not in (None, 1):
             raise ClippingError(
-                "This scan is stored turned (EXIF orientation); clip from an upright scan."
+                "This scan is stored turned (EXIF orientation); clip from an upright scan.",
+                "clip_turned",
             )
         return im.size
 

@@ -28,6 +28,8 @@ DC_TYPES = {
     "newspaper_article": "newspaper article",
     "journal_article": "journal article",
     "book_article": "book chapter",
+    "newspaper_issue": "newspaper issue",
+    "journal_issue": "journal issue",
 }
 
 

@@ -137,7 +137,7 @@ def check_region(document: Document, region: Region) -> tuple[Page, tuple[int, i
         width, height = image_size(files.local_path(page.source_file), page.frame)
     except ClippingError as exc:
         raise ArticleError(
-            _("Page %(page)d cannot be clipped: %(reason)s", page=region.page, reason=exc.reason)
+            _("Page %(page)d cannot be clipped: %(reason)s", page=region.page, reason=_reason(exc))
         ) from exc
     if region.w <= 0 or region.h <= 0:
         raise ArticleError(
@@ -258,7 +258,7 @@ def clip_article(
                     _(
                         "Page %(page)d cannot be clipped: %(reason)s",
                         page=region.page,
-                        reason=exc.reason,
+                        reason=_reason(exc),
                     )
                 ) from exc
             except StoreError as exc:
@@ -267,8 +267,14 @@ def clip_article(
                     _("The file could not be stored (%(reason)s); nothing was kept.", reason=exc)
                 ) from exc
             stored.mime = piece.mime
-            if piece.note:
-                warnings.append(piece.note)
+            if not piece.lossless:
+                warnings.append(
+                    _(
+                        "jpegtran is not installed: the clipping of page %(page)d was encoded "
+                        "again (JPEG quality 95).",
+                        page=region.page,
+                    )
+                )
             clipping = Page(
                 job=job,
                 document_id=article.id,
@@ -309,6 +315,15 @@ def clip_article(
     )
     db.session.commit()
     return Clipped(job, warnings)
+
+
+def _reason(exc: ClippingError) -> str:
+    """Why a page cannot be clipped, in the reader's language where the cause is known."""
+    if exc.code == "clip_format":
+        return _("articles can be clipped from PNG, JPEG or TIFF page images only")
+    if exc.code == "clip_turned":
+        return _("the scan is stored turned (EXIF orientation); clip from an upright scan")
+    return exc.reason
 
 
 def _work_root() -> Path:
