@@ -311,3 +311,18 @@ def test_clip_article_end_to_end(stack: Stack, tmp_path: Path, texts: list[str])
         rows_after["newspaper_article"]["pages_year"]
         == rows["newspaper_article"]["pages_year"] + 1 + 2
     )
+
+
+def test_an_issue_is_public_only_when_decided() -> None:
+    """``DEFAULT_ACCESS`` alone never opens an issue; a mark does (rights.decide)."""
+    from mura.app.modules.rights.rights import DocumentFacts, decide
+
+    today = date(2026, 1, 1)
+    by_default = DocumentFacts(default_mark="library_owned", has_record=False, is_source=True)
+    decision = decide(by_default, today)
+    assert decision.status == "not_public"
+    assert "source for its articles" in decision.reason
+    marked = DocumentFacts(mark="library_owned", default_mark="none", is_source=True)
+    assert decide(marked, today).status == "online"
+    article = DocumentFacts(default_mark="library_owned", has_record=False)
+    assert decide(article, today).status == "online"
