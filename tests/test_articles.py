@@ -186,6 +186,14 @@ def test_article_text_from_issue_ocr(request_ctx: Flask, tmp_path: Path, texts: 
     ids = [hit.document_id for hit in found.hits]
     assert job.document_id in ids and issue not in ids
 
+    # The article links to its host: dc:source and MARC 21 773 name the issue and its page.
+    from mura.app.modules.catalogue import metadata
+
+    source = metadata.dublin_core(article)["source"]
+    assert source == ["Дала жаңалықтары, № 12. – 2024. – P. 1"]
+    [field] = metadata.marc21(article, "oai:test:1").get_fields("773")
+    assert field.get_subfields("t", "g") == ["Дала жаңалықтары, № 12", "2024, P. 1"]
+
     rows = reports.annual_report(date.today().year).as_dict()["rows"]
     assert rows["newspaper_article"]["documents_year"] == 1
     assert rows["newspaper_article"]["pages_year"] == 1

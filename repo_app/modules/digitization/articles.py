@@ -410,3 +410,47 @@ def rederive(article_id: int) -> int:
         select(ScanJob.id).where(ScanJob.document_id == article_id).order_by(ScanJob.id.desc())
     )
     return jobs.reocr(job_id) if job_id is not None else 0
+
+
+@dataclass(frozen=True)
+class HostLink:
+    """Where an article was printed, for its metadata (MARC 21 773, UNIMARC 463, dc:source).
+
+    Attributes:
+        title: The issue's (or book's) title, e.g. "Дала жаңалықтары, 2024, № 12".
+        year: Its year, when known.
+        pages: The issue's page numbers the article spans, in reading order.
+        document_id: The issue's document id.
+    """
+
+    title: str
+    year: int | None
+    pages: tuple[int, ...]
+    document_id: int
+
+    @property
+    def pages_label(self) -> str:
+        """The pages as cited: "P. 3" or "P. 3, 4" (the article's place in the issue)."""
+        return "P. " + ", ".join(str(p) for p in self.pages)
+
+    @property
+    def citation(self) -> str:
+        """ISBD-like: "Title. – 2024. – P. 3, 4"."""
+        parts = [self.title.rstrip(". ")]
+        if self.year:
+            parts.append(str(self.year))
+        parts.append(self.pages_label)
+        return ". – ".join(parts)
+
+
+def host_link(article_id: int) -> HostLink | None:
+    """The host of a clipped article (the source of its first region); None for other documents."""
+    regions = regions_of(article_id)
+    if not regions:
+        return None
+    host = regions[0].source_document
+    seqs: list[int] = []
+    for region in regions:
+        if region.source_document_id == host.id and region.source_page.seq not in seqs:
+            seqs.append(region.source_page.seq)
+    return HostLink(host.title, host.year, tuple(seqs), host.id)
