@@ -334,3 +334,62 @@ def test_an_issue_is_public_only_when_decided() -> None:
     assert decide(marked, today).status == "online"
     article = DocumentFacts(default_mark="library_owned", has_record=False)
     assert decide(article, today).status == "online"
+
+
+# --- the clipping screen (Flask test client) ---------------------------------------------
+
+
+def test_clip_screen_endpoints(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
+    from mura.app.extensions import db
+    from mura.app.models import Document, Page, ScanJob
+    from tests.auth_helpers import english, login, make_user
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:3])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    page = db.session.scalar(db.select(Page).where(Page.document_id == issue))
+    make_user("clipper")
+    db.session.commit()
+    client = english(request_ctx.test_client())
+    assert login(client, "clipper").status_code == 302
+
+    screen = client.get(f"/staff/articles/pages/{page.id}")
+    assert screen.status_code == 200
+    html = screen.get_data(as_text=True)
+    assert 'id="clip-stage"' in html and 'data-width="2000"' in html
+    proposals = json.loads(re.search(r'id="clip-proposals">(.*?)</script>', html, re.S).group(1))
+    x, y, w, h = arts[0].box
+    assert any(x <= p["x"] and p["x"] + p["w"] <= x + w for p in proposals)  # its text block
+    assert client.get(f"/staff/jobs/{page.job_id}").get_data(as_text=True).count("Clip articles")
+
+    image = client.get(f"/staff/articles/pages/{page.id}/image.jpg")
+    assert image.status_code == 200 and image.mimetype == "image/jpeg"
+
+    text = client.get(f"/staff/articles/pages/{page.id}/text?x={x}&y={y}&w={w}&h={h}").json
+    assert cer(arts[0].text, text["text"]) <= MAX_CER
+    assert client.get(f"/staff/articles/pages/{page.id}/text?x=a").status_code == 400
+
+    # A refused save comes back to the screen with the reason (the regions stay in the browser).
+    bad = [{"page": 1, "x": 1990, "y": 10, "w": 50, "h": 50}]
+    refused = client.post(
+        f"/staff/articles/documents/{issue}/articles",
+        data={"regions": json.dumps(bad), "title": "T", "doc_type": "newspaper_article"},
+    )
+    assert refused.status_code == 302 and "retry=1" in refused.location
+    assert "outside page 1" in client.get(refused.location).get_data(as_text=True)
+
+    regions = [{"page": 1, "x": x, "y": y, "w": w, "h": h}]
+    saved = client.post(
+        f"/staff/articles/documents/{issue}/articles",
+        data={
+            "regions": json.dumps(regions),
+            "title": "Мақала",
+            "authors": "Автор Бір\nАвтор Екі",
+            "doc_type": "newspaper_article",
+        },
+    )
+    assert saved.status_code == 302 and "/staff/jobs/" in saved.location
+    article = db.session.scalars(
+        db.select(Document).where(Document.doc_type == "newspaper_article")
+    ).one()
+    assert article.authors == ["Автор Бір", "Автор Екі"]
+    assert db.session.scalar(db.select(ScanJob.id).where(ScanJob.document_id == article.id))

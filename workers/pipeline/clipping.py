@@ -159,6 +159,21 @@ def hocr_page_words(data: bytes) -> list[OcrWord]:
     return words
 
 
+def hocr_blocks(data: bytes) -> list[Box]:
+    """The boxes of Tesseract's text blocks (``ocr_carea``): columns and boxed articles."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True)
+    root = etree.fromstring(data, parser)
+    if root is None:
+        return []
+    blocks = []
+    for element in root.iter("{*}div"):
+        if "ocr_carea" in (element.get("class") or "").split():
+            box = _title_box(element.get("title") or "")
+            if box is not None:
+                blocks.append(box)
+    return blocks
+
+
 def _title_box(title: str) -> Box | None:
     for part in title.split(";"):
         fields = part.split()

@@ -16,6 +16,7 @@ article by itself; correct the article's page instead.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import tempfile
@@ -47,7 +48,12 @@ from mura.workers.pipeline.clipping import (
     ClippingWork,
     SourceGeometry,
     cut,
+    hocr_blocks,
+    hocr_page_words,
     image_size,
+    ocr_to_stored,
+    select_words,
+    stored_box,
 )
 
 #: ``PAGE:X,Y,W,H`` as typed on the command line.
@@ -454,3 +460,63 @@ def host_link(article_id: int) -> HostLink | None:
         if region.source_document_id == host.id and region.source_page.seq not in seqs:
             seqs.append(region.source_page.seq)
     return HostLink(host.title, host.year, tuple(seqs), host.id)
+
+
+# --- the clipping screen: what the OCR already knows of a page ------------------------------------
+
+#: A proposal smaller than this share of the page (a page number, a stray mark) is not offered.
+MIN_PROPOSAL_SHARE = 0.005
+
+
+def _page_ocr(page: Page) -> tuple[SourceGeometry, bytes] | None:
+    """The page's geometry and hOCR bytes, or None without OCR."""
+    if page.hocr_file_id is None or page.state != "done":
+        return None
+    hocr = db.session.get(StoredFile, page.hocr_file_id)
+    if hocr is None:
+        return None
+    size = image_size(files.local_path(page.source_file), page.frame)
+    return geometry_of(page, size), files.local_path(hocr).read_bytes()
+
+
+def selection_text(page: Page, region: Region) -> str:
+    """The OCR text inside a region of a page, for the clipping screen's live text.
+
+    As the article will get it, except the lines its edge cuts (read again only on saving).
+    """
+    ocr = _page_ocr(page)
+    if ocr is None:
+        return ""
+    geometry, data = ocr
+    found = select_words(
+        hocr_page_words(data),
+        region.box,
+        (region.x, region.y),
+        ocr_to_stored(geometry),
+        (region.w, region.h),
+    )
+    lines: dict[int, list[str]] = {}
+    for word in found.words:
+        lines.setdefault(word.line, []).append(word.text)
+    return "\n".join(" ".join(lines[key]) for key in sorted(lines))
+
+
+def proposals(page: Page) -> list[Region]:
+    """Article candidates from the layout the OCR found, for staff to accept, resize or merge.
+
+    Tesseract's text blocks, in the stored image's pixels, in its reading order.
+    """
+    ocr = _page_ocr(page)
+    if ocr is None:
+        return []
+    geometry, data = ocr
+    to_stored = ocr_to_stored(geometry)
+    width, height = geometry.size_px
+    found = []
+    for block in hocr_blocks(data):
+        x0, y0, x1, y1 = stored_box(block, to_stored)
+        x0, y0 = max(0, int(x0)), max(0, int(y0))
+        x1, y1 = min(width, int(math.ceil(x1))), min(height, int(math.ceil(y1)))
+        if (x1 - x0) * (y1 - y0) >= MIN_PROPOSAL_SHARE * width * height:
+            found.append(Region(page.seq, x0, y0, x1 - x0, y1 - y0))
+    return found
