@@ -393,3 +393,33 @@ def test_clip_screen_endpoints(request_ctx: Flask, tmp_path: Path, texts: list[s
     ).one()
     assert article.authors == ["Автор Бір", "Автор Екі"]
     assert db.session.scalar(db.select(ScanJob.id).where(ScanJob.document_id == article.id))
+
+
+def test_issue_ocred_again_reaches_its_articles(
+    request_ctx: Flask, tmp_path: Path, texts: list[str]
+) -> None:
+    """After the issue is OCRed again, its articles are derived again from the new words."""
+    from mura.app.extensions import db
+    from mura.app.models import ScanJob
+    from mura.app.modules.digitization import jobs
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:2])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    done = clip_article(issue, [Region(1, *arts[0].box)], ArticleFields("T", "newspaper_article"))
+    _run_job(done.job.id)
+    db.session.expire_all()
+    [before] = db.session.get(ScanJob, done.job.id).pages
+    first_finish = before.finished_at
+
+    issue_job = db.session.scalar(db.select(ScanJob.id).where(ScanJob.document_id == issue))
+    assert jobs.reocr(issue_job) == 1
+    _run_job(issue_job)  # its indexing queues the article's pages again
+    db.session.expire_all()
+    article_job = db.session.get(ScanJob, done.job.id)
+    assert article_job.status == "running" and article_job.pages[0].state == "queued"
+    _run_job(done.job.id)
+    db.session.expire_all()
+    [after] = db.session.get(ScanJob, done.job.id).pages
+    assert after.state == "done" and after.finished_at > first_finish
+    assert cer(arts[0].text, after.text) <= MAX_CER
