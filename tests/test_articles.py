@@ -423,3 +423,76 @@ def test_issue_ocred_again_reaches_its_articles(
     [after] = db.session.get(ScanJob, done.job.id).pages
     assert after.state == "done" and after.finished_at > first_finish
     assert cer(arts[0].text, after.text) <= MAX_CER
+
+
+# --- masters other than an upright PNG ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rotation", "skew"), [(0, 0.0), (0, 1.2), (90, 0.0), (180, -0.7), (270, 0.4)]
+)
+def test_ocr_to_stored_inverts_the_page_placement(rotation: int, skew: float) -> None:
+    """The map from hOCR pixels back to the stored image undoes what the page PDF did."""
+    from mura.workers.pipeline.clipping import SourceGeometry, ocr_to_stored
+    from mura.workers.pipeline.geometry import placement
+
+    size, dpi, ocr_dpi = (1700, 2300), (200.0, 200.0), 300.0
+    place = placement(size, dpi, rotation, skew)
+    a, b, c, d, e, f = place.image_matrix
+    geometry = SourceGeometry(size, place.width_pt, place.height_pt, ocr_dpi, rotation, skew)
+    back = ocr_to_stored(geometry)
+    for px, py in ((0, 0), (1700, 2300), (123, 1999), (850, 40)):
+        u, v = px / size[0], 1 - py / size[1]  # PDF image space: v = 1 at the top
+        x_pt, y_pt = a * u + c * v + e, b * u + d * v + f
+        hocr = (x_pt * ocr_dpi / 72, (place.height_pt - y_pt) * ocr_dpi / 72)
+        sx, sy = back(hocr)
+        assert abs(sx - px) < 1e-3 and abs(sy - py) < 1e-3  # the matrix has 6 decimals
+
+
+def test_sideways_scan_and_jpeg_master(
+    request_ctx: Flask, tmp_path: Path, texts: list[str]
+) -> None:
+    """A scan lying on its side (turned for OCR) and a JPEG cut by jpegtran on its blocks."""
+    from PIL import Image
+
+    from mura.app.core.files import local_path
+    from mura.app.extensions import db
+    from mura.app.models import ArticleRegion, Page, ScanJob
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+
+    arts = render_issue_page(tmp_path / "upright.png", texts[:2])
+    upright = Image.open(tmp_path / "upright.png")
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "sideways.png", dpi=(300, 300))
+    upright.save(tmp_path / "page.jpg", quality=92, dpi=(300, 300))
+    issue = _ingest_issue([tmp_path / "sideways.png", tmp_path / "page.jpg"])
+    pages = db.session.scalars(db.select(Page).where(Page.document_id == issue)).all()
+    assert {p.seq: p.rotation for p in pages}[1] == 90  # turned clockwise to be upright
+
+    x, y, w, h = arts[1].box
+    width = upright.width
+    sideways = Region(1, y, width - x - w, h, w)  # the same box on the stored, sideways scan
+    unaligned = Region(2, x + 5, y + 3, w - 5, h - 3)  # not on the JPEG's 8-pixel blocks
+    done = clip_article(issue, [sideways, unaligned], ArticleFields("T", "newspaper_article"))
+    _run_job(done.job.id)
+    db.session.expire_all()
+    first, second = db.session.get(ScanJob, done.job.id).pages
+    assert first.state == second.state == "done", (first.error_reason, second.error_reason)
+    assert first.rotation == 90  # shown upright: the article's width across
+    assert (round(first.width_pt, 1), round(first.height_pt, 1)) == (w * 72 / 300, h * 72 / 300)
+    assert cer(arts[1].text, first.text) <= MAX_CER, first.text
+    assert cer(arts[1].text, second.text) <= MAX_CER, second.text
+    pdf = local_path(db.session.get(ScanJob, done.job.id).document.pdf_file)
+    assert cer(arts[1].text, pdf_page_text(pdf, 1)) <= MAX_CER  # the text layer of the turned page
+
+    region = db.session.scalars(db.select(ArticleRegion).where(ArticleRegion.position == 2)).one()
+    assert (region.clip_x, region.clip_y) == (x + 5 - (x + 5) % 8, y + 3 - (y + 3) % 8)
+    clipping = Image.open(local_path(second.source_file))
+    assert clipping.format == "JPEG"
+    master = Image.open(tmp_path / "page.jpg")
+    box = (
+        region.clip_x,
+        region.clip_y,
+        region.clip_x + clipping.width,
+        region.clip_y + clipping.height,
+    )
+    assert clipping.convert("L").tobytes() == master.crop(box).convert("L").tobytes()

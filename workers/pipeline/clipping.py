@@ -32,7 +32,7 @@ from PIL import Image
 from .context import PageContext, disk_errors
 from .errors import PageError
 from .geometry import PT_PER_INCH, placement
-from .images import load_raster
+from .images import load_raster, transpose
 from .inputs import JPEG, PNG, TIFF, identify
 from .ocr import TESSERACT, run_tool
 from .page import PageResult
@@ -256,6 +256,20 @@ def select_words(
     return found
 
 
+def turn_box(box: Box, size: tuple[int, int], clockwise: int) -> Box:
+    """A box of an image of ``size`` in the same image turned ``clockwise`` (0/90/180/270)."""
+    x0, y0, x1, y1 = box
+    w, h = size
+    clockwise %= 360
+    if clockwise == 90:
+        return (h - y1, x0, h - y0, x1)
+    if clockwise == 180:
+        return (w - x1, h - y1, w - x0, h - y0)
+    if clockwise == 270:
+        return (y0, w - x1, y1, w - x0)
+    return box
+
+
 def _on_clip(box: tuple[float, ...], size: tuple[int, int]) -> Box:
     x0, y0, x1, y1 = box
     w, h = size
@@ -414,27 +428,37 @@ def derive(work: ClippingWork, work_dir: Path, timeout_s: float = 120) -> PageRe
         loaded = load_raster(work.clipping, identify(work.clipping), 0, ctx)
         clip_size = loaded.pixels.size
         source_words = hocr_page_words(work.source_hocr.read_bytes())
+    # The clipping keeps the master's orientation (no pixel is changed); a page that was turned
+    # upright for its OCR is turned the same way in the clipping's PDF, and the words' boxes
+    # are given in that upright clipping.
+    rotation = work.geometry.rotation % 360
     with ctx.timed("select"):
         to_stored = ocr_to_stored(work.geometry)
         found = select_words(source_words, work.region, work.origin, to_stored, clip_size)
+        upright = transpose(loaded.pixels, rotation)
     lines: dict[int, list[OcrWord]] = {}
     for word in found.words:
-        lines.setdefault(word.line, []).append(word)
+        box = turn_box(word.box, clip_size, rotation)
+        lines.setdefault(word.line, []).append(replace(word, box=box))
     if found.cut:
         with ctx.timed("ocr"):
             for line, box in found.cut.items():
-                again = _read_strip(loaded.pixels, box, line, work, ctx)
+                strip = turn_box(box, clip_size, rotation)
+                again = _read_strip(upright, strip, line, work, ctx)
                 lines[line] = sorted([*lines.get(line, []), *again], key=lambda w: w.box[0])
         ctx.warn(f"{len(found.cut)} line(s) cut by the region's edge were read again.")
     ordered = [lines[key] for key in sorted(lines)]
     dpi = work.geometry.stored_dpi
-    place = placement(clip_size, dpi, 0, 0.0)
+    upright_dpi = (dpi[1], dpi[0]) if rotation in (90, 270) else dpi
+    place = placement(clip_size, dpi, rotation, 0.0)
     with ctx.timed("pdf"):
         text = "\n".join(" ".join(w.text for w in line) for line in ordered)
         text_path = ctx.get_path("clipping.txt")
         text_path.write_text(text, encoding="utf-8")
-        hocr = write_hocr(ordered, clip_size, ctx.get_path("clipping.hocr"))
-        layer = text_layer_pdf(ordered, place.width_pt, place.height_pt, dpi, ctx.get_path("text"))
+        hocr = write_hocr(ordered, upright.size, ctx.get_path("clipping.hocr"))
+        layer = text_layer_pdf(
+            ordered, place.width_pt, place.height_pt, upright_dpi, ctx.get_path("text")
+        )
         pdf = build_page_pdf(loaded.visible, place, layer, ctx.get_path("page.pdf"))
     confidences = [w.confidence for line in ordered for w in line]
     return PageResult(
@@ -446,8 +470,8 @@ def derive(work: ClippingWork, work_dir: Path, timeout_s: float = 120) -> PageRe
         word_count=len(confidences),
         width_pt=place.width_pt,
         height_pt=place.height_pt,
-        dpi=dpi[0],
-        rotation=0,
+        dpi=upright_dpi[0],
+        rotation=rotation,
         skew_deg=0.0,
         timings=ctx.timings,
         warnings=ctx.warnings,
