@@ -392,6 +392,15 @@ def test_clip_screen_endpoints(request_ctx: Flask, tmp_path: Path, texts: list[s
         db.select(Document).where(Document.doc_type == "newspaper_article")
     ).one()
     assert article.authors == ["Автор Бір", "Автор Екі"]
+
+    # Its page says where it was printed; staff may open the issue's page, the public may not.
+    _run_job(db.session.scalar(db.select(ScanJob.id).where(ScanJob.document_id == article.id)))
+    shown = client.get(f"/documents/{article.id}").get_data(as_text=True)
+    assert "Дала жаңалықтары, № 12. – 2024. – P. 1" in shown
+    assert f"/read/{issue}/1" in shown and "See it on the newspaper page" in shown
+    anonymous = english(request_ctx.test_client())
+    public = anonymous.get(f"/documents/{article.id}").get_data(as_text=True)
+    assert "P. 1" in public and f"/read/{issue}/1" not in public  # the issue is not public
     assert db.session.scalar(db.select(ScanJob.id).where(ScanJob.document_id == article.id))
 
 

@@ -34,6 +34,7 @@ from mura.app.models import ARTICLE_TYPES, Document, Page
 from mura.app.modules.administration.views.access import can_modify_job, can_read_job_files
 from mura.app.modules.digitization import articles
 from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
+from mura.app.modules.rights import visibility
 
 bp = Blueprint("staff_articles", __name__)
 
@@ -158,3 +159,26 @@ def save(document_id: int) -> ResponseReturnValue:
         flash(warning, "warning")
     flash(_("Article saved: its pages are being made from the issue's text."))
     return redirect(url_for("staff.job", job_id=done.job.id))
+
+
+@bp.app_template_global()
+def article_host(document: Document) -> dict | None:
+    """Where a clipped article was printed, for its public page; None for other documents.
+
+    With a link to the issue's page ("see it on the newspaper page") when this reader may read
+    the issue: staff always, the public only when the issue was made public.
+    """
+    if document.doc_type not in ARTICLE_TYPES:
+        return None
+    host = articles.host_link(document.id)
+    if host is None:
+        return None
+    issue = db.session.get(Document, host.document_id)
+    staff = bool(current_user.is_authenticated)
+    readable = issue is not None and visibility.may_read(
+        issue, staff=staff, client_ip=request.remote_addr
+    )
+    url = None
+    if readable:
+        url = url_for("reader.read_page", document_id=host.document_id, seq=host.pages[0])
+    return {"citation": host.citation, "url": url}
