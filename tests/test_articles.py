@@ -347,7 +347,8 @@ def test_clip_screen_endpoints(request_ctx: Flask, tmp_path: Path, texts: list[s
     arts = render_issue_page(tmp_path / "page.png", texts[:3])
     issue = _ingest_issue([tmp_path / "page.png"])
     page = db.session.scalar(db.select(Page).where(Page.document_id == issue))
-    make_user("clipper")
+    clipper = make_user("clipper")
+    page.job.branch_id = clipper.branch_id  # the issue was scanned at the clipper's branch
     db.session.commit()
     client = english(request_ctx.test_client())
     assert login(client, "clipper").status_code == 302
@@ -367,6 +368,22 @@ def test_clip_screen_endpoints(request_ctx: Flask, tmp_path: Path, texts: list[s
     text = client.get(f"/staff/articles/pages/{page.id}/text?x={x}&y={y}&w={w}&h={h}").json
     assert cer(arts[0].text, text["text"]) <= MAX_CER
     assert client.get(f"/staff/articles/pages/{page.id}/text?x=a").status_code == 400
+
+    # Staff of another branch neither see the issue's pages here nor clip from them.
+    make_user("elsewhere", branch_code="b02")
+    db.session.commit()
+    other = english(request_ctx.test_client())
+    assert login(other, "elsewhere").status_code == 302
+    assert other.get(f"/staff/articles/pages/{page.id}").status_code == 404
+    assert other.get(f"/staff/articles/pages/{page.id}/image.jpg").status_code == 404
+    refused_elsewhere = other.post(
+        f"/staff/articles/documents/{issue}/articles",
+        data={"regions": json.dumps([{"page": 1, "x": x, "y": y, "w": w, "h": h}]), "title": "T",
+              "doc_type": "newspaper_article"},
+    )  # fmt: skip
+    assert refused_elsewhere.status_code == 403
+    anonymous_screen = request_ctx.test_client().get(f"/staff/articles/pages/{page.id}")
+    assert anonymous_screen.status_code in (302, 401)
 
     # A refused save comes back to the screen with the reason (the regions stay in the browser).
     bad = [{"page": 1, "x": 1990, "y": 10, "w": 50, "h": 50}]

@@ -240,6 +240,8 @@ def clip_article(
     job = ScanJob(document=article, langs=source.langs, options={}, status="queued")
     if user is not None:
         job.created_by_id, job.branch_id = user.id, user.branch_id
+    else:  # clipped in bulk (the CLI without --user): where the issue was scanned
+        job.branch_id = checked[0][1].job.branch_id
     db.session.add_all([article, job])
     db.session.flush()
     now = utcnow()
