@@ -522,3 +522,45 @@ def test_sideways_scan_and_jpeg_master(
         region.clip_y + clipping.height,
     )
     assert clipping.convert("L").tobytes() == master.crop(box).convert("L").tobytes()
+
+
+def test_bag_carries_the_regions(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
+    """An issue and its article exported as a bag come back linked, in another installation."""
+    from mura.app.extensions import db
+    from mura.app.modules.digitization.articles import (
+        ArticleFields,
+        Region,
+        clip_article,
+        host_link,
+    )
+    from mura.app.modules.preservation import preservation
+    from tests.conftest import make_app
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:2])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    done = clip_article(
+        issue, [Region(1, *arts[1].box)], ArticleFields("Мақала", "newspaper_article")
+    )
+    _run_job(done.job.id)
+    article = done.job.document_id
+    preservation.export_bag([issue, article], tmp_path / "bag")
+    desc = json.loads(
+        (
+            tmp_path / "bag" / "data" / "documents" / str(article) / "metadata" / "mura.json"
+        ).read_text(encoding="utf-8")
+    )
+    assert desc["regions"] == [
+        {"position": 1, "source_document_id": issue, "source_page": 1, "x": arts[1].box[0],
+         "y": arts[1].box[1], "w": arts[1].box[2], "h": arts[1].box[3],
+         "clip_x": arts[1].box[0], "clip_y": arts[1].box[1]}
+    ]  # fmt: skip
+    db.session.remove()
+
+    other = make_app(tmp_path / "other")
+    with other.test_request_context():
+        report = preservation.import_bag(tmp_path / "bag")
+        host = host_link(report.documents[article])
+        assert host is not None and host.document_id == report.documents[issue]
+        assert host.pages == (1,)
+        db.session.remove()
+        db.engine.dispose()

@@ -522,3 +522,52 @@ def proposals(page: Page) -> list[Region]:
         if (x1 - x0) * (y1 - y0) >= MIN_PROPOSAL_SHARE * width * height:
             found.append(Region(page.seq, x0, y0, x1 - x0, y1 - y0))
     return found
+
+
+# --- bags (modules/preservation/preservation.py) ---------------------------------------------
+
+
+def export_regions(article_id: int) -> list[dict]:
+    """The article's regions for its bag's mura.json: the issue's id, its page number, the box."""
+    return [
+        {
+            "position": r.position,
+            "source_document_id": r.source_document_id,
+            "source_page": r.source_page.seq,
+            "x": r.x,
+            "y": r.y,
+            "w": r.w,
+            "h": r.h,
+            "clip_x": r.clip_x,
+            "clip_y": r.clip_y,
+        }
+        for r in regions_of(article_id)
+    ]
+
+
+def restore_regions(article_id: int, rows: list[dict], new_ids: dict[int, int]) -> int:
+    """Link a restored article to its issue again; returns the regions restored.
+
+    ``new_ids`` maps the bag's document ids to the restored ones; an issue not in the bag is
+    looked for under its own id. Regions whose issue or page is not here are left out (the
+    article keeps its clippings and text either way).
+    """
+    restored = 0
+    for row in rows:
+        old_source = int(row["source_document_id"])
+        source = db.session.get(Document, new_ids.get(old_source, old_source))
+        page = source_page(source, int(row["source_page"])) if source is not None else None
+        if page is None:
+            continue
+        db.session.add(
+            ArticleRegion(
+                article_id=article_id,
+                position=int(row["position"]),
+                source_document_id=source.id,
+                source_page_id=page.id,
+                **{k: int(row[k]) for k in ("x", "y", "w", "h", "clip_x", "clip_y")},
+            )
+        )
+        restored += 1
+    db.session.commit()
+    return restored
