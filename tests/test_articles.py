@@ -182,9 +182,19 @@ def test_article_text_from_issue_ocr(request_ctx: Flask, tmp_path: Path, texts: 
     assert article.status == "published" and article.access == "online"
     assert cer(target.text, pdf_page_text(local_path(article.pdf_file), 1)) <= MAX_CER
 
-    found = search.search(sorted(words(target.text) - words(arts[0].text))[0])
+    word = sorted(words(target.text) - words(arts[0].text))[0]
+    found = search.search(word)
     ids = [hit.document_id for hit in found.hits]
     assert job.document_id in ids and issue not in ids
+
+    # The reader marks hits on the clipping: the word boxes are the clipping's pixels.
+    from mura.app.modules.discovery.reader import page_words
+
+    boxes = page_words(page)
+    assert (boxes.width, boxes.height) == (w, h)
+    hit = next(b for b in boxes.words if word in b.text.lower())
+    assert 0 <= hit.box[0] < hit.box[2] <= w and 0 <= hit.box[1] < hit.box[3] <= h
+    assert clipping.crop(hit.box).convert("L").getextrema()[0] < 100  # ink under the box
 
     # The article links to its host: dc:source and MARC 21 773 name the issue and its page.
     from mura.app.modules.catalogue import metadata
@@ -314,6 +324,14 @@ def test_clip_article_end_to_end(stack: Stack, tmp_path: Path, texts: list[str])
         assert len(pdf.pages) == 2
     assert cer(first.text, pdf_page_text(across["pdf_path"], 1)) <= MAX_CER
     assert cer(second.text, pdf_page_text(across["pdf_path"], 2)) <= MAX_CER
+    # Derived again on demand (after the issue's OCR changed): same text.
+    again = stack.mura("articles", "rederive", str(issue["document_id"]), "--wait")
+    assert f"article {article['document_id']}: 1 page(s) queued" in again.stdout
+    assert f"article {across['document_id']}: 2 page(s) queued" in again.stdout
+    [rederived] = stack.mura_json("jobs", str(across["job_id"]))
+    assert rederived["status"] == "done"
+    assert cer(first.text, pdf_page_text(rederived["pdf_path"], 1)) <= MAX_CER
+
     rows_after = _report_rows(stack)
     assert (
         rows_after["newspaper_article"]["pages_year"]
