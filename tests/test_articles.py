@@ -204,6 +204,12 @@ def test_article_text_from_issue_ocr(request_ctx: Flask, tmp_path: Path, texts: 
     [field] = metadata.marc21(article, "oai:test:1").get_fields("773")
     assert field.get_subfields("t", "g") == ["Дала жаңалықтары, № 12", "2024, P. 1"]
 
+    from mura.app.modules.administration import dashboard
+
+    today = dashboard.local_today()  # the library's day, as the dashboard counts
+    month = dashboard.month_bounds(today.year, today.month)
+    assert dashboard.pages_between(*month) == 1  # the article's page, not the issue's
+
     rows = reports.annual_report(date.today().year).as_dict()["rows"]
     assert rows["newspaper_article"]["documents_year"] == 1
     assert rows["newspaper_article"]["pages_year"] == 1
