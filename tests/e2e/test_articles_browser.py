@@ -3,8 +3,9 @@
 A generated newspaper page (tests/newspaper.py) is ingested as an issue by ``mura ingest``;
 staff open the clipping screen from the job page, draw a rectangle around two of its boxed
 articles, accept the OCR's text block of a third as a proposal, move it up in the order with
-the keyboard, see the live text, and save. The article is made by the running worker; the
-public search finds it, and its text is the three regions' in the order chosen.
+the keyboard, see the live text, draw a fourth in two halves and merge them (M), and save.
+The article is made by the running worker; the public search finds it, and its text is the
+regions' in the order chosen.
 
 Drives a real ``mura serve`` (waitress + the embedded worker) on a free port.
 """
@@ -113,6 +114,17 @@ def test_draw_accept_order_save(
     live = page.locator("#clip-text").inner_text()
     assert cer(arts[0].text, live.split("\n\n")[0]) <= MAX_CER
 
+    # The fourth article drawn in two halves, then merged: choose the first half, press M.
+    x, y, w, h = arts[3].box
+    page.evaluate("window.scrollTo(0, 0)")
+    stage = page.locator("#clip-stage").bounding_box()  # clicking the proposal scrolled
+    drag(page, stage, (x, y, w, h // 2), width)
+    drag(page, stage, (x, y + h // 2, w, h - h // 2), width)
+    assert page.locator("#clip-regions li").count() == 5
+    page.mouse.click(stage["x"] + (x + w / 2) * scale, stage["y"] + (y + h / 4) * scale)
+    page.keyboard.press("m")
+    assert page.locator("#clip-regions li").count() == 4
+
     page.fill("#clip-title", "Кітапхана күні")
     page.fill("#clip-authors", "Автор Бір")
     page.click("#clip-save")
@@ -120,8 +132,8 @@ def test_draw_accept_order_save(
     page.wait_for_selector("#open-document", timeout=120_000)  # the job page reloads when done
     job_id = int(re.search(r"/staff/jobs/(\d+)", page.url).group(1))
     [article] = mura_json(env, "jobs", str(job_id))
-    assert article["status"] == "done" and article["pages"] == 3, article
-    expected = [arts[0], arts[2], arts[1]]  # the order chosen on the screen
+    assert article["status"] == "done" and article["pages"] == 4, article
+    expected = [arts[0], arts[2], arts[1], arts[3]]  # the order chosen on the screen
     for number, part in enumerate(expected, start=1):
         assert cer(part.text, pdf_page_text(article["pdf_path"], number)) <= MAX_CER
 

@@ -100,7 +100,8 @@
       const what = document.createElement("span");
       what.textContent = labels.page + " " + r.page + ": " + r.x + "," + r.y + "," + r.w + "," + r.h;
       li.appendChild(what);
-      for (const [name, label] of [["up", labels.up], ["down", labels.down], ["remove", labels.remove]]) {
+      const buttons = [["up", labels.up], ["down", labels.down], ["merge", labels.merge], ["remove", labels.remove]];
+      for (const [name, label] of buttons) {
         const b = document.createElement("button");
         b.type = "button";
         b.className = "secondary clip-" + name;
@@ -120,6 +121,21 @@
     if (name === "remove") {
       regions.splice(i, 1);
       chosen = Math.min(i, regions.length - 1);
+    } else if (name === "merge") {
+      // One rectangle around this region and the next of the same page (two blocks the OCR
+      // split, one article).
+      const next = regions[i + 1];
+      const r = regions[i];
+      if (!next || next.page !== r.page) return;
+      const x1 = Math.max(r.x + r.w, next.x + next.w);
+      const y1 = Math.max(r.y + r.h, next.y + next.h);
+      r.x = Math.min(r.x, next.x);
+      r.y = Math.min(r.y, next.y);
+      r.w = x1 - r.x;
+      r.h = y1 - r.y;
+      delete r.sig;
+      regions.splice(i + 1, 1);
+      chosen = i;
     } else {
       const j = name === "up" ? i - 1 : i + 1;
       if (j < 0 || j >= regions.length) return;
@@ -220,6 +236,8 @@
     } else if (e.key === "Delete" || e.key === "Backspace") {
       e.preventDefault();
       act("remove", chosen);
+    } else if (e.key === "m" || e.key === "M") {
+      act("merge", chosen);
     } else if (e.key === "[") {
       act("up", chosen);
     } else if (e.key === "]") {
