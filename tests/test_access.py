@@ -49,6 +49,7 @@ PUBLIC = {
     "reader.iiif_search1",
     "reader.iiif_autocomplete",
     "reader.iiif_autocomplete1",
+    "alto.page_alto",
     "reader.iiif_image_base",
     "reader.iiif_image_info",
     "reader.iiif_image_tile",

@@ -22,10 +22,11 @@ from mura.app.core import files, task_names
 from mura.app.extensions import db
 from mura.app.models import Document, Page, ScanJob
 from mura.app.modules.catalogue import metadata
-from mura.app.modules.digitization import jobs, workflow
+from mura.app.modules.digitization import articles, jobs, workflow
 from mura.app.modules.digitization.quality import page_flags
 from mura.app.modules.discovery import search as search_service
 from mura.storage import StoreError
+from mura.workers.pipeline.clipping import derive as derive_clipping
 from mura.workers.pipeline.errors import PageError, TransientError
 from mura.workers.pipeline.page import PageOptions, PageResult, process_page
 from mura.workers.pipeline.pdf import assemble_pdf as build_document_pdf
@@ -61,13 +62,18 @@ def ocr_page(self, page_id: int) -> str:
         if not _with_db(jobs.claim_page, page_id):
             return "not claimed"
         job_id, attempts, frame, source, options = _with_db(_page_work, page_id)
+        # An article's page is derived from its issue page's OCR, not OCRed (docs/workflow.md).
+        clip = _with_db(articles.clipping_work, page_id)
     except OperationalError as exc:
         # The database stayed away: send the task again. (A claim already made expires with
         # its lease and the sweeper sends the page again.)
         raise self.retry(countdown=RETRY_DELAYS[1], exc=exc) from exc
     try:
         with work_folder(f"page-{page_id}-") as work:
-            result = process_page(source, frame, work, options)
+            if clip is not None:
+                result = derive_clipping(clip, work, options.timeout_s)
+            else:
+                result = process_page(source, frame, work, options)
             _record_page(page_id, result, options.langs)
     except PageError as exc:
         _rollback()
@@ -247,6 +253,9 @@ def index_job(self, job_id: int) -> str:
             return "failed"
         raise self.retry(countdown=_retry_delay(job.stage_attempts), exc=exc) from exc
     jobs.finish_stage(job_id, "indexing", "done")
+    # An issue OCRed again: its clipped articles take the new words (docs/workflow.md).
+    for article_id in articles.articles_of(job.document_id):
+        articles.rederive(article_id)
     return "indexed"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from mura.app.cli import (  # noqa: F401 - importing a module registers its commands
     administration,
+    articles,
     catalogue,
     digitization,
     discovery,

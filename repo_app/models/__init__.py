@@ -1,9 +1,10 @@
 """Database models, one module per aggregate. Importing this package registers them all."""
 
+from mura.app.models.article import ArticleRegion
 from mura.app.models.audit import AuditEvent
 from mura.app.models.collection import Collection
 from mura.app.models.copy_request import REQUEST_STATUSES, CopyRequest
-from mura.app.models.document import DOC_TYPES, Document
+from mura.app.models.document import ARTICLE_TYPES, DOC_TYPES, SOURCE_TYPES, Document
 from mura.app.models.lease import WorkerLease
 from mura.app.models.page import PAGE_STATES, Page
 from mura.app.models.plan import PLAN_FIELDS, Plan
@@ -52,4 +53,8 @@ __all__ = [
     "Plan",
     # which worker runs each round of a periodic duty (workers/periodic.py)
     "WorkerLease",
+    # articles clipped from issues (docs/workflow.md)
+    "ARTICLE_TYPES",
+    "SOURCE_TYPES",
+    "ArticleRegion",
 ]

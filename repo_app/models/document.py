@@ -14,7 +14,21 @@ from mura.app.models.record import CatalogueRecord
 from mura.app.models.stored_file import StoredFile
 from mura.app.models.user import User
 
-DOC_TYPES = ("book", "newspaper_article", "journal_article", "book_article")
+DOC_TYPES = (
+    "book",
+    "newspaper_article",
+    "journal_article",
+    "book_article",
+    "newspaper_issue",
+    "journal_issue",
+)
+#: Whole issues of a newspaper or journal: sources that articles are clipped from. They are
+#: OCRed like any document but not counted in the annual report (their articles are) and not
+#: public unless decided so (a mark or a contract; modules/rights/rights.py ``decide``).
+SOURCE_TYPES = ("newspaper_issue", "journal_issue")
+#: Articles: documents whose pages are clippings of regions of a source's pages
+#: (models/article.py, modules/digitization/articles.py).
+ARTICLE_TYPES = ("newspaper_article", "journal_article", "book_article")
 #: The document workflow (repo_app/modules/digitization/workflow.py): an upload starts ``scanned``;
 #: its OCR
 #: done, ``ocr_done``; staff checked the text and send it for approval, ``reviewed``; a reviewer

@@ -28,6 +28,9 @@ def init_app(app: Flask) -> None:
     )
 
     app.register_blueprint(staff_review.bp, url_prefix="/staff/review")
+    from mura.app.modules.digitization.views import articles as staff_articles
+
+    app.register_blueprint(staff_articles.bp, url_prefix="/staff/articles")
     app.register_blueprint(api.bp, url_prefix="/api")
     _register_catalogue(app)
     _register_accounts(app)

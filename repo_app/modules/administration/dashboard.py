@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 
 from mura.app.extensions import db
-from mura.app.models import Contract, CopyRequest, Document, Page, ScanJob
+from mura.app.models import SOURCE_TYPES, Contract, CopyRequest, Document, Page, ScanJob
 from mura.app.modules.administration import reports
 from mura.app.modules.rights import visibility
 
@@ -133,7 +133,9 @@ def pages_between(start: datetime, end: datetime) -> int:
         select(func.coalesce(func.sum(done.c.pages), 0))
         .select_from(dig)
         .join(done, done.c.document_id == dig.c.document_id)
+        .join(Document, Document.id == dig.c.document_id)
         .where(dig.c.digitized_at >= start, dig.c.digitized_at < end)
+        .where(Document.doc_type.not_in(SOURCE_TYPES))  # issues: their articles count
     )
     return int(db.session.scalar(query) or 0)
 

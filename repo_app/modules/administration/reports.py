@@ -8,6 +8,8 @@ many pages the installation holds. The definitions, in short:
 - "all years" is everything digitized up to the end of Y, so a past year's report stays the same;
 - "in Kazakh" means ``kaz`` is among the document's OCR languages;
 - its pages are the distinct page numbers digitized (page state ``done``) by its finished jobs;
+  an article clipped from an issue counts the distinct pages of the issue it spans;
+- a newspaper or journal issue (``SOURCE_TYPES``) is never counted: its articles are;
 - the megabytes of Y are the sizes of the stored files (scans, page PDF/hOCR/text, document PDF)
   of the documents digitized in Y, 1 MB = 1,048,576 bytes;
 - the contracts of Y are the contracts signed in Y (not drafts), counted for the contract's branch.
@@ -27,7 +29,17 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, case, distinct, func, literal, select, union
 
 from mura.app.extensions import db
-from mura.app.models import Branch, Contract, Document, Page, Plan, ScanJob, StoredFile
+from mura.app.models import (
+    SOURCE_TYPES,
+    ArticleRegion,
+    Branch,
+    Contract,
+    Document,
+    Page,
+    Plan,
+    ScanJob,
+    StoredFile,
+)
 
 #: The rows of the report, in the order libraries file them ("total" first).
 ROW_KEYS = ("total", "newspaper_article", "journal_article", "book_article", "book")
@@ -124,13 +136,23 @@ def digitized_documents() -> Select:
 
 
 def digitized_pages() -> Select:
-    """``(document_id, pages)``: distinct page numbers done by the finished jobs of a document."""
-    return (
+    """``(document_id, pages)``: distinct page numbers done by the finished jobs of a document.
+
+    An article clipped from an issue counts the pages of the issue it spans (distinct source
+    pages of its regions), not its clippings: three columns of one page are one page.
+    """
+    clipped = select(ArticleRegion.article_id)
+    plain = (
         select(Page.document_id, func.count(distinct(Page.seq)).label("pages"))
         .join(ScanJob, ScanJob.id == Page.job_id)
         .where(Page.state == "done", ScanJob.status == "done")
+        .where(Page.document_id.not_in(clipped))
         .group_by(Page.document_id)
     )
+    articles = select(
+        ArticleRegion.article_id, func.count(distinct(ArticleRegion.source_page_id))
+    ).group_by(ArticleRegion.article_id)
+    return union(plain, articles)
 
 
 def is_kazakh(langs_column: Any) -> Any:
@@ -161,6 +183,7 @@ def _document_rows(year: int, branch_id: int | None, per_branch: bool) -> list[A
         .join(dig, dig.c.document_id == Document.id)
         .outerjoin(pages, pages.c.document_id == Document.id)
         .where(dig.c.digitized_at < end)
+        .where(Document.doc_type.not_in(SOURCE_TYPES))  # issues: their articles count
         .group_by(*group)
     )
     if branch_id is not None:
@@ -210,7 +233,9 @@ def _file_bytes(year: int, branch_id: int | None, per_branch: bool) -> dict[int 
         .select_from(owned)
         .join(dig, dig.c.document_id == owned.c.document_id)
         .join(StoredFile, StoredFile.id == owned.c.file_id)
+        .join(Document, Document.id == owned.c.document_id)
         .where(dig.c.digitized_at >= start, dig.c.digitized_at < end)
+        .where(Document.doc_type.not_in(SOURCE_TYPES))
     )
     if branch_id is not None:
         query = query.where(dig.c.branch_id == branch_id)

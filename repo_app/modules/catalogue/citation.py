@@ -56,6 +56,8 @@ BIBTEX_TYPES = {
     "newspaper_article": "article",
     "journal_article": "article",
     "book_article": "incollection",
+    "newspaper_issue": "misc",
+    "journal_issue": "misc",
 }
 
 #: "№ 45", "No. 45" -> "45" for BibTeX's ``number``.

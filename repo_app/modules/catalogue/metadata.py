@@ -28,6 +28,8 @@ DC_TYPES = {
     "newspaper_article": "newspaper article",
     "journal_article": "journal article",
     "book_article": "book chapter",
+    "newspaper_issue": "newspaper issue",
+    "journal_issue": "journal issue",
 }
 
 
@@ -59,6 +61,9 @@ def dublin_core(document: Document, url: str | None = None) -> dict[str, list[st
         dc["relation"].append(document.collection.title)
     if document.rights_uri:  # rightsstatements.org / Public Domain Mark (docs/rights.md)
         dc["rights"].append(document.rights_uri)
+    host = _host_link(document)
+    if host is not None and not (record and record.host_citation):
+        dc["source"].append(host.citation)  # the issue it was clipped from
     if record is None:
         dc["creator"] += list(document.authors or [])
         dc["language"] += marc_languages(document.langs)
@@ -90,6 +95,16 @@ def dublin_core(document: Document, url: str | None = None) -> dict[str, list[st
     if record.external_url:
         dc["relation"].append(record.external_url)
     return _compact(dc)
+
+
+def _host_link(document: Document):
+    """The issue a clipped article comes from (modules/digitization/articles.py), else None."""
+    from mura.app.models import ARTICLE_TYPES
+    from mura.app.modules.digitization.articles import host_link
+
+    if document.doc_type not in ARTICLE_TYPES or document.id is None:
+        return None
+    return host_link(document.id)
 
 
 def physical_description(record: CatalogueRecord) -> str:
@@ -141,7 +156,9 @@ def marc21(document: Document, identifier: str, url: str | None = None) -> pymar
 
     record = document.record
     # Leader/07: m a book, a a chapter of a book, b an article of a newspaper or journal.
-    level = {"book": "m", "book_article": "a"}.get(document.doc_type, "b")
+    level = {"book": "m", "book_article": "a", "newspaper_issue": "s", "journal_issue": "s"}.get(
+        document.doc_type, "b"
+    )
     # Leader/18 "c": ISBD punctuation omitted (the import strips it); 0-4 and 12-16 are
     # computed by pymarc's writer at the end.
     rec = pymarc.Record(force_utf8=True, leader=f"     na{level} a22     7c 4500")
@@ -183,6 +200,9 @@ def marc21(document: Document, identifier: str, url: str | None = None) -> pymar
             if p
         )
         rec.add_field(_df("773", "0 ", t=record.host_title, g=related))
+    elif (host := _host_link(document)) is not None:  # clipped from an issue in Mura
+        related = ", ".join(p for p in (str(host.year or ""), host.pages_label) if p)
+        rec.add_field(_df("773", "0 ", t=host.title, g=related))
     if document.rights_uri:  # terms governing use: the rights statement (docs/rights.md)
         rec.add_field(_df("540", "  ", u=document.rights_uri))
     if url:  # the public page of the document (an HTML page that offers the PDF)

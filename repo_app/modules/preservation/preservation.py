@@ -55,6 +55,7 @@ from mura.app.models import Collection, Document, Page, ScanJob, StoredFile
 from mura.app.models.base import utcnow
 from mura.app.models.record import CatalogueRecord
 from mura.app.models.rights import DocumentRights
+from mura.app.modules.digitization.articles import export_regions, restore_regions
 from mura.app.modules.preservation import alto
 from mura.storage import StoreError
 from mura.workers.pipeline.hocr import point_image_bytes
@@ -399,6 +400,8 @@ def _describe(document: Document, pages: list[Page], page_rows: list[dict], file
         "pdf": "document.pdf" if "document.pdf" in files else None,
         "pages": page_rows,
         "files": files,
+        # An article clipped from an issue: where each of its pages was cut (docs/workflow.md).
+        **({"regions": regions} if (regions := export_regions(document.id)) else {}),
     }
 
 
@@ -580,6 +583,16 @@ def import_bag(path: Path) -> ImportReport:
         )
         report.documents[old_id] = new_id
         report.files += files
+    for folder, desc in loaded:  # articles find their issues once every document is back
+        if desc.get("regions"):
+            article_id = report.documents[int(desc["document"]["id"])]
+            _restore(
+                folder / "metadata" / "mura.json",
+                restore_regions,
+                article_id,
+                desc["regions"],
+                report.documents,
+            )
     return report
 
 

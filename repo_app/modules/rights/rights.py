@@ -42,7 +42,15 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from mura.app.extensions import db
-from mura.app.models import Contract, ContractWork, Document, DocumentRights, RecordAgent, User
+from mura.app.models import (
+    SOURCE_TYPES,
+    Contract,
+    ContractWork,
+    Document,
+    DocumentRights,
+    RecordAgent,
+    User,
+)
 from mura.app.models.base import utcnow
 from mura.app.models.record import CREATOR_ROLES
 from mura.app.models.rights import GRANTS, MARKS
@@ -104,6 +112,9 @@ class DocumentFacts:
             have died (a living author, no dates, a corporate body). Empty: no creator known.
         contracts: The contracts that cover the document's catalogue record, in any status.
         has_record: Whether the document belongs to a catalogue record (contracts cover those).
+        is_source: A newspaper or journal issue (``SOURCE_TYPES``): a source its articles are
+            clipped from, never public by ``DEFAULT_ACCESS`` alone, only when decided (a mark,
+            a contract, its authors' death dates).
     """
 
     mark: str | None = None
@@ -112,6 +123,7 @@ class DocumentFacts:
     death_years: tuple[int | None, ...] = ()
     contracts: tuple[ContractFacts, ...] = ()
     has_record: bool = True
+    is_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,8 @@ def _decide_unconfirmed(facts: DocumentFacts, today: date) -> RightsDecision:
     in_force = [c for c in facts.contracts if c.in_force(today)]
     if in_force:
         return _by_contracts(in_force)
+    if facts.mark is None and facts.is_source:
+        return RightsDecision("not_public", False, False, _why_not(facts, today), "")
     if facts.mark is None and facts.default_mark == "public_domain":
         return _open(PUBLIC_DOMAIN_MARK, "No mark: public domain by default (DEFAULT_ACCESS)")
     if facts.mark is None and facts.default_mark == "library_owned":
@@ -210,6 +224,8 @@ def _term(contract: ContractFacts) -> str:
 
 def _why_not(facts: DocumentFacts, today: date) -> str:
     parts = []
+    if facts.is_source and facts.mark is None:
+        parts.append("An issue is a source for its articles: public only when marked")
     if facts.mark == "none":
         parts.append(f"Marked: no rights of the library's own ({facts.mark_reason or 'no reason'})")
     else:
@@ -268,7 +284,7 @@ def load_facts(document_ids: Sequence[int]) -> dict[int, DocumentFacts]:
     default = default_mark()
     for chunk in _chunks(sorted(set(document_ids))):
         rows = db.session.execute(
-            select(Document.id, Document.record_id).where(Document.id.in_(chunk))
+            select(Document.id, Document.record_id, Document.doc_type).where(Document.id.in_(chunk))
         ).all()
         marks = {
             m.document_id: m
@@ -276,10 +292,10 @@ def load_facts(document_ids: Sequence[int]) -> dict[int, DocumentFacts]:
                 select(DocumentRights).where(DocumentRights.document_id.in_(chunk))
             )
         }
-        record_ids = sorted({r for _, r in rows if r is not None})
+        record_ids = sorted({r for _, r, _t in rows if r is not None})
         deaths = _death_years(record_ids)
         contracts = _contracts_of(record_ids)
-        for document_id, record_id in rows:
+        for document_id, record_id, doc_type in rows:
             mark = marks.get(document_id)
             result[document_id] = DocumentFacts(
                 mark=mark.mark if mark else None,
@@ -288,6 +304,7 @@ def load_facts(document_ids: Sequence[int]) -> dict[int, DocumentFacts]:
                 death_years=deaths.get(record_id, ()) if record_id else (),
                 contracts=contracts.get(record_id, ()) if record_id else (),
                 has_record=record_id is not None,
+                is_source=doc_type in SOURCE_TYPES,
             )
     return result
 
@@ -354,6 +371,7 @@ def _facts_of_new(document: Document) -> DocumentFacts:
         death_years=deaths,
         contracts=contracts,
         has_record=record_id is not None,
+        is_source=document.doc_type in SOURCE_TYPES,
     )
 
 

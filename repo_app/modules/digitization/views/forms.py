@@ -16,6 +16,8 @@ DOC_TYPE_LABELS = {
     "newspaper_article": _l("Newspaper article"),
     "journal_article": _l("Journal article"),
     "book_article": _l("Article from a book"),
+    "newspaper_issue": _l("Newspaper issue"),
+    "journal_issue": _l("Journal issue"),
 }
 
 
