@@ -2,6 +2,7 @@
 
 from mura.app.models.audit import AuditEvent
 from mura.app.models.collection import Collection
+from mura.app.models.collection_item import CollectionItem
 from mura.app.models.copy_request import REQUEST_STATUSES, CopyRequest
 from mura.app.models.document import DOC_TYPES, Document
 from mura.app.models.lease import WorkerLease
@@ -26,6 +27,7 @@ __all__ = [
     "PAGE_STATES",
     "CatalogueRecord",
     "Collection",
+    "CollectionItem",
     "Document",
     "OaiTombstone",
     "Page",

@@ -120,7 +120,8 @@ def build_schema() -> fields.Schema:
         # Pairs of adjacent common terms of the body (grams.py): a common phrase is one term.
         grams=fields.TEXT(analyzer=terms, phrase=False),
         doc_type=fields.ID(stored=True),
-        collection=fields.ID(stored=True),
+        # Every collection of the document, comma-separated (a document is in several).
+        collection=fields.KEYWORD(stored=True, commas=True),
         languages=fields.KEYWORD(stored=True),
         year=fields.NUMERIC(int, stored=True),
         title_display=fields.STORED(),
@@ -131,6 +132,11 @@ def build_schema() -> fields.Schema:
 class _DocInfo:
     title: str
     facets: FacetValues
+
+
+def _slugs(stored: str | None) -> tuple[str, ...]:
+    """The collections stored with an entry: comma-separated (one bare slug in older indexes)."""
+    return tuple(slug for slug in (stored or "").split(",") if slug)
 
 
 class _Snapshot:
@@ -196,7 +202,7 @@ class _Snapshot:
         if info is None:
             stored = self.searcher.stored_fields(docnum)
             facets = FacetValues(
-                collection=stored.get("collection"),
+                collections=_slugs(stored.get("collection")),
                 doc_type=stored.get("doc_type", ""),
                 languages=tuple(stored.get("languages", "").split()),
             )
@@ -341,7 +347,7 @@ class WhooshEngine:
         }
         optional = {
             "doc_type": doc.doc_type,
-            "collection": doc.collection,
+            "collection": ",".join(doc.collections),
             "languages": " ".join(doc.languages),
             "year": doc.year,
         }

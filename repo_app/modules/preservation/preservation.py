@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mura.app.core.files import get_store
 from mura.app.extensions import db
-from mura.app.models import Collection, Document, Page, ScanJob, StoredFile
+from mura.app.models import Collection, CollectionItem, Document, Page, ScanJob, StoredFile
 from mura.app.models.base import utcnow
 from mura.app.models.rights import DocumentRights
 from mura.storage import StoreError
@@ -133,10 +133,12 @@ def documents_of_collection(slug: str) -> list[int]:
         raise PreservationError(f"no collection {slug!r}")
     return list(
         db.session.scalars(
-            select(Document.id)
-            .where(Document.collection_id == collection.id)
+            select(CollectionItem.document_id)
+            .where(CollectionItem.collection_id == collection.id)
             .order_by(
-                Document.collection_position.is_(None), Document.collection_position, Document.id
+                CollectionItem.position.is_(None),
+                CollectionItem.position,
+                CollectionItem.document_id,
             )
         )
     )
@@ -255,7 +257,11 @@ def _describe(document: Document, pages: list[Page], page_rows: list[dict], file
         "document": {
             "id": document.id,
             **{name: getattr(document, name) for name in DOCUMENT_FIELDS},
-            "collection": _collection_of(document),
+            "collection": _collection_of(document),  # the first, for older readers
+            "collections": [
+                {**_collection_of_item(item), "position": item.position}
+                for item in document.memberships
+            ],
             "rights_mark": {"mark": mark.mark, "reason": mark.reason} if mark else None,
             "record_id": document.record_id,
             "created_at": _iso(document.created_at),
@@ -269,6 +275,10 @@ def _describe(document: Document, pages: list[Page], page_rows: list[dict], file
         "pages": page_rows,
         "files": files,
     }
+
+
+def _collection_of_item(item: CollectionItem) -> dict:
+    return {name: getattr(item.collection, name) for name in COLLECTION_FIELDS}
 
 
 def _collection_of(document: Document) -> dict | None:
@@ -511,8 +521,14 @@ def _import_document(folder: Path, desc: dict) -> tuple[int, int, int]:
     stored = {name: _keep(folder, name, facts) for name, facts in desc["files"].items()}
     db.session.flush()  # ids for the pages
     document = Document(**{name: fields[name] for name in DOCUMENT_FIELDS if name in fields})
-    if fields.get("collection"):
-        document.collection = _get_or_create_collection(fields["collection"])
+    # Every collection of the document (a bag from before many-to-many names one).
+    for entry in fields.get("collections") or (
+        [fields["collection"]] if fields.get("collection") else []
+    ):
+        position = entry.get("position", fields.get("collection_position"))
+        document.memberships.append(
+            CollectionItem(collection=_get_or_create_collection(entry), position=position)
+        )
     if db.session.get(Document, old_id) is None:
         document.id = old_id
     db.session.add(document)
