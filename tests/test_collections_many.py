@@ -474,3 +474,58 @@ def test_migration_carries_memberships_on_postgresql(tmp_path: Path) -> None:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+# --- the engines alone, at a few hundred documents -----------------------------------------------
+
+SLUGS = ("almaty", "astana", "karaganda", "karlag", "shymkent")
+
+
+def _slugs_of(doc_id: int) -> tuple[str, ...]:
+    """None for every seventh; one for most; two for every third; three for every tenth."""
+    if doc_id % 7 == 0:
+        return ()
+    chosen = [SLUGS[doc_id % 5]]
+    if doc_id % 3 == 0:
+        chosen.append(SLUGS[(doc_id + 1) % 5])
+    if doc_id % 10 == 0:
+        chosen.append(SLUGS[(doc_id + 2) % 5])
+    return tuple(chosen)
+
+
+@pytest.mark.parametrize("kind", [*ENGINE_KINDS, "whoosh-matchers"])
+def test_engines_count_and_filter_every_collection(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mura.app.search import DocumentEntry, PageEntry, open_engine, whoosh_engine
+
+    if kind == "whoosh-matchers":  # Whoosh's own matchers, not the vectorised path
+        monkeypatch.setattr(whoosh_engine, "VECTORISED", False)
+    documents = range(1, 301)
+    items = [
+        (
+            DocumentEntry(d, f"Құжат {d}", [], "book", ["kaz"], _slugs_of(d), 2000),
+            [PageEntry(d, 1, "кітапхана есебі")],
+        )
+        for d in documents
+    ]
+    texts = {d: "кітапхана есебі" for d in documents}
+    loader = lambda ids: {i: texts[i] for i in ids if i in texts}  # noqa: E731
+    with open_engine(kind.split("-")[0], tmp_path / "index", loader) as engine:
+        engine.index_documents(items)
+        expected = {slug: sum(slug in _slugs_of(d) for d in documents) for slug in SLUGS}
+        found = engine.search("кітапхана", per_page=5)
+        assert found.total == 300
+        assert found.facets["collection"] == dict(
+            sorted(expected.items(), key=lambda item: (-item[1], item[0]))
+        )
+        for wanted in (["karlag"], ["karlag", "astana"], ["nowhere"]):
+            ranked = engine.ranked_documents("кітапхана", filters={"collection": wanted})
+            assert {d for d, _ in ranked} == {
+                d for d in documents if set(_slugs_of(d)) & set(wanted)
+            }
+            result = engine.search("кітапхана", filters={"collection": wanted})
+            assert result.total == len(ranked)
+        # A facet's counts stay those of every collection when it filters itself.
+        filtered = engine.search("кітапхана", filters={"collection": ["karlag"]})
+        assert filtered.facets["collection"] == found.facets["collection"]
