@@ -56,6 +56,7 @@ class _Codes:
     def __init__(self) -> None:
         self.names: list[str] = []
         self._codes: dict[str, int] = {}
+        self._members: tuple[int, np.ndarray, np.ndarray, list[str]] | None = None
 
     def find(self, value: str) -> int | None:
         """The code of a value already seen, ``None`` for another (it matches no entry)."""
@@ -67,6 +68,30 @@ class _Codes:
             known = self._codes[value] = len(self.names)
             self.names.append(value)
         return known
+
+    def members(self) -> tuple[int, np.ndarray, np.ndarray, list[str]]:
+        """For codes of sets (:data:`_SET_JOIN`): which value is in which set, as arrays.
+
+        Returns the number of codes covered, then one ``(set code, value index)`` pair per
+        member, and the values' names; made again only when new sets got codes. Filtering and
+        counting by arrays, not by splitting thousands of set names in Python per search.
+        """
+        members = self._members
+        if members is None or members[0] != len(self.names):
+            index: dict[str, int] = {}
+            sets, values = [], []
+            names = list(self.names)
+            for code, name in enumerate(names):
+                for value in name.split(_SET_JOIN):
+                    sets.append(code)
+                    values.append(index.setdefault(value, len(index)))
+            members = self._members = (
+                len(names),
+                np.array(sets, dtype=np.int64),
+                np.array(values, dtype=np.int64),
+                list(index),
+            )
+        return members
 
 
 @dataclass
@@ -558,8 +583,11 @@ class FastView:
             return (values & np.int64(sum(1 << code for code in known))) != 0
         if key == "collection":
             # A set passes when one of its collections is wanted; -1 (none) reads the last.
-            sets = [not wanted.isdisjoint(name.split(_SET_JOIN)) for name in codes.names]
-            return np.array([*sets, False], dtype=bool)[values]
+            size, sets, members, names = codes.members()
+            chosen = [i for i, name in enumerate(names) if name in wanted]
+            passing = np.zeros(size + 1, dtype=bool)
+            passing[sets[np.isin(members, chosen)]] = True
+            return passing[values]
         return np.isin(values, np.array(known, dtype=values.dtype))
 
     def _count(self, key: str, values: np.ndarray, selected: np.ndarray) -> dict[str, int]:
@@ -571,11 +599,16 @@ class FastView:
                 n = int(np.count_nonzero(values & (np.int64(1) << code)))
                 if n:
                     counts[name] = n
+        elif key == "collection":
+            # A set of collections counts once in each of its collections.
+            size, sets, members, member_names = self._cache.codes[key].members()
+            per_set = np.bincount(values[values >= 0], minlength=size)
+            per_member = np.bincount(members, weights=per_set[sets], minlength=len(member_names))
+            counts = {member_names[i]: int(n) for i, n in enumerate(per_member) if n}
         else:
             for code, n in enumerate(np.bincount(values[values >= 0], minlength=len(names))):
-                # A set of collections counts once in each of its collections.
-                for name in names[code].split(_SET_JOIN) if n else ():
-                    counts[name] = counts.get(name, 0) + int(n)
+                if n:
+                    counts[names[code]] = int(n)
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
