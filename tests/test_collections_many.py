@@ -529,3 +529,42 @@ def test_engines_count_and_filter_every_collection(
         # A facet's counts stay those of every collection when it filters itself.
         filtered = engine.search("кітапхана", filters={"collection": ["karlag"]})
         assert filtered.facets["collection"] == found.facets["collection"]
+
+
+# --- bags ----------------------------------------------------------------------------------------
+
+
+def test_a_bag_keeps_every_collection_and_position(app: Flask, tmp_path: Path) -> None:
+    from mura.app.modules.digitization.ingest import DocumentFields, Upload, ingest
+    from mura.app.modules.preservation import preservation
+    from tests.synthetic import render_pages
+
+    karlag, history = _collections()
+    first = make_document("Алдыңғы")
+    records.add_to_collection(first.id, history.id)
+    uploads = [Upload(p.name, io.BytesIO(p.read_bytes())) for p in render_pages(tmp_path / "p", 1)]
+    fields = DocumentFields("Екеуінде", "book", [], "eng", collections=[karlag.slug, history.slug])
+    document_id = ingest(uploads, fields).document_id
+    # `mura export --collection` takes the collection's documents in its order.
+    assert preservation.documents_of_collection("karaganda-history") == [first.id, document_id]
+    preservation.export_bag([document_id], tmp_path / "bag", collection="karaganda-history")
+    described = json.loads(
+        next((tmp_path / "bag" / "data").rglob("mura.json")).read_text(encoding="utf-8")
+    )
+    assert [c["slug"] for c in described["document"]["collections"]] == [
+        "karlag",
+        "karaganda-history",
+    ]
+
+    other = make_app(tmp_path / "other")
+    with other.app_context():
+        preservation.import_bag(tmp_path / "bag")
+        restored = db.session.get(Document, document_id)
+        assert [(c.slug, c.title) for c in restored.collections] == [
+            ("karlag", "Карлаг"),
+            ("karaganda-history", "Қарағанды тарихы"),
+        ]
+        positions = {item.collection.slug: item.position for item in restored.memberships}
+        assert positions == {"karlag": 1, "karaganda-history": 2}
+        db.session.remove()
+        db.engine.dispose()
