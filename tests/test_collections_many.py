@@ -24,7 +24,7 @@ from PIL import Image
 
 from mura.app.cli import cli
 from mura.app.extensions import db
-from mura.app.models import Collection, CollectionItem, Document, ScanJob
+from mura.app.models import CatalogueRecord, Collection, CollectionItem, Document, ScanJob
 from mura.app.modules.catalogue import records
 from mura.app.modules.discovery import discovery
 from mura.app.modules.discovery import search as search_service
@@ -96,6 +96,15 @@ def test_adding_to_a_second_collection_keeps_the_first(staff: FlaskClient) -> No
     refresh()
     page = staff.get(f"/staff/collections/{karlag.id}?lang=en").get_data(as_text=True)
     assert "Қарағанды тарихы" in page and "Also in" in page
+    # The record's staff page lists both collections of its document.
+    record = CatalogueRecord(title="Естеліктер")
+    db.session.add(record)
+    db.session.commit()
+    records.link_document(document.id, record.id)
+    refresh()
+    page = staff.get(f"/staff/records/{record.id}?lang=en").get_data(as_text=True)
+    cell = page[page.index('class="collections"') :].split("</td>")[0]
+    assert "Карлаг" in cell and "Қарағанды тарихы" in cell
     # Adding it again changes nothing.
     staff.post(f"/staff/collections/{karlag.id}/documents", data={"document_id": document.id})
     count = sa.select(sa.func.count()).select_from(CollectionItem)
