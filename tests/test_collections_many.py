@@ -577,3 +577,33 @@ def test_a_bag_keeps_every_collection_and_position(app: Flask, tmp_path: Path) -
         assert positions == {"karlag": 1, "karaganda-history": 2}
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_index_from_before_keeps_one_collection_until_reindexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Whoosh index made with one collection per entry never shows "a,b" as a collection."""
+    from whoosh import fields
+
+    from mura.app.search import DocumentEntry, PageEntry, open_engine, whoosh_engine
+
+    modern = whoosh_engine.build_schema
+
+    def old_schema() -> fields.Schema:
+        old = modern()
+        old.remove("collection")
+        old.add("collection", fields.ID(stored=True))
+        return old
+
+    entry = DocumentEntry(1, "Құжат", [], "book", ["kaz"], ("karlag", "coal"), 2000)
+    loader = lambda ids: {1: "кітапхана"}  # noqa: E731
+    monkeypatch.setattr(whoosh_engine, "build_schema", old_schema)
+    with open_engine("whoosh", tmp_path / "old", loader) as engine:
+        engine.index_documents([])
+    monkeypatch.setattr(whoosh_engine, "build_schema", modern)
+    with open_engine("whoosh", tmp_path / "old", loader) as engine:
+        engine.index_document(entry, [PageEntry(1, 1, "кітапхана")])
+        assert engine.search("кітапхана").facets["collection"] == {"karlag": 1}
+    with open_engine("whoosh", tmp_path / "new", loader) as engine:
+        engine.index_document(entry, [PageEntry(1, 1, "кітапхана")])
+        assert engine.search("кітапхана").facets["collection"] == {"coal": 1, "karlag": 1}

@@ -347,7 +347,7 @@ class WhooshEngine:
         }
         optional = {
             "doc_type": doc.doc_type,
-            "collection": ",".join(doc.collections),
+            "collection": self._collections_value(doc.collections),
             "languages": " ".join(doc.languages),
             "year": doc.year,
         }
@@ -362,6 +362,16 @@ class WhooshEngine:
             yield entry
         if empty:
             yield common | {"page_id": None, "seq": NO_PAGE, "body": ""}
+
+    def _collections_value(self, slugs: Sequence[str]) -> str:
+        """Every collection, comma-separated; only the first in an index made before that.
+
+        An older index's schema has one untokenised collection per entry: "a,b" would be one
+        made-up collection in its facets until ``mura reindex`` (which the dashboard asks for).
+        """
+        if isinstance(self._index.schema["collection"], fields.KEYWORD):
+            return ",".join(slugs)
+        return slugs[0] if slugs else ""
 
     def _terms(self, text: str, languages: Sequence[str]) -> str:
         return " ".join(self._analyzer.index_terms(text, languages))
