@@ -27,7 +27,12 @@ from mura.app.models import DOC_TYPES
 @click.option("--type", "doc_type", required=True, type=click.Choice(DOC_TYPES))
 @click.option("--authors", multiple=True, help="An author; repeat, or separate with ';'.")
 @click.option("--lang", "langs", default="", help="OCR languages, e.g. kaz+rus (default).")
-@click.option("--collection", help="Slug of the collection to put the document in.")
+@click.option(
+    "--collection",
+    "collections",
+    multiple=True,
+    help="Slug of a collection to put the document in; repeat for several.",
+)
 @click.option("--year", type=int, help="Year of publication.")
 @click.option("--wait", is_flag=True, help="Wait for the job to finish.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
@@ -40,7 +45,7 @@ def ingest(
     doc_type: str,
     authors: tuple[str, ...],
     langs: str,
-    collection: str | None,
+    collections: tuple[str, ...],
     year: int | None,
     wait: bool,
     as_json: bool,
@@ -54,7 +59,7 @@ def ingest(
     upgrade_database()
     user = _user_or_fail(username) if username else None
     names = [a.strip() for value in authors for a in value.split(";")]
-    fields = DocumentFields(title, doc_type, names, langs, collection, year)
+    fields = DocumentFields(title, doc_type, names, langs, year=year, collections=list(collections))
     streams = [open(path, "rb") for path in files]  # noqa: SIM115 (closed below)
     try:
         with _cli_locale():

@@ -3,6 +3,7 @@
 from mura.app.models.article import ArticleRegion
 from mura.app.models.audit import AuditEvent
 from mura.app.models.collection import Collection
+from mura.app.models.collection_item import CollectionItem
 from mura.app.models.copy_request import REQUEST_STATUSES, CopyRequest
 from mura.app.models.document import ARTICLE_TYPES, DOC_TYPES, SOURCE_TYPES, Document
 from mura.app.models.lease import WorkerLease
@@ -27,6 +28,7 @@ __all__ = [
     "PAGE_STATES",
     "CatalogueRecord",
     "Collection",
+    "CollectionItem",
     "Document",
     "OaiTombstone",
     "Page",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mura.app.extensions import db
 from mura.app.models.base import created_at_column, utcnow
 from mura.app.models.collection import Collection
+from mura.app.models.collection_item import CollectionItem
 from mura.app.models.record import CatalogueRecord
 from mura.app.models.stored_file import StoredFile
 from mura.app.models.user import User
@@ -49,15 +50,12 @@ class Document(db.Model):
     #: Tesseract language codes joined by '+', e.g. "kaz+rus".
     langs: Mapped[str] = mapped_column(String(100))
     year: Mapped[int | None] = mapped_column(Integer)
-    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"), index=True)
     pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     #: The catalogue record; when set, title, authors, type, languages and year derive from it.
     record_id: Mapped[int | None] = mapped_column(ForeignKey("catalogue_records.id"), index=True)
     #: Which volume or issue of the record this is ("Т. 2", "№ 45"), added to the derived title.
     part_label: Mapped[str | None] = mapped_column(String(200))
-    #: Place in its collection's order (lowest first; unordered documents come last, by id).
-    collection_position: Mapped[int | None] = mapped_column(Integer)
     # --- rights, computed by services.rights.refresh_rights (never typed by hand) ---
     #: "online", "reading_room", "record_only" or "not_public" (models.rights.ACCESS_LEVELS).
     access: Mapped[str] = mapped_column(
@@ -96,12 +94,60 @@ class Document(db.Model):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
-    collection: Mapped[Collection | None] = relationship()
+    #: Its collections (models.collection_item), in the order they were given; one row each.
+    memberships: Mapped[list[CollectionItem]] = relationship(
+        cascade="all, delete-orphan",
+        order_by=lambda: (CollectionItem.added_at, CollectionItem.collection_id),
+        passive_deletes=True,
+    )
     pdf_file: Mapped[StoredFile | None] = relationship()
     record: Mapped[CatalogueRecord | None] = relationship(back_populates="documents")
     checked_by: Mapped[User | None] = relationship(foreign_keys=[checked_by_id])
     returned_by: Mapped[User | None] = relationship(foreign_keys=[returned_by_id])
     published_by: Mapped[User | None] = relationship(foreign_keys=[published_by_id])
+
+    @property
+    def collections(self) -> list[Collection]:
+        """Every collection the document is in, in the order they were given."""
+        return [item.collection for item in self.memberships]
+
+    @property
+    def collection(self) -> Collection | None:
+        """Deprecated: the first of :attr:`collections` (code written for one collection).
+
+        Setting it adds the document to that collection (keeping the others): it never moves
+        a document out of a collection, which is what staff complained about.
+        """
+        return self.memberships[0].collection if self.memberships else None
+
+    @collection.setter
+    def collection(self, collection: Collection | None) -> None:
+        if collection is None:
+            self.memberships.clear()  # "in no collection", as the old column's None said
+        elif collection not in self.collections:
+            self.memberships.append(CollectionItem(collection=collection))
+
+    @property
+    def collection_id(self) -> int | None:
+        """Deprecated: the id of the first of :attr:`collections` (see :attr:`collection`)."""
+        return self.memberships[0].collection_id if self.memberships else None
+
+    @collection_id.setter
+    def collection_id(self, collection_id: int | None) -> None:
+        if collection_id is None:
+            self.memberships.clear()
+        elif all(item.collection_id != collection_id for item in self.memberships):
+            self.memberships.append(CollectionItem(collection_id=collection_id))
+
+    @property
+    def collection_position(self) -> int | None:
+        """Deprecated: the position in the first of :attr:`collections`."""
+        return self.memberships[0].position if self.memberships else None
+
+    @collection_position.setter
+    def collection_position(self, position: int | None) -> None:
+        if self.memberships:
+            self.memberships[0].position = position
 
     @property
     def languages(self) -> list[str]:

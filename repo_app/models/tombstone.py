@@ -18,8 +18,9 @@ class OaiTombstone(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(Integer, unique=True)
-    #: The OAI setSpec of the document's collection when it was withdrawn, for selective harvests.
-    set_spec: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: The OAI setSpecs of the document's collections when it was withdrawn, for selective
+    #: harvests: " a b " (space-separated, padded), or one bare setSpec (before many-to-many).
+    set_spec: Mapped[str | None] = mapped_column(String(2000), index=True)
     #: The datestamp harvesters see on the deleted record.
     withdrawn_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True

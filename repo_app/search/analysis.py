@@ -55,7 +55,8 @@ from mura.app.search import lang_detect, lang_en, lang_kk, lang_ky, lang_ru, tra
 
 #: Version of the analysis; an index built with another version must be rebuilt.
 #: 2: stems by language (Kazakh, Kyrgyz, Russian, English). 3: common grams (grams.py).
-ANALYSIS_VERSION = 3
+#: 4: every collection of a document (a document is in several; ``mura reindex``).
+ANALYSIS_VERSION = 4
 
 #: One step of the fold pipeline: returns the new token text, or ``None`` to drop the token.
 TokenFilter = Callable[[str], "str | None"]

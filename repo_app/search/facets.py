@@ -23,19 +23,19 @@ class FacetValues:
     """The facet values of one document.
 
     Attributes:
-        collection: Collection slug, if any.
+        collections: Slugs of the document's collections (it counts in each).
         doc_type: Document type.
         languages: Tesseract language codes.
     """
 
-    collection: str | None
+    collections: tuple[str, ...]
     doc_type: str
     languages: tuple[str, ...]
 
     def values(self, key: str) -> tuple[str, ...]:
         """Return the document's values for facet ``key``."""
         if key == "collection":
-            return (self.collection,) if self.collection else ()
+            return self.collections
         if key == "doc_type":
             return (self.doc_type,) if self.doc_type else ()
         return self.languages

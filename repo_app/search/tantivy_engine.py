@@ -1043,8 +1043,8 @@ def _alternation(terms: Sequence[str]) -> str:
 def _add_facets(entry: tantivy.Document, doc: DocumentEntry) -> None:
     if doc.doc_type:
         entry.add_text("doc_type", doc.doc_type)
-    if doc.collection:
-        entry.add_text("collection", doc.collection)
+    for slug in doc.collections:  # every collection of the document: it counts in each
+        entry.add_text("collection", slug)
     for language in doc.languages:
         entry.add_text("languages", language)
     if doc.year is not None:

@@ -30,7 +30,9 @@ class DocumentEntry:
         authors: Author names, searched and boosted.
         doc_type: ``book``, ``newspaper_article``, ``journal_article`` or ``book_article``.
         languages: Tesseract language codes, e.g. ``['kaz', 'rus']``.
-        collection: Slug of the collection, if any.
+        collection: Slugs of every collection the document is in (a tuple); one slug or
+            ``None`` are accepted as before and read as one collection or none. Read
+            :attr:`collections`.
         year: Year of publication, if known.
     """
 
@@ -39,8 +41,18 @@ class DocumentEntry:
     authors: list[str]
     doc_type: str
     languages: list[str]
-    collection: str | None
+    collection: str | Sequence[str] | None
     year: int | None
+
+    @property
+    def collections(self) -> tuple[str, ...]:
+        """The slugs of the document's collections, each once, in the order given."""
+        value = self.collection
+        if not value:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        return tuple(dict.fromkeys(slug for slug in value if slug))
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,8 @@ def build_schema() -> fields.Schema:
         # Pairs of adjacent common terms of the body (grams.py): a common phrase is one term.
         grams=fields.TEXT(analyzer=terms, phrase=False),
         doc_type=fields.ID(stored=True),
-        collection=fields.ID(stored=True),
+        # Every collection of the document, comma-separated (a document is in several).
+        collection=fields.KEYWORD(stored=True, commas=True),
         languages=fields.KEYWORD(stored=True),
         year=fields.NUMERIC(int, stored=True),
         title_display=fields.STORED(),
@@ -133,6 +134,11 @@ def build_schema() -> fields.Schema:
 class _DocInfo:
     title: str
     facets: FacetValues
+
+
+def _slugs(stored: str | None) -> tuple[str, ...]:
+    """The collections stored with an entry: comma-separated (one bare slug in older indexes)."""
+    return tuple(slug for slug in (stored or "").split(",") if slug)
 
 
 class _Snapshot:
@@ -198,7 +204,7 @@ class _Snapshot:
         if info is None:
             stored = self.searcher.stored_fields(docnum)
             facets = FacetValues(
-                collection=stored.get("collection"),
+                collections=_slugs(stored.get("collection")),
                 doc_type=stored.get("doc_type", ""),
                 languages=tuple(stored.get("languages", "").split()),
             )
@@ -343,7 +349,7 @@ class WhooshEngine:
         }
         optional = {
             "doc_type": doc.doc_type,
-            "collection": doc.collection,
+            "collection": self._collections_value(doc.collections),
             "languages": " ".join(doc.languages),
             "year": doc.year,
         }
@@ -358,6 +364,16 @@ class WhooshEngine:
             yield entry
         if empty:
             yield common | {"page_id": None, "seq": NO_PAGE, "body": ""}
+
+    def _collections_value(self, slugs: Sequence[str]) -> str:
+        """Every collection, comma-separated; only the first in an index made before that.
+
+        An older index's schema has one untokenised collection per entry: "a,b" would be one
+        made-up collection in its facets until ``mura reindex`` (which the dashboard asks for).
+        """
+        if isinstance(self._index.schema["collection"], fields.KEYWORD):
+            return ",".join(slugs)
+        return slugs[0] if slugs else ""
 
     def _terms(self, text: str, languages: Sequence[str]) -> str:
         return " ".join(self._analyzer.index_terms(text, languages))

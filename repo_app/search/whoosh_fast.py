@@ -46,6 +46,8 @@ Fields = Sequence[tuple[str, float]]
 # A field length as Whoosh decodes its stored length byte.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_VALUE = -1
+#: Joins the slugs of a document's collections into one code's name (slugs never hold it).
+_SET_JOIN = "\x1f"
 
 
 class _Codes:
@@ -54,6 +56,7 @@ class _Codes:
     def __init__(self) -> None:
         self.names: list[str] = []
         self._codes: dict[str, int] = {}
+        self._members: tuple[int, np.ndarray, np.ndarray, list[str]] | None = None
 
     def find(self, value: str) -> int | None:
         """The code of a value already seen, ``None`` for another (it matches no entry)."""
@@ -65,6 +68,30 @@ class _Codes:
             known = self._codes[value] = len(self.names)
             self.names.append(value)
         return known
+
+    def members(self) -> tuple[int, np.ndarray, np.ndarray, list[str]]:
+        """For codes of sets (:data:`_SET_JOIN`): which value is in which set, as arrays.
+
+        Returns the number of codes covered, then one ``(set code, value index)`` pair per
+        member, and the values' names; made again only when new sets got codes. Filtering and
+        counting by arrays, not by splitting thousands of set names in Python per search.
+        """
+        members = self._members
+        if members is None or members[0] != len(self.names):
+            index: dict[str, int] = {}
+            sets, values = [], []
+            names = list(self.names)
+            for code, name in enumerate(names):
+                for value in name.split(_SET_JOIN):
+                    sets.append(code)
+                    values.append(index.setdefault(value, len(index)))
+            members = self._members = (
+                len(names),
+                np.array(sets, dtype=np.int64),
+                np.array(values, dtype=np.int64),
+                list(index),
+            )
+        return members
 
 
 @dataclass
@@ -108,7 +135,8 @@ class FastCache:
         self._postings: OrderedDict[tuple[_SegmentKey, str, str], tuple[np.ndarray, ...]]
         self._postings = OrderedDict()
         self._postings_bytes = 0
-        # collection and doc_type values get codes; each language gets a bit.
+        # doc_type values get codes; each language gets a bit; each set of collections (a
+        # document is in several, and there may be more collections than bits) gets a code.
         self.codes = {key: _Codes() for key in FACET_KEYS}
 
     def view(self, searcher: Searcher) -> FastView | None:
@@ -189,7 +217,7 @@ def _load_segment(
 ) -> _Segment:
     size = reader.doc_count_all()
     facets = {
-        "collection": _value_codes(reader, "collection", size, codes["collection"]),
+        "collection": _set_codes(reader, "collection", size, codes["collection"]),
         "doc_type": _value_codes(reader, "doc_type", size, codes["doc_type"]),
         "language": _language_bits(reader, size, codes["language"]),
     }
@@ -224,6 +252,31 @@ def _value_codes(reader: IndexReader, name: str, size: int, codes: _Codes) -> np
     values = np.full(size, _NO_VALUE, dtype=np.int32)
     for term in _field_terms(reader, name):
         values[read_postings(reader, name, term)[0]] = codes.code(term)
+    return values
+
+
+def _set_codes(reader: IndexReader, name: str, size: int, codes: _Codes) -> np.ndarray:
+    """The code of each entry's set of values of a many-valued facet field (-1 without any).
+
+    A set's code names its values joined by :data:`_SET_JOIN`, in the lexicon's (sorted)
+    order. Most entries have one value; only those with several are joined one by one.
+    """
+    values = np.full(size, _NO_VALUE, dtype=np.int32)
+    terms = _field_terms(reader, name)
+    if not terms:
+        return values
+    postings = [read_postings(reader, name, term)[0] for term in terms]
+    ids = np.concatenate(postings).astype(np.int64)
+    which = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(postings)])
+    order = np.lexsort((which, ids))
+    ids, which = ids[order], which[order]
+    entries, starts, counts = np.unique(ids, return_index=True, return_counts=True)
+    single = counts == 1
+    one_code = np.array([codes.code(term) for term in terms], dtype=np.int32)
+    values[entries[single]] = one_code[which[starts[single]]]
+    for entry, start, count in zip(entries[~single], starts[~single], counts[~single], strict=True):
+        joined = _SET_JOIN.join(terms[i] for i in which[start : start + count])
+        values[entry] = codes.code(joined)
     return values
 
 
@@ -528,6 +581,13 @@ class FastView:
         known = [code for code in map(codes.find, wanted) if code is not None]
         if key == "language":
             return (values & np.int64(sum(1 << code for code in known))) != 0
+        if key == "collection":
+            # A set passes when one of its collections is wanted; -1 (none) reads the last.
+            size, sets, members, names = codes.members()
+            chosen = [i for i, name in enumerate(names) if name in wanted]
+            passing = np.zeros(size + 1, dtype=bool)
+            passing[sets[np.isin(members, chosen)]] = True
+            return passing[values]
         return np.isin(values, np.array(known, dtype=values.dtype))
 
     def _count(self, key: str, values: np.ndarray, selected: np.ndarray) -> dict[str, int]:
@@ -539,6 +599,12 @@ class FastView:
                 n = int(np.count_nonzero(values & (np.int64(1) << code)))
                 if n:
                     counts[name] = n
+        elif key == "collection":
+            # A set of collections counts once in each of its collections.
+            size, sets, members, member_names = self._cache.codes[key].members()
+            per_set = np.bincount(values[values >= 0], minlength=size)
+            per_member = np.bincount(members, weights=per_set[sets], minlength=len(member_names))
+            counts = {member_names[i]: int(n) for i, n in enumerate(per_member) if n}
         else:
             for code, n in enumerate(np.bincount(values[values >= 0], minlength=len(names))):
                 if n:

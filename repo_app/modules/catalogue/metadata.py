@@ -57,8 +57,7 @@ def dublin_core(document: Document, url: str | None = None) -> dict[str, list[st
     dc["format"].append("application/pdf")
     if url:
         dc["identifier"].append(url)
-    if document.collection is not None:
-        dc["relation"].append(document.collection.title)
+    dc["relation"] += [collection.title for collection in document.collections]
     if document.rights_uri:  # rightsstatements.org / Public Domain Mark (docs/rights.md)
         dc["rights"].append(document.rights_uri)
     host = _host_link(document)
@@ -318,7 +317,7 @@ def document_meta(document: Document) -> DocumentMeta:
     """
     record = document.record
     creators = [a.name for a in record.creators] if record else list(document.authors or [])
-    subject = document.collection.title if document.collection else None
+    subject = "; ".join(c.title for c in document.collections) or None
     if record is not None:
         subject = (
             record.host_citation

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from lxml import etree
-from sqlalchemy import false, func, select
+from sqlalchemy import false, func, or_, select
 
 from mura.app.extensions import db
-from mura.app.models import Collection, Document, OaiTombstone
+from mura.app.models import Collection, CollectionItem, Document, OaiTombstone
 from mura.app.models.base import utcnow
 from mura.app.modules.catalogue import metadata
-from mura.app.modules.catalogue.records import set_spec
+from mura.app.modules.catalogue.records import set_spec, set_specs, tombstone_spec_list
 from mura.app.modules.rights import visibility
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -343,8 +343,17 @@ def _selects(since: datetime | None, until: datetime | None, spec: str | None, c
         dead = dead.where(OaiTombstone.withdrawn_at < until)
     if spec is not None:
         # A set whose collection is gone still lists the tombstones of its documents.
-        live = live.where(Document.collection_id == collection_id if collection_id else false())
-        dead = dead.where(OaiTombstone.set_spec == spec)
+        # A document is in the set of each of its collections.
+        member = select(CollectionItem.document_id).where(
+            CollectionItem.collection_id == collection_id
+        )
+        live = live.where(Document.id.in_(member) if collection_id else false())
+        dead = dead.where(
+            or_(
+                OaiTombstone.set_spec == spec,  # one bare setSpec, as written before
+                OaiTombstone.set_spec.contains(f" {spec} ", autoescape=True),
+            )
+        )
     return live, dead
 
 
@@ -380,7 +389,7 @@ def _header(
     if document is not None:
         etree.SubElement(header, _q(OAI_NS, "identifier")).text = identifier(settings, document.id)
         etree.SubElement(header, _q(OAI_NS, "datestamp")).text = _stamp(document.updated_at)
-        spec = set_spec(document.collection)
+        specs = set_specs(document)
     else:
         assert tombstone is not None
         header.set("status", "deleted")
@@ -388,8 +397,8 @@ def _header(
             settings, tombstone.document_id
         )
         etree.SubElement(header, _q(OAI_NS, "datestamp")).text = _stamp(tombstone.withdrawn_at)
-        spec = tombstone.set_spec
-    if spec:
+        specs = tombstone_spec_list(tombstone.set_spec)
+    for spec in specs:
         etree.SubElement(header, _q(OAI_NS, "setSpec")).text = spec
     return header
 

@@ -29,7 +29,14 @@ from sqlalchemy.orm import Session
 from mura.app.core import files, task_names
 from mura.app.core.queue import enqueue_after_commit
 from mura.app.extensions import db
-from mura.app.models import CatalogueRecord, Document, RecordAgent, RecordSubject, StoredFile
+from mura.app.models import (
+    CatalogueRecord,
+    CollectionItem,
+    Document,
+    RecordAgent,
+    RecordSubject,
+    StoredFile,
+)
 from mura.app.modules.catalogue import metadata
 from mura.workers.pipeline.pdf import restamp_pdf, stamp_in, stamp_of
 
@@ -37,8 +44,7 @@ log = logging.getLogger(__name__)
 
 #: Document columns that the PDF's metadata is made from (``metadata.document_meta``).
 WATCHED = (
-    "title", "authors", "record_id", "part_label", "doc_type", "langs", "year",
-    "collection_id", "rights_uri",
+    "title", "authors", "record_id", "part_label", "doc_type", "langs", "year", "rights_uri",
 )  # fmt: skip
 _PENDING = "mura_restamp"
 
@@ -99,18 +105,31 @@ def documents_to_restamp(session: Session) -> set[int]:
     """Ids of the documents with a PDF whose metadata this flush changes."""
     found: set[int] = set()
     record_ids: set[int] = set()
+    documents_with_pdf: set[int] = set()
     for obj in list(session.dirty):
         if isinstance(obj, Document) and obj.pdf_file_id is not None and obj.id is not None:
             state = inspect(obj)
-            if any(state.attrs[name].history.has_changes() for name in WATCHED):
+            if any(state.attrs[name].history.has_changes() for name in (*WATCHED, "memberships")):
                 found.add(obj.id)
         elif isinstance(obj, CatalogueRecord) and obj.id is not None and session.is_modified(obj):
             record_ids.add(obj.id)
     for obj in [*session.new, *session.dirty, *session.deleted]:
+        # A collection names the source of a record-less document; a new membership has no
+        # document id yet and is seen on its document's memberships (above).
+        if isinstance(obj, CollectionItem) and obj.document_id is not None:
+            documents_with_pdf.add(obj.document_id)
         if isinstance(obj, RecordAgent | RecordSubject):
             record_id = obj.record_id or (obj.record.id if obj.record is not None else None)
             if record_id is not None:
                 record_ids.add(record_id)
+    if documents_with_pdf:
+        found.update(
+            session.scalars(
+                select(Document.id).where(
+                    Document.id.in_(sorted(documents_with_pdf)), Document.pdf_file_id.is_not(None)
+                )
+            )
+        )
     if record_ids:
         found.update(
             session.scalars(

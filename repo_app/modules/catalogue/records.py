@@ -26,6 +26,7 @@ from mura.app.extensions import db
 from mura.app.models import (
     CatalogueRecord,
     Collection,
+    CollectionItem,
     Document,
     OaiTombstone,
     RecordAgent,
@@ -464,8 +465,9 @@ def collection_figures(collection_id: int, public_only: bool = True) -> Collecti
             func.coalesce(func.sum(StoredFile.size), 0),
         )
         .select_from(Document)
+        .join(CollectionItem, CollectionItem.document_id == Document.id)
         .outerjoin(StoredFile, StoredFile.id == Document.pdf_file_id)
-        .where(Document.collection_id == collection_id)
+        .where(CollectionItem.collection_id == collection_id)
     )
     if public_only:
         stmt = stmt.where(visibility.listed_condition())
@@ -477,10 +479,11 @@ def collection_documents(collection_id: int, public_only: bool = True) -> list[D
     """The collection's documents in their set order (unordered ones last, oldest first)."""
     stmt = (
         select(Document)
-        .where(Document.collection_id == collection_id)
+        .join(CollectionItem, CollectionItem.document_id == Document.id)
+        .where(CollectionItem.collection_id == collection_id)
         .order_by(
-            Document.collection_position.is_(None),
-            Document.collection_position,
+            CollectionItem.position.is_(None),
+            CollectionItem.position,
             Document.id,
         )
     )
@@ -489,38 +492,112 @@ def collection_documents(collection_id: int, public_only: bool = True) -> list[D
     return list(db.session.scalars(stmt))
 
 
+def _items(collection_id: int) -> list[CollectionItem]:
+    """The collection's membership rows in its order (unordered ones last, oldest first)."""
+    return list(
+        db.session.scalars(
+            select(CollectionItem)
+            .where(CollectionItem.collection_id == collection_id)
+            .order_by(
+                CollectionItem.position.is_(None),
+                CollectionItem.position,
+                CollectionItem.document_id,
+            )
+        )
+    )
+
+
 def reorder_collection(collection_id: int, document_ids: Sequence[int]) -> None:
-    """Put the collection's documents in the given order; others keep theirs, after them."""
-    documents = {d.id: d for d in collection_documents(collection_id, public_only=False)}
-    ordered = [documents[i] for i in dict.fromkeys(document_ids) if i in documents]
-    rest = [d for d in documents.values() if d not in ordered]
-    for position, document in enumerate([*ordered, *rest], start=1):
-        document.collection_position = position
+    """Put the collection's documents in the given order; others keep theirs, after them.
+
+    Only this collection's positions change: the same document keeps its place in another.
+    """
+    items = {item.document_id: item for item in _items(collection_id)}
+    ordered = [items[i] for i in dict.fromkeys(document_ids) if i in items]
+    rest = [item for item in items.values() if item not in ordered]
+    for position, item in enumerate([*ordered, *rest], start=1):
+        item.position = position
     db.session.commit()
 
 
-def set_document_collection(document_id: int, collection_id: int | None) -> bool:
-    """Move a document into a collection (at its end) or out of any; False if either is missing.
+def add_to_collection(document_id: int, collection_id: int) -> bool:
+    """Put a document into a collection, at its end; it stays in its other collections.
 
-    The document's OAI set changes, so its datestamp moves.
+    Returns False if the document or the collection is missing. Adding it again changes
+    nothing. The document joins an OAI set, so its datestamp moves.
     """
     document = db.session.get(Document, document_id)
-    if document is None or (
-        collection_id is not None and db.session.get(Collection, collection_id) is None
-    ):
+    if document is None or db.session.get(Collection, collection_id) is None:
         return False
-    if document.collection_id != collection_id:
+    if all(item.collection_id != collection_id for item in document.memberships):
         last = db.session.scalar(
-            select(func.max(Document.collection_position)).where(
-                Document.collection_id == collection_id
+            select(func.max(CollectionItem.position)).where(
+                CollectionItem.collection_id == collection_id
             )
         )
-        document.collection_id = collection_id
-        document.collection_position = (last or 0) + 1 if collection_id else None
+        document.memberships.append(
+            CollectionItem(collection_id=collection_id, position=(last or 0) + 1)
+        )
         document.updated_at = utcnow()
     db.session.commit()
     after_documents_changed([document_id])
     return True
+
+
+def remove_from_collection(document_id: int, collection_id: int) -> bool:
+    """Take a document out of one collection; its other collections keep it.
+
+    Returns False if the document is not in that collection. Its OAI sets change, so its
+    datestamp moves.
+    """
+    document = db.session.get(Document, document_id)
+    item = db.session.get(CollectionItem, (collection_id, document_id))
+    if document is None or item is None:
+        return False
+    document.memberships.remove(item)
+    document.updated_at = utcnow()
+    db.session.commit()
+    after_documents_changed([document_id])
+    return True
+
+
+def set_document_collections(document_id: int, collection_ids: Sequence[int]) -> bool:
+    """Make a document's collections exactly ``collection_ids`` (new ones at their end).
+
+    Returns False if the document or one of the collections is missing (nothing changes).
+    """
+    document = db.session.get(Document, document_id)
+    wanted = list(dict.fromkeys(collection_ids))
+    if document is None or any(db.session.get(Collection, c) is None for c in wanted):
+        return False
+    current = {item.collection_id for item in document.memberships}
+    for item in [i for i in document.memberships if i.collection_id not in wanted]:
+        document.memberships.remove(item)
+    for collection_id in wanted:
+        if collection_id not in current:
+            last = db.session.scalar(
+                select(func.max(CollectionItem.position)).where(
+                    CollectionItem.collection_id == collection_id
+                )
+            )
+            document.memberships.append(
+                CollectionItem(collection_id=collection_id, position=(last or 0) + 1)
+            )
+    if current != set(wanted):
+        document.updated_at = utcnow()
+    db.session.commit()
+    after_documents_changed([document_id])
+    return True
+
+
+def set_document_collection(document_id: int, collection_id: int | None) -> bool:
+    """Deprecated: add a document to one collection (None: out of every collection).
+
+    It no longer moves the document out of its other collections (:func:`add_to_collection`).
+    """
+    if collection_id is None:
+        return set_document_collections(document_id, [])
+    return add_to_collection(document_id, collection_id)
 
 
 def check_slug(slug: str) -> bool:
@@ -554,6 +631,21 @@ def set_spec(collection: Collection | None) -> str | None:
     if collection is None:
         return None
     return collection.slug if check_slug(collection.slug) else f"c{collection.id}"
+
+
+def set_specs(document: Document) -> list[str]:
+    """The OAI setSpecs of every collection of a document (a record is in each of its sets)."""
+    return [spec for spec in map(set_spec, document.collections) if spec]
+
+
+def tombstone_specs(specs: Sequence[str]) -> str | None:
+    """The setSpecs kept on a tombstone: ``" a b "`` (padded, so one is found by `` a ``)."""
+    return f" {' '.join(specs)} " if specs else None
+
+
+def tombstone_spec_list(value: str | None) -> list[str]:
+    """The setSpecs of a tombstone, whether written one bare or several padded."""
+    return (value or "").split()
 
 
 def withdraw_document(document_id: int, reason: str) -> OaiTombstone:
@@ -592,7 +684,7 @@ def _tombstone(document_id: int, document: Document | None, reason: str) -> OaiT
         tombstone = OaiTombstone(document_id=document_id)
         db.session.add(tombstone)
     if document is not None:
-        tombstone.set_spec = set_spec(document.collection)
+        tombstone.set_spec = tombstone_specs(set_specs(document))
     tombstone.withdrawn_at = utcnow()
     tombstone.reason = reason
     return tombstone

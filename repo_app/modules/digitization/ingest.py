@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from mura.app.core import files
 from mura.app.core.languages import parse_langs
 from mura.app.extensions import db
-from mura.app.models import DOC_TYPES, Collection, Document, Page, ScanJob, User
+from mura.app.models import DOC_TYPES, Collection, CollectionItem, Document, Page, ScanJob, User
 from mura.app.models.base import utcnow
 from mura.app.modules.administration import audit
 from mura.app.modules.digitization import jobs
@@ -49,8 +49,15 @@ class DocumentFields:
     doc_type: str
     authors: list[str] = field(default_factory=list)
     langs: str = ""
+    #: Deprecated: one collection's slug (code written before :attr:`collections`).
     collection: str | None = None
     year: int | None = None
+    #: Slugs of every collection the document goes in.
+    collections: list[str] = field(default_factory=list)
+
+    def collection_slugs(self) -> list[str]:
+        """Every collection named, once each, in the order given."""
+        return list(dict.fromkeys(s for s in [self.collection, *self.collections] if s))
 
 
 def check_fields(fields: DocumentFields) -> DocumentFields:
@@ -64,10 +71,14 @@ def check_fields(fields: DocumentFields) -> DocumentFields:
         langs = parse_langs(fields.langs or current_app.config["DEFAULT_LANGS"])
     except ValueError as exc:
         raise IngestError(str(exc), "langs") from exc
-    if fields.collection and not _collection(fields.collection):
-        raise IngestError(_("No collection “%(slug)s”.", slug=fields.collection), "collection")
+    slugs = fields.collection_slugs()
+    for slug in slugs:
+        if not _collection(slug):
+            raise IngestError(_("No collection “%(slug)s”.", slug=slug), "collection")
     authors = [" ".join(a.split()) for a in fields.authors if a.strip()]
-    return DocumentFields(title, fields.doc_type, authors, langs, fields.collection, fields.year)
+    return DocumentFields(
+        title, fields.doc_type, authors, langs, year=fields.year, collections=slugs
+    )
 
 
 def ingest(
@@ -89,16 +100,16 @@ def ingest(
     if not uploads:
         raise IngestError(_("Choose at least one page image."), "files")
     fields = check_fields(fields)
-    collection = _collection(fields.collection) if fields.collection else None
     document = Document(
         title=fields.title,
         authors=fields.authors,
         doc_type=fields.doc_type,
         langs=fields.langs,
         year=fields.year,
-        collection=collection,
         status="scanned",  # the workflow starts here (modules/digitization/workflow.py)
     )
+    for slug in fields.collections:
+        document.memberships.append(_at_end(_collection(slug)))  # type: ignore[arg-type]
     job = ScanJob(document=document, langs=fields.langs, options=options or {}, status="queued")
     if user is not None:
         job.created_by_id, job.branch_id = user.id, user.branch_id
@@ -190,6 +201,16 @@ def _unusable(pages: Sequence[Page]) -> list[str]:
             name = page.source_file.original_name or "?"
             seen.setdefault(name, f"{name} ({failure_label(page.error_code)})")
     return list(seen.values())
+
+
+def _at_end(collection: Collection) -> CollectionItem:
+    """A membership at the end of ``collection``'s order."""
+    last = db.session.scalar(
+        db.select(db.func.max(CollectionItem.position)).where(
+            CollectionItem.collection_id == collection.id
+        )
+    )
+    return CollectionItem(collection=collection, position=(last or 0) + 1)
 
 
 def _collection(slug: str) -> Collection | None:

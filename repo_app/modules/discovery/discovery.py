@@ -31,7 +31,7 @@ from datetime import date
 from sqlalchemy import select
 
 from mura.app.extensions import db
-from mura.app.models import CatalogueRecord, Collection, Document
+from mura.app.models import CatalogueRecord, Collection, CollectionItem, Document
 from mura.app.modules.discovery import search as search_index
 from mura.app.modules.rights import visibility
 from mura.app.search import FACET_KEYS, SearchEngine, SearchResults
@@ -108,10 +108,10 @@ def document_facts(ids: Sequence[int]) -> dict[int, Facts]:
     facts: dict[int, Facts] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
+        slugs = _collection_slugs(chunk)
         rows = db.session.execute(
             select(
                 Document.id,
-                Collection.slug,
                 Document.doc_type,
                 Document.langs,
                 Document.year,
@@ -119,14 +119,13 @@ def document_facts(ids: Sequence[int]) -> dict[int, Facts]:
                 CatalogueRecord.host_date,
                 CatalogueRecord.host_year,
             )
-            .outerjoin(Collection, Document.collection_id == Collection.id)
             .outerjoin(CatalogueRecord, Document.record_id == CatalogueRecord.id)
             .where(Document.id.in_(chunk), visibility.public_condition())
         )
-        for doc_id, slug, doc_type, langs, year, host, host_date, host_year in rows:
+        for doc_id, doc_type, langs, year, host, host_date, host_year in rows:
             year = year or host_year or (host_date.year if host_date else None)
             values = {
-                "collection": (slug,) if slug else (),
+                "collection": slugs.get(doc_id, ()),
                 "doc_type": (doc_type,) if doc_type else (),
                 "language": tuple(code for code in (langs or "").split("+") if code),
                 "decade": (str(year // 10 * 10),) if year else (),
@@ -136,6 +135,23 @@ def document_facts(ids: Sequence[int]) -> dict[int, Facts]:
             when = host_date or (date(year, 1, 1) if year else None)
             facts[doc_id] = Facts(values, when)
     return facts
+
+
+def _collection_slugs(ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The slug of every collection of each document among ``ids``.
+
+    A document in two collections counts in both facets.
+    """
+    slugs: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        select(CollectionItem.document_id, Collection.slug)
+        .join(Collection, Collection.id == CollectionItem.collection_id)
+        .where(CollectionItem.document_id.in_(ids))
+        .order_by(CollectionItem.document_id, Collection.slug)
+    )
+    for doc_id, slug in rows:
+        slugs.setdefault(doc_id, []).append(slug)
+    return {doc_id: tuple(values) for doc_id, values in slugs.items()}
 
 
 def _passes(facts: Facts, wanted: Mapping[str, frozenset[str]], ignore: str | None = None) -> bool:

@@ -228,8 +228,8 @@ def manifest(
     metadata.append({"label": label("type"), "value": label("doc_type")})
     if document.languages:
         metadata.append(entry("languages", document.languages))
-    if document.collection is not None:
-        metadata.append(entry("collection", [document.collection.title]))
+    if document.collections:
+        metadata.append(entry("collection", [c.title for c in document.collections]))
     names = {texts["provider_name"] for texts in labels.values()}
     provider_name = names.pop() if len(names) == 1 else None
     result: dict[str, Any] = {

@@ -65,7 +65,7 @@ def document_entry(document: Document) -> DocumentEntry:
         authors=list(document.authors or []),
         doc_type=document.doc_type,
         languages=document.languages,
-        collection=document.collection.slug if document.collection else None,
+        collection=tuple(c.slug for c in document.collections),
         year=document.year,
     )
 

@@ -51,7 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mura.app.core.files import get_store
 from mura.app.extensions import db
-from mura.app.models import Collection, Document, Page, ScanJob, StoredFile
+from mura.app.models import Collection, CollectionItem, Document, Page, ScanJob, StoredFile
 from mura.app.models.base import utcnow
 from mura.app.models.record import CatalogueRecord
 from mura.app.models.rights import DocumentRights
@@ -169,10 +169,12 @@ def documents_of_collection(slug: str) -> list[int]:
         raise PreservationError(f"no collection {slug!r}")
     return list(
         db.session.scalars(
-            select(Document.id)
-            .where(Document.collection_id == collection.id)
+            select(CollectionItem.document_id)
+            .where(CollectionItem.collection_id == collection.id)
             .order_by(
-                Document.collection_position.is_(None), Document.collection_position, Document.id
+                CollectionItem.position.is_(None),
+                CollectionItem.position,
+                CollectionItem.document_id,
             )
         )
     )
@@ -386,7 +388,11 @@ def _describe(document: Document, pages: list[Page], page_rows: list[dict], file
         "document": {
             "id": document.id,
             **{name: getattr(document, name) for name in DOCUMENT_FIELDS},
-            "collection": _collection_of(document),
+            "collection": _collection_of(document),  # the first, for older readers
+            "collections": [
+                {**_collection_of_item(item), "position": item.position}
+                for item in document.memberships
+            ],
             "rights_mark": {"mark": mark.mark, "reason": mark.reason} if mark else None,
             "record_id": document.record_id,
             "record": _record_fields(document.record),
@@ -403,6 +409,10 @@ def _describe(document: Document, pages: list[Page], page_rows: list[dict], file
         # An article clipped from an issue: where each of its pages was cut (docs/workflow.md).
         **({"regions": regions} if (regions := export_regions(document.id)) else {}),
     }
+
+
+def _collection_of_item(item: CollectionItem) -> dict:
+    return {name: getattr(item.collection, name) for name in COLLECTION_FIELDS}
 
 
 def _collection_of(document: Document) -> dict | None:
@@ -671,8 +681,14 @@ def _import_document(folder: Path, desc: dict, report: ImportReport) -> tuple[in
     document = Document(**{name: fields[name] for name in DOCUMENT_FIELDS if name in fields})
     if fields.get("record"):
         document.record = _restore_record(fields["record"], report)
-    if fields.get("collection"):
-        document.collection = _get_or_create_collection(fields["collection"])
+    # Every collection of the document (a bag from before many-to-many names one).
+    for entry in fields.get("collections") or (
+        [fields["collection"]] if fields.get("collection") else []
+    ):
+        position = entry.get("position", fields.get("collection_position"))
+        document.memberships.append(
+            CollectionItem(collection=_get_or_create_collection(entry), position=position)
+        )
     if db.session.get(Document, old_id) is None:
         document.id = old_id
     db.session.add(document)

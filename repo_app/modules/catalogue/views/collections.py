@@ -118,7 +118,7 @@ def order(collection_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:collection_id>/documents", methods=["POST"])
 def add(collection_id: int) -> ResponseReturnValue:
-    """Put a document of the user's branch into this collection (it leaves any other)."""
+    """Put a document of the user's branch into this collection (it stays in its others)."""
     _editable(collection_id)
     form = CollectionItemForm()
     document = (
@@ -126,7 +126,7 @@ def add(collection_id: int) -> ResponseReturnValue:
     )
     if document is not None and not permissions.can_edit(_user(), document):
         abort(403)  # another branch's document: its own staff decide where it belongs
-    if document is not None and records.set_document_collection(document.id, collection_id):
+    if document is not None and records.add_to_collection(document.id, collection_id):
         flash(_("Document %(id)d added.", id=form.document_id.data))
     else:
         flash(_("No such document."))
@@ -135,11 +135,9 @@ def add(collection_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:collection_id>/documents/<int:document_id>/remove", methods=["POST"])
 def remove(collection_id: int, document_id: int) -> ResponseReturnValue:
-    """Take a document out of this collection (404 unless it is in it)."""
+    """Take a document out of this collection, not its others (404 unless it is in it)."""
     _editable(collection_id)
-    document = db.session.get(Document, document_id)
-    if document is None or document.collection_id != collection_id:
+    if not records.remove_from_collection(document_id, collection_id):
         abort(404)
-    records.set_document_collection(document_id, None)
     flash(_("Document %(id)d removed from the collection.", id=document_id))
     return redirect(url_for(".show", collection_id=collection_id))

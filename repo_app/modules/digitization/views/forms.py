@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -42,7 +50,13 @@ class UploadForm(FlaskForm):
         default="kaz+rus",
         description=_l("Tesseract codes joined by +, e.g. kaz+rus, kir+rus, eng."),
     )
-    collection = SelectField(_l("Collection"), choices=[], validate_choice=False)
+    #: Every collection the document belongs in (several: thematic folders overlap).
+    collection = SelectMultipleField(
+        _l("Collections"),
+        choices=[],
+        validate_choice=False,
+        description=_l("Choose one or several (Ctrl or Cmd and click)."),
+    )
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=1500, max=2100)])
     #: The catalogue record the scans belong to (chosen with the picker), or a new one from above.
     record_id = HiddenField(validators=[Optional()])

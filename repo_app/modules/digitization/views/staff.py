@@ -62,7 +62,7 @@ def upload() -> ResponseReturnValue:
     """The upload form; on success, the new job's page."""
     form = UploadForm()
     user = current_user._get_current_object()
-    form.collection.choices = [SelectChoice("", "—")] + [
+    form.collection.choices = [
         SelectChoice(c.slug, c.title)
         for c in db.session.scalars(select(Collection).order_by(Collection.title))
         if permissions.can_edit_collection(user, c)  # another branch's collection is theirs
@@ -77,7 +77,7 @@ def upload() -> ResponseReturnValue:
             doc_type=form.doc_type.data,
             authors=(form.authors.data or "").splitlines(),
             langs=form.langs.data or "",
-            collection=form.collection.data or None,
+            collections=[slug for slug in form.collection.data or [] if slug],
             year=form.year.data,
         )
         try:
