@@ -115,7 +115,7 @@ def test_staff_check_reviewer_publishes(
     assert page.locator("#wf-submit").count() == 0  # reviewers do not check for staff
     page.click("#wf-approve")
     page.wait_for_selector("#document-status[data-status=published]")
-    assert "Approved and published." in page.locator(".flash").inner_text()
+    assert "Approved and published" in page.locator(".flash").inner_text()
     log_out(page)
     reviewer.close()
 
