@@ -60,7 +60,7 @@ def test_upload_progress_and_public_search(
     assert page.url.endswith("/staff/upload?lang=en")
     assert page.input_value("#title") == "Өлкетану жинағы"
     page.set_input_files("#files", sorted(str(p) for p in scans.iterdir()))
-    assert page.locator("#files-check").is_hidden()
+    page.wait_for_selector("#files-check", state="hidden")  # checked again, all usable
     page.click("form.upload button[type=submit]")
 
     page.wait_for_url("**/staff/jobs/*")
