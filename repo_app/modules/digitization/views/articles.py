@@ -89,7 +89,7 @@ def clip(page_id: int) -> str:
         pages=pages,
         width=width,
         height=height,
-        proposals=json.dumps(proposals),
+        proposals=proposals,
         doc_types=types,
         default_type=default_type,
         can_save=can_modify_job(current_user, page.job),
