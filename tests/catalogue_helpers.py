@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 
 import pymarc
+from lxml import etree
 
 from mura.app.extensions import db
 from mura.app.models import Collection, Document, StoredFile
@@ -141,3 +143,23 @@ def log_in_staff(client) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
+
+
+@functools.cache
+def oai_schema() -> etree.XMLSchema:
+    """OAI-PMH.xsd plus every namespace that appears inside its responses (no network)."""
+    schemas = SHARED / "schemas" / "oai"
+    imports = "".join(
+        f'<xs:import namespace="{ns}" schemaLocation="{(schemas / name).as_uri()}"/>'
+        for ns, name in (
+            ("http://www.openarchives.org/OAI/2.0/", "OAI-PMH.xsd"),
+            ("http://www.openarchives.org/OAI/2.0/oai_dc/", "oai_dc.xsd"),
+            ("http://www.loc.gov/MARC21/slim", "MARC21slim.xsd"),
+            ("http://www.openarchives.org/OAI/2.0/oai-identifier", "oai-identifier.xsd"),
+        )
+    )
+    wrapper = f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{imports}</xs:schema>'
+    parser = etree.XMLParser(no_network=True)
+    return etree.XMLSchema(
+        etree.fromstring(wrapper.encode(), parser, base_url=schemas.as_uri() + "/")
+    )

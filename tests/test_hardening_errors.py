@@ -143,26 +143,10 @@ OAI_NS = {"oai": "http://www.openarchives.org/OAI/2.0/"}
 
 @pytest.fixture(scope="module")
 def oai_schema():
-    """OAI-PMH.xsd with the namespaces inside its responses (as tests/test_oai.py, no network)."""
-    from lxml import etree
+    """OAI-PMH.xsd with the namespaces inside its responses (tests/catalogue_helpers.py)."""
+    from tests.catalogue_helpers import oai_schema as schema
 
-    from tests.conftest import SHARED
-
-    schemas = SHARED / "schemas" / "oai"
-    imports = "".join(
-        f'<xs:import namespace="{ns}" schemaLocation="{(schemas / name).as_uri()}"/>'
-        for ns, name in (
-            ("http://www.openarchives.org/OAI/2.0/", "OAI-PMH.xsd"),
-            ("http://www.openarchives.org/OAI/2.0/oai_dc/", "oai_dc.xsd"),
-            ("http://www.loc.gov/MARC21/slim", "MARC21slim.xsd"),
-            ("http://www.openarchives.org/OAI/2.0/oai-identifier", "oai-identifier.xsd"),
-        )
-    )
-    wrapper = f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{imports}</xs:schema>'
-    parser = etree.XMLParser(no_network=True)
-    return etree.XMLSchema(
-        etree.fromstring(wrapper.encode(), parser, base_url=schemas.as_uri() + "/")
-    )
+    return schema()
 
 
 def _token(value: object) -> str:

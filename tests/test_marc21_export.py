@@ -17,7 +17,7 @@ from lxml import etree
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Document
 from mura.app.modules.catalogue import metadata, records
-from tests.catalogue_helpers import iso, make_document, marc21_book
+from tests.catalogue_helpers import iso, make_document, marc21_book, oai_schema
 from tests.conftest import SHARED
 
 SCHEMAS = SHARED / "schemas" / "oai"
@@ -107,19 +107,8 @@ def test_dublin_core_names_the_scheme_of_a_classification(published: tuple[int, 
 
 @pytest.fixture
 def schema() -> etree.XMLSchema:
-    imports = "".join(
-        f'<xs:import namespace="{ns}" schemaLocation="{(SCHEMAS / name).as_uri()}"/>'
-        for ns, name in (
-            ("http://www.openarchives.org/OAI/2.0/", "OAI-PMH.xsd"),
-            ("http://www.openarchives.org/OAI/2.0/oai_dc/", "oai_dc.xsd"),
-            ("http://www.loc.gov/MARC21/slim", "MARC21slim.xsd"),
-        )
-    )
-    wrapper = f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{imports}</xs:schema>'
-    parser = etree.XMLParser(no_network=True)
-    return etree.XMLSchema(
-        etree.fromstring(wrapper.encode(), parser, base_url=SCHEMAS.as_uri() + "/")
-    )
+    """OAI-PMH.xsd and the namespaces inside its responses (tests/catalogue_helpers.py)."""
+    return oai_schema()
 
 
 def _oai(client: FlaskClient, schema: etree.XMLSchema, query: str) -> etree._Element:

@@ -18,7 +18,7 @@ from sickle.oaiexceptions import BadArgument, BadResumptionToken, IdDoesNotExist
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, Document
 from mura.app.modules.catalogue import records
-from tests.catalogue_helpers import iso, make_document, marc21_article, marc21_book
+from tests.catalogue_helpers import iso, make_document, marc21_article, marc21_book, oai_schema
 from tests.conftest import SHARED, make_app
 
 SCHEMAS = SHARED / "schemas" / "oai"
@@ -33,21 +33,8 @@ PAGE = 5
 
 @pytest.fixture(scope="module")
 def schema() -> etree.XMLSchema:
-    """OAI-PMH.xsd plus every namespace that appears inside its responses."""
-    imports = "".join(
-        f'<xs:import namespace="{ns}" schemaLocation="{(SCHEMAS / name).as_uri()}"/>'
-        for ns, name in (
-            ("http://www.openarchives.org/OAI/2.0/", "OAI-PMH.xsd"),
-            ("http://www.openarchives.org/OAI/2.0/oai_dc/", "oai_dc.xsd"),
-            ("http://www.loc.gov/MARC21/slim", "MARC21slim.xsd"),
-            ("http://www.openarchives.org/OAI/2.0/oai-identifier", "oai-identifier.xsd"),
-        )
-    )
-    wrapper = f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{imports}</xs:schema>'
-    parser = etree.XMLParser(no_network=True)
-    return etree.XMLSchema(
-        etree.fromstring(wrapper.encode(), parser, base_url=SCHEMAS.as_uri() + "/")
-    )
+    """OAI-PMH.xsd and the namespaces inside its responses (tests/catalogue_helpers.py)."""
+    return oai_schema()
 
 
 @pytest.fixture(scope="module")
