@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -89,7 +90,13 @@ def upload() -> ResponseReturnValue:
             target.errors = [*target.errors, exc.message]
         else:
             attach_upload(job.document_id, _record_id(form.record_id.data), form.new_record.data)
-            flash(_("Upload received: %(n)d page(s) queued for OCR.", n=len(job.pages)))
+            flash(
+                ngettext(
+                    "Upload received: %(num)d page queued for OCR.",
+                    "Upload received: %(num)d pages queued for OCR.",
+                    len(job.pages),
+                )
+            )
             return redirect(url_for("staff.job", job_id=job.id))
     status = 400 if request.method == "POST" else 200
     return render_template("staff/upload.html", form=form, common_langs=COMMON), status
@@ -139,7 +146,7 @@ def retry(job_id: int) -> ResponseReturnValue:
     n = job_service.retry_failed_pages(job_id)
     audit.record("job.retry", "scan_job", job_id, pages=n)
     db.session.commit()
-    flash(_("%(n)d page(s) queued again.", n=n))
+    flash(ngettext("%(num)d page queued again.", "%(num)d pages queued again.", n))
     return redirect(url_for("staff.job", job_id=job_id))
 
 
@@ -160,7 +167,7 @@ def reocr(job_id: int) -> ResponseReturnValue:
     form = request.form
     options = job_service.reocr_options(bool(form.get("clean")), bool(form.get("ocr_text_pages")))
     n = job_service.reocr(job_id, seqs, langs, options)
-    flash(_("%(n)d page(s) queued for OCR again.", n=n))
+    flash(ngettext("%(num)d page queued for OCR again.", "%(num)d pages queued for OCR again.", n))
     return redirect(url_for("staff.job", job_id=job_id))
 
 
