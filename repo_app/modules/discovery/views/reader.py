@@ -37,7 +37,7 @@ from mura.app.core.languages import html_lang
 from mura.app.extensions import db, limiter
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue import citation
-from mura.app.modules.discovery import iiif, iiif_image, reader
+from mura.app.modules.discovery import iiif, iiif_image, reader, thumbnails
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
 from mura.app.web.converters import db_int
@@ -108,10 +108,10 @@ def recent() -> str:
         "public/recent.html",
         documents=documents,
         readable={d.id for d in documents if visibility.is_public(d)},
+        thumbs=thumbnails.for_documents(documents),
         page=page,
         pages=max(1, -(-total // RECENT_PER_PAGE)),
         total=total,
-        thumb_width=reader.THUMB_WIDTH,
     )
 
 
@@ -405,7 +405,10 @@ def iiif_image_tile(
     try:
         path = iiif_image.cached_tile(page, tile)
         if path is None:
-            request.environ["mura.rendered"] = True  # per request (``g`` may outlive one)
+            # A thumbnail is one small rendering per page, made once for the lists of the
+            # public site, which show a dozen at a time: it is not counted as a tile render.
+            if tile.size != iiif_image.thumbnail_size(*reader.page_size_px(page)):
+                request.environ["mura.rendered"] = True  # per request (``g`` may outlive one)
             path = iiif_image.tile_path(page, tile)
     except reader.RenderError as exc:
         current_app.logger.error("page %s: IIIF tile %s: %s", page.id, tile.name, exc)
