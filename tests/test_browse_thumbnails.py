@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from sqlalchemy import select
 
 from mura.app.extensions import db
-from mura.app.models import Document
+from mura.app.models import Collection, Document
 from mura.app.modules.discovery import iiif_image
 from tests.discovery_helpers import Library
 
@@ -158,3 +160,61 @@ def test_search_within_a_collection_keeps_to_it(library: Library, client: FlaskC
     args["collection"] = "no-such-collection"
     html = client.get("/search", query_string=args).get_data(as_text=True)
     assert 'class="hit-title"' not in html
+
+
+@pytest.fixture
+def chosen_cover(library: Library) -> Iterator[int]:
+    """The collection's cover is page 1 of the article while the test runs."""
+    with library.app.app_context():
+        collection = db.session.scalar(select(Collection).where(Collection.slug == "olketanu"))
+        collection.cover_document_id, collection.cover_seq = library.article_id, 1
+        db.session.commit()
+    try:
+        yield library.article_id
+    finally:
+        with library.app.app_context():
+            collection = db.session.scalar(select(Collection).where(Collection.slug == "olketanu"))
+            collection.cover_document_id = collection.cover_seq = None
+            db.session.commit()
+
+
+def test_a_chosen_page_is_the_cover_while_it_is_public(
+    library: Library, client: FlaskClient, chosen_cover: int
+) -> None:
+    html = client.get(f"/collections/{library.collection_slug}").get_data(as_text=True)
+    cover = re.search(r'id="collection-cover" src="([^"]+)"', html).group(1)
+    assert cover.startswith(f"/iiif/image/{chosen_cover}/1/full/")
+    document = db.session.get(Document, chosen_cover)
+    document.access = "reading_room"
+    db.session.commit()
+    try:
+        html = client.get(f"/collections/{library.collection_slug}").get_data(as_text=True)
+        cover = re.search(r'id="collection-cover" src="([^"]+)"', html).group(1)
+        assert cover.startswith(f"/iiif/image/{library.book_id}/1/full/")  # the first document
+    finally:
+        db.session.get(Document, chosen_cover).access = "online"
+        db.session.commit()
+
+
+def test_staff_choose_a_cover_page_of_the_collection(app: Flask) -> None:
+    from tests.catalogue_helpers import log_in_staff, make_document
+
+    collection = Collection(slug="karlag", title="Карлаг")
+    db.session.add(collection)
+    inside = make_document("Естеліктер", page_count=4, collection=collection)
+    outside = make_document("Басқа", page_count=4)
+    staff = app.test_client()
+    log_in_staff(staff)
+    form = {"slug": "karlag", "title": "Карлаг", "cover_document": outside.id, "cover_page": 2}
+    url = f"/staff/collections/{collection.id}/edit?lang=en"
+    refused = staff.post(url, data=form)
+    assert refused.status_code == 400
+    assert "Choose a document of this collection for the cover." in refused.get_data(as_text=True)
+    too_far = staff.post(url, data={**form, "cover_document": inside.id, "cover_page": 9})
+    assert too_far.status_code == 400 and "That document has 4 pages." in too_far.get_data(
+        as_text=True
+    )
+    assert staff.post(url, data={**form, "cover_document": inside.id}).status_code == 302
+    db.session.refresh(collection)
+    assert (collection.cover_document_id, collection.cover_seq) == (inside.id, 2)
+    assert f'value="{inside.id}"' in staff.get(url).get_data(as_text=True)

@@ -432,6 +432,9 @@ def _check_migration(app: Flask) -> None:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("documents")}
         assert [tuple(r) for r in rows] == [(1, 1, 2), (2, 1, 1), (3, 2, 1), (5, 2, None)]
         assert "collection_id" not in columns and "collection_position" not in columns
+        db.engine.dispose()
+    _migrate(app, "head")  # the ORM maps the latest schema (later columns of these tables)
+    with app.app_context():
         # The ORM reads them: the collection's order, and a second collection added.
         assert [d.id for d in records.collection_documents(1, public_only=False)] == [2, 1]
         assert records.add_to_collection(1, 2)

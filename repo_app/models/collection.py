@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mura.app.extensions import db
@@ -26,6 +26,10 @@ class Collection(db.Model):
     title_ru: Mapped[str] = mapped_column(String(500), default="", server_default="")
     title_en: Mapped[str] = mapped_column(String(500), default="", server_default="")
     cover_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    #: Without a cover image: a page of one of its documents (a plain id: a document deleted
+    #: later leaves the first document's first page, discovery/thumbnails.collection_cover).
+    cover_document_id: Mapped[int | None] = mapped_column(Integer)
+    cover_seq: Mapped[int | None] = mapped_column(Integer)
     #: The branch library that keeps the collection (its name or code).
     branch: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = created_at_column()

@@ -21,7 +21,7 @@ from flask import url_for
 from sqlalchemy import func, select, tuple_
 
 from mura.app.extensions import db
-from mura.app.models import CollectionItem, Document, Page, ScanJob
+from mura.app.models import Collection, CollectionItem, Document, Page, ScanJob
 from mura.app.modules.discovery import iiif_image, reader
 from mura.app.modules.rights import visibility
 
@@ -86,16 +86,23 @@ def thumbnail(document_id: int, page: Page) -> Thumbnail:
     return Thumbnail(url, width, height, page.seq)
 
 
-def collection_cover(collection_id: int) -> Thumbnail | None:
-    """The first page of the collection's first public document (in the collection's order).
+def collection_cover(collection: Collection) -> Thumbnail | None:
+    """The cover of a collection without a cover image: the page staff chose, if public.
 
-    The cover of a collection without an uploaded cover image; one query for the document,
-    one for its page.
+    Else (none chosen, or its document is no longer public or gone) the first page of the
+    collection's first public document, in the collection's order. Two queries at most.
     """
+    chosen = collection.cover_document_id
+    if chosen is not None:
+        document = db.session.get(Document, chosen)
+        if document is not None and collection in document.collections:
+            found = for_documents([document], {document.id: collection.cover_seq or 1})
+            if document.id in found:
+                return found[document.id]
     first = db.session.scalar(
         select(Document)
         .join(CollectionItem, CollectionItem.document_id == Document.id)
-        .where(CollectionItem.collection_id == collection_id, visibility.public_condition())
+        .where(CollectionItem.collection_id == collection.id, visibility.public_condition())
         .order_by(CollectionItem.position.is_(None), CollectionItem.position, Document.id)
         .limit(1)
     )

@@ -25,7 +25,7 @@ def collections() -> str:
     """Every collection with its figures (public documents only)."""
     rows = db.session.scalars(select(Collection).order_by(Collection.title)).all()
     figures = {c.id: records.collection_figures(c.id) for c in rows}
-    covers = {c.id: thumbnails.collection_cover(c.id) for c in rows if c.cover_file_id is None}
+    covers = {c.id: thumbnails.collection_cover(c) for c in rows if c.cover_file_id is None}
     return render_template(
         "public/collections.html",
         collections=rows,
@@ -47,7 +47,7 @@ def collection(slug: str) -> str:
         figures=records.collection_figures(row.id),
         documents=documents,
         thumbs=thumbs,
-        cover=None if row.cover_file_id else thumbnails.collection_cover(row.id),
+        cover=None if row.cover_file_id else thumbnails.collection_cover(row),
         locale=str(get_locale()),
     )
 

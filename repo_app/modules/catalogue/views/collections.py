@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -52,9 +53,17 @@ def _user() -> User:
 
 def _edit(collection: Collection | None) -> ResponseReturnValue:
     form = CollectionForm(obj=collection)
+    if collection is not None and request.method == "GET":
+        form.cover_document.data = collection.cover_document_id
+        form.cover_page.data = collection.cover_seq
     if form.validate_on_submit():
+        cover_error = _cover_page_error(collection, form.cover_document.data, form.cover_page.data)
+        if cover_error:
+            form.cover_document.errors = [*form.cover_document.errors, cover_error]
         clash = db.session.scalar(select(Collection).where(Collection.slug == form.slug.data))
-        if clash is not None and clash is not collection:
+        if cover_error:
+            pass
+        elif clash is not None and clash is not collection:
             form.slug.errors = [*form.slug.errors, _("Another collection has this name.")]
         elif not permissions.can_own_collection(_user(), form.branch.data or ""):
             form.branch.errors = [
@@ -66,6 +75,8 @@ def _edit(collection: Collection | None) -> ResponseReturnValue:
             for name in ("slug", "title", "title_kk", "title_ru", "title_en", "branch"):
                 setattr(target, name, " ".join((getattr(form, name).data or "").split()))
             target.description = (form.description.data or "").strip()
+            target.cover_document_id = form.cover_document.data
+            target.cover_seq = form.cover_page.data if form.cover_document.data else None
             cover = request.files.get("cover")
             try:
                 if cover and cover.filename:
@@ -84,6 +95,24 @@ def _edit(collection: Collection | None) -> ResponseReturnValue:
     status = 400 if request.method == "POST" else 200
     template = "staff/collections/form.html"
     return render_template(template, form=form, collection=collection), status
+
+
+def _cover_page_error(
+    collection: Collection | None, document_id: int | None, seq: int | None
+) -> str:
+    """Why a chosen cover page cannot be the collection's cover, or "" when it can."""
+    if document_id is None:
+        return ""
+    document = db.session.get(Document, document_id)
+    if document is None or collection is None or collection not in document.collections:
+        return _("Choose a document of this collection for the cover.")
+    if seq is not None and seq > document.page_count:
+        return ngettext(
+            "That document has %(num)d page.",
+            "That document has %(num)d pages.",
+            document.page_count,
+        )
+    return ""
 
 
 @bp.route("/<int:collection_id>")

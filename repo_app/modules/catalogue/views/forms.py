@@ -174,6 +174,14 @@ class CollectionForm(FlaskForm):
     description = TextAreaField(_l("Description"))
     branch = StringField(_l("Owner branch"), validators=[Length(max=200)])
     cover = FileField(_l("Cover image"), description=_l("JPEG, PNG or WebP."))
+    cover_document = IntegerField(
+        _l("Or a page as the cover: document number"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_ID, message=_l("No such document."))],
+        description=_l("A document of this collection; empty: its first document."),
+    )
+    cover_page = IntegerField(
+        _l("Page of that document"), validators=[Optional(), NumberRange(min=1, max=100_000)]
+    )
 
 
 class CollectionItemForm(FlaskForm):
