@@ -33,6 +33,9 @@ PUBLIC = {
     "catalogue.cover",
     "catalogue.document_dc",
     "catalogue.record_dc",
+    "browse.index",  # browse by date, author, subject: public documents only (discovery/browse.py)
+    "browse.authors",
+    "browse.subjects",
     "api.search",
     "oai.endpoint",
     "auth.login",
