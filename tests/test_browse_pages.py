@@ -8,6 +8,9 @@ document are made beside the public ones and must add nothing to any count.
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,6 +21,7 @@ from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Document, RecordAgent, RecordSubject
 from mura.app.modules.discovery import browse
 from tests.catalogue_helpers import make_document
+from tests.conftest import PG_ADMIN_URL, _drop_database, make_app
 
 
 def record(authors: list[str], subjects: list[tuple[str, str]]) -> CatalogueRecord:
@@ -37,6 +41,34 @@ def document(title: str, year: int | None, rec: CatalogueRecord, **fields: objec
     made = make_document(title, year=year, record_id=rec.id, **fields)
     db.session.execute(update(Document).where(Document.id == made.id).values(access=access))
     db.session.commit()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """The app on SQLite and on PostgreSQL: grouping, trimming and LIKE differ between them."""
+    if request.param == "sqlite":
+        application = make_app(tmp_path / "home")
+        name = None
+    else:
+        psycopg = pytest.importorskip("psycopg")
+        name = f"mura_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        base = PG_ADMIN_URL.rsplit("/", 1)[0]
+        application = make_app(tmp_path / "home", DATABASE_URL=f"{base}/{name}")
+    try:
+        with application.app_context():
+            yield application
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if name:
+            _drop_database(name)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
 
 
 @pytest.fixture
