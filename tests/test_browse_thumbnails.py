@@ -218,3 +218,17 @@ def test_staff_choose_a_cover_page_of_the_collection(app: Flask) -> None:
     db.session.refresh(collection)
     assert (collection.cover_document_id, collection.cover_seq) == (inside.id, 2)
     assert f'value="{inside.id}"' in staff.get(url).get_data(as_text=True)
+
+
+def test_a_collection_is_shown_in_pages(
+    library: Library, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mura.app.modules.catalogue.views import catalogue
+
+    monkeypatch.setattr(catalogue, "COLLECTION_PER_PAGE", 1)
+    url = f"/collections/{library.collection_slug}?lang=en"
+    first = client.get(url).get_data(as_text=True)
+    assert set(thumbs(first)) == {library.book_id} and "Page 1 of 2" in first
+    assert 'rel="next"' in first and "2 documents" in first  # the figures count them all
+    last = client.get(url + "&page=99").get_data(as_text=True)
+    assert set(thumbs(last)) == {library.article_id} and "Page 2 of 2" in last

@@ -475,8 +475,17 @@ def collection_figures(collection_id: int, public_only: bool = True) -> Collecti
     return CollectionFigures(int(documents), int(pages), int(size))
 
 
-def collection_documents(collection_id: int, public_only: bool = True) -> list[Document]:
-    """The collection's documents in their set order (unordered ones last, oldest first)."""
+def collection_documents(
+    collection_id: int,
+    public_only: bool = True,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[Document]:
+    """The collection's documents in their set order (unordered ones last, oldest first).
+
+    ``offset`` and ``limit`` give one page of them (the public collection page).
+    """
     stmt = (
         select(Document)
         .join(CollectionItem, CollectionItem.document_id == Document.id)
@@ -489,7 +498,7 @@ def collection_documents(collection_id: int, public_only: bool = True) -> list[D
     )
     if public_only:
         stmt = stmt.where(visibility.listed_condition())
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt.offset(offset).limit(limit)))
 
 
 def _items(collection_id: int) -> list[CollectionItem]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, send_file
+from flask import Blueprint, abort, jsonify, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from sqlalchemy import select
@@ -13,11 +13,14 @@ from mura.app.models import CatalogueRecord, Collection
 from mura.app.modules.catalogue import metadata, records
 from mura.app.modules.discovery import thumbnails
 from mura.app.modules.rights import visibility
+from mura.app.web.converters import db_int
 
 bp = Blueprint("catalogue", __name__)
 
-#: Documents of a collection's page shown with a thumbnail (the first ones, in its order).
-COLLECTION_THUMBNAILS = 100
+#: Documents per page of a collection (a collection of a newspaper's issues has thousands).
+COLLECTION_PER_PAGE = 50
+#: The furthest page of a collection (``?page=`` beyond it shows the last page).
+COLLECTION_MAX_PAGE = 10_000
 
 
 @bp.route("/collections")
@@ -39,14 +42,20 @@ def collections() -> str:
 def collection(slug: str) -> str:
     """A collection: its description, figures and public documents in their order."""
     row = db.session.scalar(select(Collection).where(Collection.slug == slug)) or abort(404)
-    documents = records.collection_documents(row.id)
-    thumbs = thumbnails.for_documents(documents[:COLLECTION_THUMBNAILS])
+    figures = records.collection_figures(row.id)
+    pages = max(1, -(-figures.documents // COLLECTION_PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=db_int) or 1), pages, COLLECTION_MAX_PAGE)
+    documents = records.collection_documents(
+        row.id, offset=(page - 1) * COLLECTION_PER_PAGE, limit=COLLECTION_PER_PAGE
+    )
     return render_template(
         "public/collection.html",
         collection=row,
-        figures=records.collection_figures(row.id),
+        figures=figures,
         documents=documents,
-        thumbs=thumbs,
+        page=page,
+        pages=pages,
+        thumbs=thumbnails.for_documents(documents),
         cover=None if row.cover_file_id else thumbnails.collection_cover(row),
         locale=str(get_locale()),
     )
