@@ -16,7 +16,9 @@ indexed by the real ``index_document``/``index_source``. On each engine:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,7 +37,7 @@ from mura.app.search import ENGINE_KINDS, DocumentEntry, PageEntry, open_engine
 from mura.app.search.analysis import ANALYSIS_VERSION
 from mura.app.search.index_meta import IndexMeta, read_meta, write_meta
 from mura.app.search.types import ANY_YEAR, YearRange
-from tests.conftest import make_app
+from tests.conftest import PG_ADMIN_URL, _drop_database, make_app
 
 WORD = "кітапхана"
 
@@ -108,19 +110,46 @@ def _make_documents(count: int, title: str = f"{WORD} жинағы", start: int 
     return ids
 
 
-@pytest.fixture(params=ENGINE_KINDS)
-def shelf(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shelf]:
-    app = make_app(tmp_path / "home", SEARCH_ENGINE=request.param, SEARCH_RATE_LIMIT="1000/minute")
+@contextmanager
+def _shelf(home: Path, kind: str, **config: object) -> Iterator[Shelf]:
+    app = make_app(home, SEARCH_ENGINE=kind, SEARCH_RATE_LIMIT="1000/minute", **config)
     with app.app_context():
         discovery.clear_cache()
         ids = _make_documents(60)
         public = set(search_service.public_document_ids())
-        yield Shelf(app, ids, public)
-        engine = app.extensions.pop("mura_search", None)
-        if engine is not None:
-            engine.close()
-        db.session.remove()
-        db.engine.dispose()
+        try:
+            yield Shelf(app, ids, public)
+        finally:
+            engine = app.extensions.pop("mura_search", None)
+            if engine is not None:
+                engine.close()
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(params=ENGINE_KINDS)
+def shelf(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shelf]:
+    """The shelf on SQLite, indexed by each engine."""
+    with _shelf(tmp_path / "home", request.param) as made:
+        yield made
+
+
+@pytest.fixture(params=ENGINE_KINDS)
+def pg_shelf(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shelf]:
+    """The shelf on a PostgreSQL database of its own (as in production), each engine."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"mura_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        pytest.fail(f"these tests need PostgreSQL ({PG_ADMIN_URL}): {exc}")
+    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    try:
+        with _shelf(tmp_path / "home", request.param, DATABASE_URL=url) as made:
+            yield made
+    finally:
+        _drop_database(name)
 
 
 FILTERS = [
@@ -148,6 +177,15 @@ def test_index_counts_are_the_database_counts(shelf: Shelf, filters: dict) -> No
         assert results.total_exact
         shown = {hit.document_id for hit in results.hits}
         assert len(shown) == total and not shown & hidden  # nothing hidden is found or counted
+
+
+def test_index_counts_are_the_database_counts_on_postgresql(pg_shelf: Shelf) -> None:
+    for filters in FILTERS:
+        for years in RANGES[:2]:
+            results = discovery.search(WORD, per_page=100, filters=filters, years=years)
+            total, facets = discovery.database_facets(pg_shelf.ids, filters, years)
+            assert (results.total, results.facets) == (total, facets), (filters, years)
+            assert not {hit.document_id for hit in results.hits} - pg_shelf.public
 
 
 def test_authors_and_subjects_come_from_the_record(shelf: Shelf) -> None:
@@ -247,6 +285,14 @@ def _count_queries(app: Flask, path: str) -> int:
 
 
 def test_queries_do_not_grow_with_the_matching_documents(shelf: Shelf) -> None:
+    _check_queries_do_not_grow(shelf)
+
+
+def test_queries_do_not_grow_on_postgresql(pg_shelf: Shelf) -> None:
+    _check_queries_do_not_grow(pg_shelf)
+
+
+def _check_queries_do_not_grow(shelf: Shelf) -> None:
     _make_documents(20, title="сирек кездесетін", start=2000)
     _make_documents(200, title="жиі кездесетін", start=3000)
     discovery.clear_cache()
