@@ -268,6 +268,23 @@ def test_a_change_of_collection_or_record_reindexes_the_facts(shelf: Shelf) -> N
         assert after.total == 1 and after.facets["author"] == {"Абай": 1}
 
 
+def test_a_renamed_collection_queues_its_documents_for_the_index(shelf: Shelf) -> None:
+    from mura.app.core import queue, task_names
+
+    karlag = db.session.query(Collection).filter_by(slug="karlag").one()
+    members = {d.id for d in records.collection_documents(karlag.id, public_only=True)}
+    karlag.slug = "karlag-camp"
+    assert records.reindex_members(karlag.id) == len(members) > 0
+    queued = db.session.info[queue._KEY]
+    assert {args[0] for name, args in queued if name == task_names.REINDEX_DOCUMENT} == members
+    db.session.info.pop(queue._KEY)  # no broker here: the tasks' work is done below
+    db.session.commit()
+    for doc_id in members:
+        search_service.index_document(doc_id)
+    facets = discovery.search(WORD).facets["collection"]
+    assert facets.get("karlag-camp") == len(members & shelf.public) and "karlag" not in facets
+
+
 def _count_queries(app: Flask, path: str) -> int:
     statements: list[str] = []
 
