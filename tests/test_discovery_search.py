@@ -178,7 +178,7 @@ def test_recently_added_with_thumbnails(library: Library, client: FlaskClient) -
     assert "2 documents" in html
     titles = re.findall(r'<a href="/documents/\d+">([^<]+)</a>', html)
     assert titles[:2] == ["Кітапхана-филиалында іс-шаралар", "Қарағанды кітапханалары"]
-    assert f'src="/read/{library.book_id}/1/image/200.jpg"' in html
+    assert f'src="/iiif/image/{library.book_id}/1/full/' in html  # tests/test_browse_thumbnails.py
     assert 'id="all-recent"' in client.get("/").get_data(as_text=True)
 
 

@@ -311,8 +311,9 @@ class Analyzer:
         A Cyrillic word gives its stem by each language its letters allow (``жазушы``:
         Kazakh, Kyrgyz and Russian), and its Kazakh Latin spellings (2021 and informal), which
         find pages that wrote it in Latin letters (indexed unstemmed). A Latin word gives the
-        Kazakh and Kyrgyz stems of its likeliest Cyrillic spellings, then itself and its English
-        stem.
+        Kazakh and Kyrgyz stems of its likeliest Cyrillic spellings, the stems of its likeliest
+        Russian spellings (romanized by GOST 7.79, BGN/PCGN, ICAO or informally), then itself
+        and its English stem.
 
         Args:
             term: A folded query word (one term of :meth:`terms`).
@@ -338,6 +339,12 @@ class Analyzer:
                 languages = lang_detect.query_languages(spelling)
                 terms.extend(
                     STEMMERS[lang](spelling) for lang in languages if lang != lang_detect.RU
+                )
+            # Its Russian spellings (``Karaganda``, ``Shchuchinsk``): the word as written on a
+            # Russian page, and on a Kazakh one, where place names keep their Russian form.
+            for spelling in translit.to_russian(term):
+                terms.extend(
+                    STEMMERS[lang](spelling) for lang in lang_detect.query_languages(spelling)
                 )
         terms.extend(STEMMERS[lang](term) for lang in lang_detect.query_languages(term))
         if kind in (lang_detect.KAZAKH, lang_detect.TURKIC, lang_detect.CYRILLIC):

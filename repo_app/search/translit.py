@@ -16,11 +16,21 @@ vowels are all back, ``а о ұ ы``, or all front, ``ә е ө ү і``; ``қ ғ`
 ``к г`` with front ones). Loanwords break harmony (``кітапхана``), so it only ranks, never
 excludes. :func:`to_latin` goes the other way (2021 alphabet) and :func:`to_ascii` gives the
 informal spelling.
+
+Russian words (and the names of places in Kazakhstan, which readers know in their Russian form)
+are typed in Russian romanizations: GOST 7.79-2000 system B (``Shhuchinsk``, ``Celinograd``,
+``Shaxtinsk``), BGN/PCGN and the Wikipedia/Yandex habits (``Yekaterinburg``, ``Yubileynaya``),
+ICAO Doc 9303 of passports (``Iubileinaia``, ``Tselinograd``), GOST R 52535 (``Tcelinograd``)
+and informal spellings (``Shahtinsk``, ``Jurnal``, ``Schuchinsk``). No library reads them back:
+the ones that exist go from Cyrillic to Latin, one system at a time. :func:`to_russian` reads a
+Latin word with one table (:data:`RUSSIAN`) that holds the readings of all of them, weighted, by
+the same bounded beam as Kazakh, and keeps the :data:`RUSSIAN_SPELLINGS` likeliest.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
 from functools import lru_cache
@@ -125,6 +135,73 @@ OFFICIAL_2018 = INFORMAL | {
     "u": (("ұ", 1.0), ("у", 0.3)),
     "y": (("ы", 1.0), ("й", 0.3)),
 }
+# Readings of Latin letters and digraphs in Russian romanizations: (Cyrillic, weight). Soft and
+# hard signs are left out by most systems (``Ust-Kamenogorsk``: Усть-), so a consonant may
+# carry one, at a low weight; ``$`` marks the end of a word.
+_SOFT = 0.25
+RUSSIAN: dict[str, tuple[tuple[str, float], ...]] = {
+    "a": (("а", 1.0),),
+    "b": (("б", 1.0), ("бъ", 0.1), ("бь", 0.1)),
+    "c": (("ц", 0.8), ("с", 0.2), ("к", 0.2)),
+    "d": (("д", 1.0), ("дь", _SOFT), ("дъ", 0.1)),
+    "e": (("е", 1.0), ("э", 0.15)),
+    "f": (("ф", 1.0),),
+    "g": (("г", 1.0),),
+    "h": (("х", 0.8),),
+    "ý": (("ы", 1.0),),  # GOST 7.79 B writes ы as y` (the query reads it as ý)
+    "i": (("и", 1.0), ("й", 0.4), ("ы", 0.3)),
+    "j": (("й", 0.6), ("ж", 0.3)),
+    "k": (("к", 1.0),),
+    "l": (("л", 1.0), ("ль", _SOFT)),
+    "m": (("м", 1.0), ("мь", 0.1)),
+    "n": (("н", 1.0), ("нь", _SOFT)),
+    "o": (("о", 1.0),),
+    "p": (("п", 1.0), ("пь", 0.1)),
+    "r": (("р", 1.0), ("рь", _SOFT)),
+    "s": (("с", 1.0), ("сь", _SOFT), ("съ", 0.1)),
+    "t": (("т", 1.0), ("ть", _SOFT)),
+    "u": (("у", 1.0),),
+    "v": (("в", 1.0), ("вь", 0.1)),
+    "w": (("в", 0.5),),
+    "x": (("х", 0.8), ("кс", 0.5)),
+    "y": (("ы", 1.0), ("й", 0.7)),
+    "z": (("з", 1.0), ("зь", 0.1), ("зъ", 0.1)),
+    "zh": (("ж", 1.5),),
+    "kh": (("х", 1.5),),
+    "ch": (("ч", 1.5), ("чь", 0.3)),
+    "sh": (("ш", 1.5), ("шь", 0.3)),
+    "shch": (("щ", 2.5),),
+    "shh": (("щ", 2.0),),
+    "sch": (("щ", 1.2),),
+    "ts": (("ц", 1.2),),
+    "tc": (("ц", 1.0),),  # GOST R 52535 (Tcelinograd)
+    "cz": (("ц", 1.0),),
+    "ya": (("я", 1.5),),
+    "ia": (("я", 1.2),),
+    "ja": (("я", 1.0),),
+    "yu": (("ю", 1.5),),
+    "iu": (("ю", 1.2),),
+    "ju": (("ю", 1.0),),
+    "yo": (("ё", 1.0),),
+    "jo": (("ё", 1.0),),
+    "ye": (("е", 1.2),),
+    "ie": (("ъ", 0.3),),  # ICAO: объявление is obieiavlenie
+    "ei": (("ей", 1.2),),  # ICAO: й is i (Iubileinaia)
+    "ai": (("ай", 0.9),),
+    "oi": (("ой", 0.9),),
+    "ii$": (("ий", 1.2),),
+    "iy$": (("ий", 1.5),),
+    "yy$": (("ый", 1.5),),
+    "ey": (("ей", 1.2),),
+}
+#: Most Russian spellings of a Latin word returned (each gives a stem by each language).
+RUSSIAN_SPELLINGS = 6
+#: Letter sequences no Russian word has: spellings with them are dropped before counting.
+_NOT_RUSSIAN_RE = re.compile(
+    r"^[ыьъй]|[аеёиоуыэюяьъй][ьъ]|ь[аоуыэ]|ъ(?![еёюя])|й[аиуыэй]|[аеёиоуыэюя]ы|ы[аоуэюя]"
+    r"|[бвгджзклмнпрстфхцчшщ]й|цх|[чщшж]ы"
+)
+
 MARKS_2021 = frozenset("äğñöūüşçı")
 MARKS_2018 = frozenset("áǵńóúý")
 # The 2017 alphabet's apostrophe letters, as the 2018 letters they became.
@@ -206,6 +283,24 @@ def to_cyrillic(word: str) -> tuple[str, ...]:
         return ()
     floor = spellings[0][0] * MIN_RELATIVE_WEIGHT
     return tuple(text for weight, text in spellings[:MAX_SPELLINGS] if weight >= floor)
+
+
+@lru_cache(maxsize=20_000)
+def to_russian(word: str) -> tuple[str, ...]:
+    """Return the likeliest Russian Cyrillic spellings of a lowercase Latin word, best first.
+
+    Args:
+        word: A folded Latin-script token (``karaganda``, ``shhuchinsk``, ``iubileinaia``).
+
+    Returns:
+        Up to :data:`RUSSIAN_SPELLINGS` Cyrillic words; empty for a word written in a Kazakh
+        Latin alphabet (a letter with a mark) or with a character no table reads.
+    """
+    if (MARKS_2018 - {"ý"}).intersection(word) or MARKS_2021.intersection(word):
+        return ()
+    spellings = sorted(_spellings(word, RUSSIAN), key=lambda pair: (-pair[0], pair[1]))
+    russian = (text for _weight, text in spellings if not _NOT_RUSSIAN_RE.search(text))
+    return tuple(itertools.islice(russian, RUSSIAN_SPELLINGS))
 
 
 def _informal_table(word: str) -> dict[str, tuple[tuple[str, float], ...]]:

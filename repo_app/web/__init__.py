@@ -109,9 +109,10 @@ def _register_accounts(app: Flask) -> None:
 
 def _register_discovery(app: Flask) -> None:
     """The reader, IIIF, and readers' requests for digital copies (with their staff queue)."""
-    from mura.app.modules.discovery.views import reader, requests, staff_requests
+    from mura.app.modules.discovery.views import browse, reader, requests, staff_requests
 
     app.register_blueprint(reader.bp)
+    app.register_blueprint(browse.bp)  # /browse: by date, author, subject
     app.register_blueprint(requests.bp)
     app.register_blueprint(staff_requests.bp, url_prefix="/staff/requests")
     from mura.app.modules.preservation.views import alto as alto_views

@@ -43,6 +43,9 @@ IMAGE_CONTEXT = "http://iiif.io/api/image/3/context.json"
 TILE = 512
 #: Longest side of a whole-page image (region ``full``): the reader's largest image.
 MAX_FULL = reader.MAX_WIDTH
+#: Longest side of a thumbnail (search results, recent documents, collections): the page
+#: scaled to fit a square of this size is one of the whole-page sizes of every service.
+THUMB = 160
 #: Largest scale factor accepted (a page 2^15 × 512 pixels wide fits in one tile at it).
 MAX_SCALE_FACTOR = 2**15
 #: One level of one page is rendered at a time in a process (its image may be 400 MB on disk).
@@ -91,18 +94,29 @@ def scale_factors(width: int, height: int) -> list[int]:
     return factors
 
 
+def thumbnail_size(width: int, height: int) -> tuple[int, int]:
+    """The size of the page's thumbnail: the page scaled to fit :data:`THUMB` × :data:`THUMB`.
+
+    A level 0 service cannot scale to ``!160,160``; listing this size in ``sizes`` lets the
+    public site (and any viewer) ask for it as ``full/w,h``.
+    """
+    scale = min(1.0, THUMB / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def whole_sizes(width: int, height: int) -> list[tuple[int, int]]:
     """The sizes the whole page is sent in, smallest first, the last one ``max``.
 
-    The page at each scale factor whose image is no longer than :data:`MAX_FULL`, and the page
-    scaled to fit :data:`MAX_FULL` (the ``max`` of ``maxWidth``/``maxHeight``), which is the
-    page itself when it is no larger.
+    The page at each scale factor whose image is no longer than :data:`MAX_FULL`, the
+    thumbnail (:func:`thumbnail_size`), and the page scaled to fit :data:`MAX_FULL` (the
+    ``max`` of ``maxWidth``/``maxHeight``), which is the page itself when it is no larger.
     """
     sizes = {
         (math.ceil(width / f), math.ceil(height / f))
         for f in scale_factors(width, height)
         if max(math.ceil(width / f), math.ceil(height / f)) <= MAX_FULL
     }
+    sizes.add(thumbnail_size(width, height))
     scale = min(1.0, MAX_FULL / max(width, height))
     sizes.add((max(1, round(width * scale)), max(1, round(height * scale))))
     return sorted(sizes)

@@ -11,9 +11,13 @@ from mura.app.core import files, links
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection
 from mura.app.modules.catalogue import metadata, records
+from mura.app.modules.discovery import thumbnails
 from mura.app.modules.rights import visibility
 
 bp = Blueprint("catalogue", __name__)
+
+#: Documents of a collection's page shown with a thumbnail (the first ones, in its order).
+COLLECTION_THUMBNAILS = 100
 
 
 @bp.route("/collections")
@@ -21,8 +25,13 @@ def collections() -> str:
     """Every collection with its figures (public documents only)."""
     rows = db.session.scalars(select(Collection).order_by(Collection.title)).all()
     figures = {c.id: records.collection_figures(c.id) for c in rows}
+    covers = {c.id: thumbnails.collection_cover(c.id) for c in rows if c.cover_file_id is None}
     return render_template(
-        "public/collections.html", collections=rows, figures=figures, locale=str(get_locale())
+        "public/collections.html",
+        collections=rows,
+        figures=figures,
+        covers=covers,
+        locale=str(get_locale()),
     )
 
 
@@ -30,11 +39,15 @@ def collections() -> str:
 def collection(slug: str) -> str:
     """A collection: its description, figures and public documents in their order."""
     row = db.session.scalar(select(Collection).where(Collection.slug == slug)) or abort(404)
+    documents = records.collection_documents(row.id)
+    thumbs = thumbnails.for_documents(documents[:COLLECTION_THUMBNAILS])
     return render_template(
         "public/collection.html",
         collection=row,
         figures=records.collection_figures(row.id),
-        documents=records.collection_documents(row.id),
+        documents=documents,
+        thumbs=thumbs,
+        cover=None if row.cover_file_id else thumbnails.collection_cover(row.id),
         locale=str(get_locale()),
     )
 

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document
-from mura.app.modules.discovery import discovery
+from mura.app.modules.discovery import discovery, thumbnails
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import visibility
+from mura.app.search import DocumentHit
 from mura.app.search.types import YearRange
 from mura.app.web import limits
 from mura.app.web.converters import db_int
@@ -31,7 +32,9 @@ def index() -> str:
     recent = db.session.scalars(
         select(Document).where(visibility.listed_condition()).order_by(Document.id.desc()).limit(12)
     ).all()
-    return render_template("public/index.html", recent=recent)
+    return render_template(
+        "public/index.html", recent=recent, thumbs=thumbnails.for_documents(recent)
+    )
 
 
 @bp.route("/search")
@@ -59,6 +62,7 @@ def search() -> str:
         else None
     )
     suggestion = discovery.suggestion(query) if results and results.total < 3 else None
+    documents, thumbs = _hit_documents(results.hits if results else [])
     return render_template(
         "public/search.html",
         query=query,
@@ -72,6 +76,8 @@ def search() -> str:
         year_errors=year_errors,
         suggestion=suggestion,
         collection_titles=_collection_titles(),
+        documents=documents,
+        thumbs=thumbs,
     )
 
 
@@ -107,6 +113,19 @@ def _year_range(first: str, last: str) -> tuple[YearRange, list[str]]:
         errors.append(message % {"low": high, "high": low})
         low, high = high, low
     return YearRange(low, high), errors
+
+
+def _hit_documents(hits: list[DocumentHit]) -> tuple[dict[int, Document], dict]:
+    """The documents of a page of results (author, year, type) and their thumbnails.
+
+    A hit's thumbnail is the page its snippet comes from, else its first matching page.
+    """
+    if not hits:
+        return {}, {}
+    ids = [hit.document_id for hit in hits]
+    documents = {d.id: d for d in db.session.scalars(select(Document).where(Document.id.in_(ids)))}
+    seqs = {hit.document_id: hit.snippet_page or (hit.pages or [1])[0] for hit in hits}
+    return documents, thumbnails.for_documents(documents.values(), seqs)
 
 
 def _collection_titles() -> dict[str, str]:

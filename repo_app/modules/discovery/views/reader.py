@@ -37,7 +37,7 @@ from mura.app.core.languages import html_lang
 from mura.app.extensions import db, limiter
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue import citation
-from mura.app.modules.discovery import iiif, iiif_image, reader
+from mura.app.modules.discovery import iiif, iiif_image, reader, thumbnails
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
 from mura.app.web.converters import db_int
@@ -108,10 +108,10 @@ def recent() -> str:
         "public/recent.html",
         documents=documents,
         readable={d.id for d in documents if visibility.is_public(d)},
+        thumbs=thumbnails.for_documents(documents),
         page=page,
         pages=max(1, -(-total // RECENT_PER_PAGE)),
         total=total,
-        thumb_width=reader.THUMB_WIDTH,
     )
 
 
@@ -132,12 +132,30 @@ def read(document_id: int) -> ResponseReturnValue:
     if seq is None and query:
         hits = reader.hit_pages(document, _pages(document), query)
         seq = hits[0] if hits else None
-    return redirect(_page_url(document.id, seq or 1, query, request.args.get("zoom", type=db_int)))
+    zoom = request.args.get("zoom", type=db_int)
+    spread = request.args.get("spread") == "1"
+    return redirect(_page_url(document.id, seq or 1, query, zoom, spread))
 
 
-def _page_url(document_id: int, seq: int, query: str = "", zoom: int | None = None) -> str:
-    args = {"q": query or None, "zoom": zoom or None}
+def _page_url(
+    document_id: int, seq: int, query: str = "", zoom: int | None = None, spread: bool = False
+) -> str:
+    args = {"q": query or None, "zoom": zoom or None, "spread": 1 if spread else None}
     return url_for("reader.read_page", document_id=document_id, seq=seq, **args)
+
+
+def spread_seqs(seq: int, total: int) -> list[int]:
+    """The pages shown together with page ``seq`` as a book lies open (1, then 2–3, 4–5...).
+
+    The cover (page 1) is a right-hand page on its own; after it even pages are on the left.
+    A document of two pages (a leaflet, a newspaper's sheet) shows both.
+    """
+    if total == 2:
+        return [1, 2]
+    if seq <= 1 or total <= 1:
+        return [min(max(seq, 1), max(total, 1))]
+    left = seq - seq % 2
+    return [n for n in (left, left + 1) if n <= total]
 
 
 @bp.route("/read/<int:document_id>/<int:seq>")
@@ -154,17 +172,19 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     page = by_seq.get(seq) or abort(404)
     query = _query()
     width, height = reader.page_size_px(page)
+    # Two pages side by side, as the book lies open (not at "1:1": a page's tiles fill a screen).
+    spread = request.args.get("spread") == "1" and len(pages) > 1
     # Past the widest image: the page at full resolution in IIIF tiles, loaded as scrolled to.
-    tiled = iiif_image.has_service(page) and width > reader.MAX_WIDTH
+    tiled = iiif_image.has_service(page) and width > reader.MAX_WIDTH and not spread
     max_zoom = len(ZOOM_STEPS) - (0 if tiled else 1)
     zoom = min(max(request.args.get("zoom", 0, type=db_int) or 0, 0), max_zoom)
     tiles = _tile_rows(document, page) if zoom == len(ZOOM_STEPS) else None
     hits = reader.hit_pages(document, pages, query) if query else []
-    highlights = reader.page_highlights(page, document, query) if query else []
     terms = reader.request_query(query).exact if query else frozenset()
-    image_width = min(ZOOM_STEPS[min(zoom, len(ZOOM_STEPS) - 1)][0], reader.full_width(page))
-    if image_width not in reader.allowed_widths(page):
-        image_width = reader.full_width(page)
+    shown = [by_seq[n] for n in spread_seqs(seq, len(pages)) if n in by_seq] if spread else [page]
+    sheets = [_sheet(document, shown_page, query, zoom) for shown_page in shown]
+    highlights = next(sheet["highlights"] for sheet in sheets if sheet["page"] is page)
+    image_width, image_height = sheets[0]["image_width"], sheets[0]["image_height"]
     document_url = links.external_url("public.document", document_id=document.id)
     today = date.today()
     response = make_response(
@@ -187,7 +207,11 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
             page_width=width,
             page_height=height,
             image_width=image_width,
-            image_height=reader.image_height(page, image_width),
+            image_height=image_height,
+            sheets=sheets,
+            spread=spread,
+            previous_seq=(shown[0].seq - 1) if shown[0].seq > 1 else None,
+            next_seq=(shown[-1].seq + 1) if shown[-1].seq < len(pages) else None,
             thumb_width=reader.THUMB_WIDTH,
             text=reader.mark_text(page.best_text, terms, document.languages),
             permalink=links.external_url("reader.read_page", document_id=document.id, seq=page.seq),
@@ -198,6 +222,22 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
         )
     )
     return _shared_cache(response, document)
+
+
+def _sheet(document: Document, page: Page, query: str, zoom: int) -> dict:
+    """What the reader draws of one page shown: its image's size and the matches on it."""
+    width, height = reader.page_size_px(page)
+    image_width = min(ZOOM_STEPS[min(zoom, len(ZOOM_STEPS) - 1)][0], reader.full_width(page))
+    if image_width not in reader.allowed_widths(page):
+        image_width = reader.full_width(page)
+    return {
+        "page": page,
+        "page_width": width,
+        "page_height": height,
+        "image_width": image_width,
+        "image_height": reader.image_height(page, image_width),
+        "highlights": reader.page_highlights(page, document, query) if query else [],
+    }
 
 
 def _tile_rows(document: Document, page: Page) -> list[list[tuple[str, int, int]]]:
@@ -405,7 +445,10 @@ def iiif_image_tile(
     try:
         path = iiif_image.cached_tile(page, tile)
         if path is None:
-            request.environ["mura.rendered"] = True  # per request (``g`` may outlive one)
+            # A thumbnail is one small rendering per page, made once for the lists of the
+            # public site, which show a dozen at a time: it is not counted as a tile render.
+            if tile.size != iiif_image.thumbnail_size(*reader.page_size_px(page)):
+                request.environ["mura.rendered"] = True  # per request (``g`` may outlive one)
             path = iiif_image.tile_path(page, tile)
     except reader.RenderError as exc:
         current_app.logger.error("page %s: IIIF tile %s: %s", page.id, tile.name, exc)

@@ -1,0 +1,113 @@
+"""Browse by author, subject and date (issue 16, item 7): counts of public documents only.
+
+Documents are rows with catalogue records (tests/catalogue_helpers.make_document): what counts is
+decided by the rights and the workflow, so a reading-room, an unpublished and a withdrawn
+document are made beside the public ones and must add nothing to any count.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from mura.app.extensions import db
+from mura.app.models import CatalogueRecord, Document, RecordAgent, RecordSubject
+from mura.app.modules.discovery import browse
+from tests.catalogue_helpers import make_document
+
+
+def record(authors: list[str], subjects: list[tuple[str, str]]) -> CatalogueRecord:
+    row = CatalogueRecord(
+        title="t",
+        agents=[RecordAgent(name=a, role="aut", position=i) for i, a in enumerate(authors)],
+        subjects=[RecordSubject(term=t, kind=k, position=i) for i, (t, k) in enumerate(subjects)],
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def document(title: str, year: int | None, rec: CatalogueRecord, **fields: object) -> None:
+    """A document of ``rec``; its access is set afterwards, as the rights check would leave it."""
+    access = fields.pop("access", "online")
+    made = make_document(title, year=year, record_id=rec.id, **fields)
+    db.session.execute(update(Document).where(Document.id == made.id).values(access=access))
+    db.session.commit()
+
+
+@pytest.fixture
+def catalogue(app: Flask) -> None:
+    shared = record(
+        ["Жұмабаев, Мағжан", "Сейітов, Бауыржан"], [("Қарағанды", "place"), ("94(574)", "udc")]
+    )
+    document("Public 1", 1965, shared)
+    document(
+        "Public 2",
+        1968,
+        record(["Жұмабаев, Мағжан"], [("Қарағанды", "place"), ("Шахтёры", "topic")]),
+    )
+    document("Public 3", 1991, record(["Әуезов, Мұхтар"], [("Әдебиет", "topic")]))
+    document("Undated", None, record(["Әуезов, Мұхтар"], []))
+    hidden = record(["Құпия, Автор"], [("Жасырын тақырып", "topic")])
+    document("Reading room", 1975, hidden, access="reading_room")
+    document("Record only", 1976, hidden, access="record_only")
+    document("Not yet published", 1977, hidden, status="ocr_done")
+    document("Not public", 1978, record(["Құпия, Автор"], []), access="not_public")
+    document("No PDF", 1979, hidden, public=False)
+    db.session.commit()
+
+
+def entries(html: str) -> dict[str, int]:
+    """The names of a browse page and their counts (from ``data-count``)."""
+    return {
+        name: int(count)
+        for count, name in re.findall(r'class="entry" data-count="(\d+)"[^>]*>([^<]+)</a>', html)
+    }
+
+
+def test_authors_with_counts_of_public_documents(catalogue: None, client: FlaskClient) -> None:
+    html = client.get("/browse/authors?lang=en").get_data(as_text=True)
+    assert entries(html) == {"Әуезов, Мұхтар": 2, "Жұмабаев, Мағжан": 2, "Сейітов, Бауыржан": 1}
+    assert "Құпия" not in html  # only restricted, unpublished or PDF-less documents
+    assert 'href="/search?author=%D0%96%D2%B1%D0%BC%D0%B0%D0%B1%D0%B0%D0%B5%D0%B2' in html
+    assert "3 names" in html and "2 documents" in html
+
+
+def test_subjects_without_classification_numbers(catalogue: None, client: FlaskClient) -> None:
+    html = client.get("/browse/subjects?lang=ru").get_data(as_text=True)
+    assert entries(html) == {"Әдебиет": 1, "Қарағанды": 2, "Шахтёры": 1}
+    assert "94(574)" not in html and "Жасырын" not in html
+    assert "/search?subject=" in html
+    assert "2 документа" in html  # ru plural forms
+
+
+def test_dates_by_decade_then_year(catalogue: None, client: FlaskClient) -> None:
+    html = client.get("/browse?lang=kk").get_data(as_text=True)
+    assert entries(html) == {"1990–1999": 1, "1991": 1, "1960–1969": 2, "1965": 1, "1968": 1}
+    assert "year_from=1960&amp;year_to=1969" in html and "year_from=1965&amp;year_to=1965" in html
+    assert [d.start for d in browse.decades()] == [1990, 1960]  # newest first; 197x: none public
+
+
+def test_a_prefix_narrows_and_pages_are_bounded(
+    catalogue: None, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html = client.get("/browse/authors", query_string={"prefix": "жұ", "lang": "en"})
+    assert entries(html.get_data(as_text=True)) == {"Жұмабаев, Мағжан": 2}
+    assert entries(client.get("/browse/authors?prefix=%25").get_data(as_text=True)) == {}
+    monkeypatch.setattr(browse, "PER_PAGE", 2)
+    first = client.get("/browse/authors?lang=en").get_data(as_text=True)
+    assert len(entries(first)) == 2 and 'rel="next"' in first and "Page 1 of 2" in first
+    last = client.get("/browse/authors?page=999&lang=en").get_data(as_text=True)
+    assert len(entries(last)) == 1 and "Page 2 of 2" in last  # a page past the end: the last
+    assert len(entries(first) | entries(last)) == 3
+
+
+def test_empty_catalogue(client: FlaskClient) -> None:
+    for url in ("/browse", "/browse/authors", "/browse/subjects"):
+        response = client.get(url + "?lang=en")
+        assert response.status_code == 200
+        assert "Nothing has been published yet." in response.get_data(as_text=True)
