@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from mura.app.core import files
@@ -148,7 +149,11 @@ def replace_page(page_id: int, upload: Upload, user: User | None) -> PageChange:
     if len(frames) != 1:
         db.session.rollback()
         raise PageEditError(
-            _("A page is replaced by one image: the file has %(n)d pages.", n=len(frames))
+            ngettext(
+                "A page is replaced by one image: the file has %(num)d page.",
+                "A page is replaced by one image: the file has %(num)d pages.",
+                len(frames),
+            )
         )
     stored, frame = frames[0]
     old_name = page.source_file.original_name
