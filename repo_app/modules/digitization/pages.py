@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mura.app.core import files
 from mura.app.extensions import db
@@ -114,6 +114,7 @@ def add_pages(
     editable_job(job, user)
     if not uploads:
         raise PageEditError(_("Choose at least one page image."))
+    _claim(job)
     pages = list(job.pages)
     at = len(pages) + 1 if position is None else min(max(position, 1), len(pages) + 1)
     new_pages = [_new_page(job, stored, frame) for stored, frame in _checked_frames(uploads)]
@@ -145,6 +146,7 @@ def replace_page(page_id: int, upload: Upload, user: User | None) -> PageChange:
     page = _page(page_id)
     job = editable_job(page, user)
     _refuse_if_clipped(page)
+    _claim(job)
     frames = _checked_frames([upload])
     if len(frames) != 1:
         db.session.rollback()
@@ -178,6 +180,7 @@ def move_page(page_id: int, to: int, user: User | None) -> PageChange:
     to = min(max(to, 1), len(pages) + 1)
     if to == page.seq:
         raise PageEditError(_("The page is already at that place."))
+    _claim(job)
     old = page.seq
     pages.insert(to - 1, page)
     _renumber(job, pages)
@@ -199,6 +202,7 @@ def remove_page(page_id: int, user: User | None) -> PageChange:
     _refuse_if_clipped(page)
     if len(job.pages) <= 1:
         raise PageEditError(_("A document keeps at least one page; replace this one instead."))
+    _claim(job)
     seq, name = page.seq, page.source_file.original_name
     pages = [p for p in job.pages if p.id != page.id]
     job.pages.remove(page)  # delete-orphan: the row goes with the flush
@@ -212,6 +216,26 @@ def remove_page(page_id: int, user: User | None) -> PageChange:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _claim(job: ScanJob) -> None:
+    """Take the finished job for this change with a conditional UPDATE, or refuse.
+
+    Two people changing pages at once both pass :func:`editable_job`; the database lets only
+    one move the job from finished to ``running`` (on PostgreSQL the second waits for the
+    first's commit, then finds nothing to update), so their numberings never mix.
+    """
+    claimed = db.session.execute(
+        update(ScanJob)
+        .where(ScanJob.id == job.id, ScanJob.status.in_(EDITABLE_STATES))
+        .values(status="running")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        raise PageEditError(
+            _("The job is still being processed; change its pages when it is finished.")
+        )
 
 
 def _job(job_id: int) -> ScanJob:

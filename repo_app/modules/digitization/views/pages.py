@@ -50,7 +50,12 @@ def _user():
 
 
 def _refused(exc: page_service.PageEditError, job_id: int) -> ResponseReturnValue:
-    if isinstance(exc, page_service.PageEditDenied):
+    """A change refused: 403 for a change sent by who may not make it, else back to the job.
+
+    A screen merely opened (GET) by someone who reads but may not change the document (a
+    reviewer, another branch's staff) leads back to the job page with the reason.
+    """
+    if isinstance(exc, page_service.PageEditDenied) and request.method != "GET":
         abort(403)  # another branch's document: its own staff change it
     flash(exc.message, "error")
     return redirect(url_for("staff.job", job_id=job_id))
@@ -80,6 +85,10 @@ def _queued_message(change: page_service.PageChange) -> None:
 def add(job_id: int) -> ResponseReturnValue:
     """Insert uploaded page images before the given page number (empty: at the end)."""
     job = db.session.get(ScanJob, job_id) or abort(404)
+    try:
+        page_service.editable_job(job, _user())  # who may, before what they sent
+    except page_service.PageEditError as exc:
+        return _refused(exc, job_id)
     position = form_id(request.form.get("position", "").strip() or None)
     if request.form.get("position", "").strip() and position is None:
         flash(_("The place must be a page number."), "error")
@@ -125,6 +134,10 @@ def move(page_id: int) -> ResponseReturnValue:
     """Move a page: ``to`` a number, or one place ``up``/``down`` (the job page's buttons)."""
     page = _page(page_id)
     job_id = page.job_id
+    try:
+        page_service.editable_job(page, _user())  # who may, before what they sent
+    except page_service.PageEditError as exc:
+        return _refused(exc, job_id)
     direction = request.form.get("direction")
     if direction in ("up", "down"):
         to: int | None = page.seq + (-1 if direction == "up" else 1)
