@@ -75,3 +75,14 @@ class ReturnForm(FlaskForm):
         validators=[DataRequired(), Length(max=MAX_COMMENT)],
         description=_l("Staff of the branch see this comment in their review queue."),
     )
+
+
+class LifecycleForm(FlaskForm):
+    """The confirmation step of discarding a job, withdrawing or deleting a document."""
+
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[Length(max=2000)],
+        description=_l("Kept in the audit log (and, for a public document, told to harvesters)."),
+    )
+    confirm = BooleanField(_l("Yes, I understand what will happen"), validators=[DataRequired()])
