@@ -15,7 +15,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from mura.app.modules.digitization.workflow import MAX_COMMENT
 
@@ -45,11 +46,23 @@ class UploadForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in DOC_TYPE_LABELS.items()],
         default="book",
     )
-    langs = StringField(
+    #: Ticked by name (the view fills the installed languages, named in the reader's language);
+    #: stored and given to the CLI as now, Tesseract codes joined by "+" (:func:`joined_langs`).
+    langs = SelectMultipleField(
         _l("OCR languages"),
-        default="kaz+rus",
-        description=_l("Tesseract codes joined by +, e.g. kaz+rus, kir+rus, eng."),
+        choices=[],
+        default=["kaz", "rus"],
+        validate_choice=False,  # "kaz+rus" from a script is accepted too; parse_langs checks
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("Tick every language printed on the pages."),
     )
+
+    def validate_langs(self, field: SelectMultipleField) -> None:
+        """Nothing ticked is an error, not a silent default: the pages' languages matter."""
+        if not joined_langs(field.data):
+            raise ValidationError(_l("Choose at least one OCR language."))
+
     #: Every collection the document belongs in (several: thematic folders overlap).
     collection = SelectMultipleField(
         _l("Collections"),
@@ -61,6 +74,15 @@ class UploadForm(FlaskForm):
     #: The catalogue record the scans belong to (chosen with the picker), or a new one from above.
     record_id = HiddenField(validators=[Optional()])
     new_record = BooleanField(_l("Create a catalogue record from these fields"))
+
+
+def joined_langs(values: list[str] | None) -> str:
+    """The ticked languages as stored: ``["kaz", "rus"]`` → ``"kaz+rus"`` (order kept, once each).
+
+    A value may itself be joined (``"kaz+rus"``: scripts that post the old text field).
+    """
+    codes = [code.strip() for value in values or [] for code in value.split("+")]
+    return "+".join(dict.fromkeys(code for code in codes if code))
 
 
 class ActionForm(FlaskForm):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from mura.app.core import files
-from mura.app.core.languages import COMMON, parse_langs
+from mura.app.core.languages import ocr_language_choices, parse_langs
 from mura.app.extensions import db
 from mura.app.models import Collection, Page, ScanJob
 from mura.app.modules.administration import audit, permissions
@@ -29,6 +29,7 @@ from mura.app.modules.digitization.views.forms import (
     ActionForm,
     ReturnForm,
     UploadForm,
+    joined_langs,
 )
 from mura.app.modules.preservation.fixity import status as fixity_status
 from mura.app.modules.rights.outlook import outlook
@@ -68,6 +69,7 @@ def upload() -> ResponseReturnValue:
         for c in db.session.scalars(select(Collection).order_by(Collection.title))
         if permissions.can_edit_collection(user, c)  # another branch's collection is theirs
     ]
+    form.langs.choices = ocr_language_choices()
     if form.validate_on_submit():
         uploads = [
             Upload(f.filename or "upload", f.stream)
@@ -77,7 +79,7 @@ def upload() -> ResponseReturnValue:
             title=form.title.data or "",
             doc_type=form.doc_type.data,
             authors=(form.authors.data or "").splitlines(),
-            langs=form.langs.data or "",
+            langs=joined_langs(form.langs.data),
             collections=[slug for slug in form.collection.data or [] if slug],
             year=form.year.data,
         )
@@ -99,7 +101,7 @@ def upload() -> ResponseReturnValue:
             )
             return redirect(url_for("staff.job", job_id=job.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("staff/upload.html", form=form, common_langs=COMMON), status
+    return render_template("staff/upload.html", form=form), status
 
 
 def _record_id(value: str | None) -> int | None:
