@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -16,6 +17,7 @@ from PIL import Image
 
 from mura.app.extensions import db
 from mura.app.models import ScanJob
+from tests.auth_helpers import logged_in, make_user
 
 
 @pytest.fixture
@@ -94,3 +96,54 @@ def test_an_uninstalled_language_is_refused_by_name(
         r'<input checked id="langs-0" name="langs" type="checkbox" value="kaz"',
         response.get_data(as_text=True),
     )
+
+
+def _held_token(html: str) -> str:
+    return re.search(r'id="held" name="held" type="hidden" value="([^"]*)"', html).group(1)
+
+
+def test_files_are_kept_for_the_next_try_after_a_field_error(
+    app, logged_in_client: FlaskClient, png: bytes
+) -> None:
+    """No title: the form comes back with the scans kept; the next send uses them."""
+    data = {"title": "", "doc_type": "book", "langs": ["kaz"]}
+    data["files"] = [(io.BytesIO(png), "page10.png"), (io.BytesIO(png), "page2.png")]
+    first = logged_in_client.post("/staff/upload", data=data, content_type="multipart/form-data")
+    assert first.status_code == 400
+    html = first.get_data(as_text=True)
+    assert "Kept from your last try" in html and "page10.png, page2.png" in html
+    token = _held_token(html)
+    assert token and (Path(app.config["WORK_DIR"]) / "held-uploads" / token).is_dir()
+
+    # Another account cannot use the token; nothing is sent without files.
+    make_user("other-staff", "staff", "central")
+    other = logged_in(app, "other-staff")
+    stolen = other.post(
+        "/staff/upload",
+        data={"title": "X", "doc_type": "book", "langs": ["kaz"], "held": token},
+        content_type="multipart/form-data",
+    )
+    assert stolen.status_code == 400 and "Kept from your last try" not in stolen.get_data(True)
+
+    # One more page chosen now; the kept ones go with it, in page order.
+    data = {"title": "Қарағанды", "doc_type": "book", "langs": ["kaz"], "held": token}
+    data["files"] = [(io.BytesIO(png), "page1.png")]
+    second = logged_in_client.post("/staff/upload", data=data, content_type="multipart/form-data")
+    assert second.status_code == 302
+    job = db.session.scalars(db.select(ScanJob)).one()
+    assert [p.source_file.original_name for p in job.pages] == [
+        "page1.png",
+        "page2.png",
+        "page10.png",
+    ]
+    assert not any((Path(app.config["WORK_DIR"]) / "held-uploads").iterdir())
+
+
+def test_bad_files_are_not_kept(logged_in_client: FlaskClient, png: bytes) -> None:
+    data = {"title": "Қарағанды", "doc_type": "book", "langs": ["kaz"]}
+    data["files"] = [(io.BytesIO(png), "good.png"), (io.BytesIO(b"text"), "notes.png")]
+    response = logged_in_client.post("/staff/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "notes.png" in html and "Kept from your last try" not in html
+    assert _held_token(html) == ""

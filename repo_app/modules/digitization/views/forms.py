@@ -71,6 +71,8 @@ class UploadForm(FlaskForm):
         description=_l("Choose one or several (Ctrl or Cmd and click)."),
     )
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=1500, max=2100)])
+    #: The token of files kept from a try the server sent back (digitization/held_uploads.py).
+    held = HiddenField(validators=[Optional(), Length(max=64)])
     #: The catalogue record the scans belong to (chosen with the picker), or a new one from above.
     record_id = HiddenField(validators=[Optional()])
     new_record = BooleanField(_l("Create a catalogue record from these fields"))
