@@ -11,6 +11,7 @@ from sqlalchemy import select
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document
+from mura.app.modules.digitization.lifecycle import missing_status
 from mura.app.modules.discovery import discovery, thumbnails
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import visibility
@@ -200,7 +201,7 @@ def _document_for_reader(document_id: int) -> tuple[Document, bool]:
     staff = current_user.is_authenticated
     doc = db.session.get(Document, document_id) if staff else None
     if doc is None or doc.pdf_file_id is None:
-        doc = visibility.get_listed_document(document_id) or abort(404)
+        doc = visibility.get_listed_document(document_id) or abort(missing_status(document_id))
     return doc, staff
 
 
