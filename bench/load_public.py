@@ -14,6 +14,11 @@ home page and the JSON search API. Rate limits are off for the run (one client a
 throttled by design: that is what they are for). Results (requests, errors, p50/p95/p99 ms) are
 printed and written to ``bench/out/load/result-ENGINE.json``; ``--engine tantivy``
 serves the same installation from a tantivy index.
+
+Two more figures (issue 19): ``page_vs_engine``, the search page's time over the engine's own
+search for the same queries, measured in this process (the page uncached, then from its cache:
+the page should cost the engine plus a constant, whatever the number of matches), and
+``memory``, the serving processes' RSS and PSS (``/proc/PID/smaps_rollup``) after the load.
 """
 
 from __future__ import annotations
@@ -209,6 +214,70 @@ def run_wrk(port: int, paths: list[str], connections: int, duration: int) -> dic
     return result
 
 
+def page_vs_engine(home: Path, engine: str, paths: list[str], limit: int = 40) -> dict:
+    """Time the search page and the engine's search for the same queries (in this process).
+
+    Returns the median and total of each, and the ratio of the totals: page / engine, the page
+    uncached (its answer cache cleared before each request) and cached (asked again).
+    """
+    import statistics
+    from urllib.parse import parse_qs, urlsplit
+
+    os.environ.update(env_for(home, engine))
+    from mura.app import create_app
+    from mura.app.modules.discovery import discovery
+    from mura.app.modules.discovery import search as search_service
+
+    searches = list(dict.fromkeys(p for p in paths if p.startswith("/search?")))[:limit]
+    app = create_app()
+    timings: dict[str, list[float]] = {"engine": [], "page": [], "page_cached": []}
+    with app.app_context():
+        client = app.test_client()
+        search = search_service.get_engine()
+        for path in searches:  # warm the searcher, as the load's first seconds do
+            client.get(path)
+        for path in searches:
+            query = parse_qs(urlsplit(path).query)["q"][0]
+            started = time.perf_counter()
+            search.search(query, per_page=10)
+            timings["engine"].append(time.perf_counter() - started)
+            discovery.clear_cache()
+            for name in ("page", "page_cached"):
+                started = time.perf_counter()
+                assert client.get(path).status_code == 200
+                timings[name].append(time.perf_counter() - started)
+        search.close()
+    result: dict[str, float | int] = {"queries": len(searches)}
+    for name, values in timings.items():
+        result[f"{name}_median_ms"] = round(statistics.median(values) * 1000, 2)
+        result[f"{name}_total_ms"] = round(sum(values) * 1000, 1)
+    engine_total = sum(timings["engine"]) or 1e-9
+    result["ratio_page_to_engine"] = round(sum(timings["page"]) / engine_total, 2)
+    result["ratio_cached_page_to_engine"] = round(sum(timings["page_cached"]) / engine_total, 2)
+    return result
+
+
+def memory(pid: int) -> dict[str, float]:
+    """RSS and PSS (MB) of a process and its descendants (a pre-forking server's workers)."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            todo += [int(child) for child in task.read_text().split()]
+    totals = {"rss_mb": 0.0, "pss_mb": 0.0}
+    for each in pids:
+        try:
+            rollup = Path(f"/proc/{each}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in rollup.splitlines():
+            name, _, rest = line.partition(":")
+            if name in ("Rss", "Pss"):
+                totals[f"{name.lower()}_mb"] += int(rest.split()[0]) / 1024
+    return {"processes": len(pids), **{k: round(v, 1) for k, v in totals.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=10_000)
@@ -228,12 +297,14 @@ def main() -> None:
     try:
         run_wrk(args.port, paths[:40], 4, 3)  # warm the searcher and the caches
         result = run_wrk(args.port, paths, args.connections, args.duration)
+        result["memory"] = memory(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
     result.update(
         pages=args.pages, connections=args.connections, seconds=args.duration, engine=args.engine
     )
+    result["page_vs_engine"] = page_vs_engine(home, args.engine, paths)
     (OUT / f"result-{args.engine}.json").write_text(json.dumps(result, indent=1))
     print(result.pop("wrk"))
     print(json.dumps(result, indent=1))

@@ -54,6 +54,9 @@ class Store(Protocol):
     def iter_addresses(self) -> Iterator[str]:
         """Every object address present (backup, export; an S3 backend lists its bucket)."""
 
+    def delete(self, sha256: str) -> bool:
+        """Remove an object no row refers to any more; False if it was not there."""
+
 
 def _check_address(sha256: str) -> str:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -116,6 +119,18 @@ class FilesystemStore:
         for path in self._objects.glob("*/*/*"):
             if path.is_file():
                 yield path.name
+
+    def delete(self, sha256: str) -> bool:
+        """Remove an object; False if it was not there.
+
+        The caller decides that nothing refers to it any more (objects are shared by content:
+        two uploads of one scan are one object), the store only removes the file.
+        """
+        try:
+            self.local_path(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     @contextmanager
     def _temp_file(self) -> Iterator[tuple[Path, BinaryIO]]:

@@ -70,6 +70,10 @@ OWN_BRANCH_ONLY = {
     ("staff.reocr", "POST"),
     ("staff.page_text", "POST"),
     ("staff_review.submit", "POST"),
+    ("staff_pages.add", "POST"),
+    ("staff_pages.replace", "POST"),
+    ("staff_pages.move", "POST"),
+    ("staff_pages.remove", "POST"),
 }
 
 STAFF_PREFIXES = ("/staff", "/api/jobs")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import refresh
 
 from mura.app.extensions import db
 from mura.app.modules.discovery import discovery
@@ -195,9 +196,10 @@ class _Counting:
 @pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
 def test_the_search_page_asks_the_index_once(library: Library, engine_kind: str, sort: str) -> None:
     with library.app.app_context():
+        discovery.clear_cache()
         counting = _Counting(search_service.get_engine())
         results = discovery.search(QUERY, sort=sort, engine=counting)  # type: ignore[arg-type]
-        assert counting.calls == ["rank"]
+        assert counting.calls == ["generation", "search"]
         assert results.total == 2 and len(results.hits) == 2
         for hit in results.hits:  # pages and a snippet with the word marked, in any order
             assert hit.pages and "<mark>" in str(hit.snippet)
@@ -218,3 +220,35 @@ def test_hits_of_documents_ranked_past_the_exact_top(
                 hit.document_id for hit in by_relevance.hits
             }
             assert all(hit.pages and "<mark>" in str(hit.snippet) for hit in results.hits)
+
+
+def test_author_facet_and_range_of_years(client: FlaskClient) -> None:
+    facets = _facets(_page(client))
+    # The article's author as its record names them; the book (no record) by its own authors.
+    assert facets["author"] == {"Әлімжанов С.": 1, "Сейітов, Бауыржан": 1}
+    assert "subject" not in facets  # no record has subjects: the facet is not shown
+    nineties = _page(client, **{"from": "1990", "to": "1999"})
+    assert _titles(nineties) == ["Кітапхана-филиалында іс-шаралар"]
+    assert 'id="year-from" name="from"' in nineties and 'value="1990"' in nineties
+    # The range goes with the sort and the pages.
+    assert '<input type="hidden" name="from" value="1990">' in nineties
+    by_author = _page(client, author="Сейітов, Бауыржан", **{"to": "2000"})
+    assert _titles(by_author) == ["Кітапхана-филиалында іс-шаралар"]
+
+
+def test_a_bad_range_of_years_is_explained_and_loses_nothing(client: FlaskClient) -> None:
+    html = _page(client, **{"from": "19x9", "to": "1999"}, sort="newest")
+    assert "is not a year" in html and 'aria-invalid="true"' in html
+    assert "1 document found" in html  # the valid bound still applies
+    assert 'value="19x9"' in html  # what was typed stays in the form
+    swapped = _page(client, **{"from": "2030", "to": "1990"})
+    assert "The first year is after the last" in swapped
+    assert "2 documents found" in swapped
+    for lang, words in (
+        ("kk", ("Жарияланған жылдары", "жыл емес")),
+        ("ru", ("Годы издания", "не год")),
+    ):
+        refresh()  # the fixture's app context keeps the locale chosen by the last request
+        page = client.get("/search", query_string={"q": QUERY, "lang": lang, "from": "abc"})
+        assert all(word in page.get_data(as_text=True) for word in words)
+    refresh()

@@ -18,7 +18,7 @@ from mura.app.search.grams import (
     phrase_grams,
     sample_common_terms,
 )
-from mura.app.search.index_meta import META_FILE, IndexMeta, read_meta, write_meta
+from mura.app.search.index_meta import FACETS_VERSION, META_FILE, IndexMeta, read_meta, write_meta
 from mura.app.search.query import parse_query
 from mura.app.search.rebuild import prepare_folder
 
@@ -115,7 +115,8 @@ def test_new_index_records_the_function_words(kind: str, tmp_path: Path) -> None
     with _open(kind, tmp_path / "new") as engine:
         assert not engine.needs_rebuild
     meta = read_meta(tmp_path / "new")
-    assert meta == IndexMeta(kind, ANALYSIS_VERSION, default_common_terms(DEFAULT_ANALYZER))
+    common = default_common_terms(DEFAULT_ANALYZER)
+    assert meta == IndexMeta(kind, ANALYSIS_VERSION, common, FACETS_VERSION)
 
 
 def test_a_rebuilt_index_pairs_its_collections_common_words(kind: str, tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ from mura.workers.pipeline.languages import find as find_language
 
 __all__ = [
     "COMMON", "LANGUAGES", "Language", "bcp47", "cyrillic_codes", "find_language", "html_lang",
-    "installed_languages", "language_name", "parse_langs", "to_marc", "to_tesseract",
+    "installed_languages", "language_name", "ocr_language_choices", "parse_langs", "to_marc",
+    "to_tesseract",
 ]  # fmt: skip
 
 #: Languages offered first in forms; any other installed one may be typed.
@@ -77,3 +78,14 @@ def language_name(code: str) -> str:
     """A language code as its name in the reader's language (the code itself if unknown)."""
     language = find_language(code)
     return language.name(str(get_locale() or "en")) if language else code
+
+
+def ocr_language_choices() -> list[tuple[str, str]]:
+    """``(code, name)`` of the OCR languages offered as checkboxes, named in the reader's language.
+
+    The installed ones, in the table's order (Kazakh, Russian, Kyrgyz, English first); the
+    table's first four when Tesseract cannot be asked (the server checks the choice again).
+    """
+    installed = installed_languages()
+    offered = [lang for lang in LANGUAGES if lang.tesseract in installed] or list(LANGUAGES[:4])
+    return [(lang.tesseract, language_name(lang.tesseract)) for lang in offered]

@@ -35,7 +35,9 @@ ARTICLE_TYPES = ("newspaper_article", "journal_article", "book_article")
 #: done, ``ocr_done``; staff checked the text and send it for approval, ``reviewed``; a reviewer
 #: approves, ``published``, or returns it to staff with a comment, ``returned``. Only
 #: ``published`` documents are shown to the public (repo_app/modules/rights/visibility.py).
-WORKFLOW_STATES = ("scanned", "ocr_done", "reviewed", "published", "returned")
+#: ``withdrawn``: an administrator took it off the public site; kept, and can be restored
+#: (repo_app/modules/digitization/lifecycle.py).
+WORKFLOW_STATES = ("scanned", "ocr_done", "reviewed", "published", "returned", "withdrawn")
 
 
 class Document(db.Model):

@@ -8,12 +8,20 @@ kind is opened.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from mura.app.search.analysis import DEFAULT_ANALYZER, Analyzer
-from mura.app.search.types import DocumentEntry, PageEntry, Ranking, SearchResults, TextLoader
+from mura.app.search.types import (
+    ANY_YEAR,
+    DocumentEntry,
+    PageEntry,
+    Ranking,
+    SearchResults,
+    TextLoader,
+    YearRange,
+)
 
 #: Engine kinds :func:`open_engine` knows.
 ENGINE_KINDS = ("whoosh", "tantivy")
@@ -51,14 +59,22 @@ class SearchEngine(Protocol):
         page: int = 1,
         per_page: int = 10,
         filters: Mapping[str, Sequence[str]] | None = None,
+        years: YearRange = ANY_YEAR,
+        sort: str = "relevance",
     ) -> SearchResults:
         """Search titles, authors and page text; one hit per document, best first.
+
+        Everything the search page shows comes from the index: the total, every facet's counts
+        (each without its own filter), the filters, the range of years and the date orders.
+        Only the shown documents' snippets read page texts (the ``TextLoader``).
 
         Args:
             query: What the reader typed; any string is accepted (see ``query.parse_query``).
             page: 1-based results page.
             per_page: Documents per results page.
-            filters: ``collection``, ``doc_type`` and/or ``language`` -> accepted values.
+            filters: Facet name (``FACET_KEYS``) -> accepted values.
+            years: Years of publication kept; a document without a year is outside a range.
+            sort: ``relevance``, ``newest`` or ``oldest`` (``SORTS``; undated documents last).
         """
         ...
 
@@ -85,6 +101,13 @@ class SearchEngine(Protocol):
 
     def suggest(self, query: str) -> str | None:
         """Return ``query`` with its unknown words replaced by the closest indexed ones."""
+        ...
+
+    def generation(self) -> Hashable:
+        """Return a token that changes whenever any process commits to the index.
+
+        A rebuild's switch changes it too. What a cache of search results is keyed by.
+        """
         ...
 
     def doc_frequency(self, term: str) -> int:

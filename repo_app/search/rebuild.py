@@ -30,7 +30,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +38,15 @@ from typing import Any
 
 from mura.app.search import grams
 from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
-from mura.app.search.index_meta import IndexMeta, write_meta
+from mura.app.search.index_meta import FACETS_VERSION, IndexMeta, write_meta
 from mura.app.search.types import (
+    ANY_YEAR,
     DocumentEntry,
     PageEntry,
     Ranking,
     SearchError,
     SearchResults,
+    YearRange,
 )
 
 log = logging.getLogger(__name__)
@@ -171,7 +173,7 @@ def prepare_folder(
     """
     folder.mkdir(parents=True, exist_ok=True)
     common = grams.sample_common_terms(pages, analyzer)
-    write_meta(folder, IndexMeta(kind, ANALYSIS_VERSION, common))
+    write_meta(folder, IndexMeta(kind, ANALYSIS_VERSION, common, FACETS_VERSION))
 
 
 def sample_pages(
@@ -302,9 +304,13 @@ class SwitchingEngine:
         page: int = 1,
         per_page: int = 10,
         filters: Mapping[str, Sequence[str]] | None = None,
+        years: YearRange = ANY_YEAR,
+        sort: str = "relevance",
     ) -> SearchResults:
         """Search (see ``SearchEngine``)."""
-        return self._current().search(query, page=page, per_page=per_page, filters=filters)
+        return self._current().search(
+            query, page=page, per_page=per_page, filters=filters, years=years, sort=sort
+        )
 
     def document_pages(self, document_id: int, query: str) -> list[int]:
         """Matching page numbers of one document (see ``SearchEngine``)."""
@@ -327,6 +333,10 @@ class SwitchingEngine:
     def doc_frequency(self, term: str) -> int:
         """Entries holding ``term`` (see ``SearchEngine``)."""
         return self._current().doc_frequency(term)
+
+    def generation(self) -> Hashable:
+        """The current index's generation (its folder changes with a rebuild's switch)."""
+        return self._current().generation()
 
     @property
     def needs_rebuild(self) -> bool:

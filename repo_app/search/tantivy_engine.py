@@ -49,7 +49,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,7 +60,7 @@ import tantivy
 
 from mura.app.search import fuzzy, grams
 from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
-from mura.app.search.facets import Filters, normalize_filters
+from mura.app.search.facets import Filters, normalize_filters, ordered
 from mura.app.search.grouping import (
     ALL_FIELDS,
     BODY_ONLY,
@@ -76,10 +76,11 @@ from mura.app.search.grouping import (
     with_fallback,
 )
 from mura.app.search.grouping import document_pages as grouped_document_pages
-from mura.app.search.index_meta import meta_for_new_index, read_meta
+from mura.app.search.index_meta import FACETS_VERSION, meta_for_new_index, read_meta
 from mura.app.search.locking import retry_locked
 from mura.app.search.query import Clause, ParsedQuery, parse_query
 from mura.app.search.types import (
+    ANY_YEAR,
     FACET_KEYS,
     NO_RANKING,
     DocumentEntry,
@@ -89,6 +90,7 @@ from mura.app.search.types import (
     Ranking,
     SearchResults,
     TextLoader,
+    YearRange,
 )
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,24 @@ _BULK_LOG_EVERY = 10_000
 MAX_FACET_VALUES = 1_000
 
 # Fast field holding each facet's values.
-_FACET_FIELDS = {"collection": "collection", "doc_type": "doc_type", "language": "languages"}
+_FACET_FIELDS = {
+    "collection": "collection",
+    "doc_type": "doc_type",
+    "language": "languages",
+    "decade": "decade",
+    "year": "pubyear",
+    "source": "source",
+    "author": "author",
+    "subject": "subject",
+}
+#: Facets whose fields an index has only since FACETS_VERSION 2.
+_NEWER_FACETS = ("decade", "year", "source", "author", "subject")
+#: Fast fields ordering documents by date, both read descending: the day number, and
+#: ``_DAY_FLIP`` minus it; an undated document has 0 in both, so it comes last either way.
+_NEWEST, _OLDEST = "day_newest", "day_oldest"
+_DAY_FLIP = 10_000_000
+#: Years outside any range a reader may ask for (the bounds of an open range).
+_YEAR_BOUNDS = (-100_000, 100_000)
 # Values of the ``kind`` field: a page entry, a document entry (for counting).
 _PAGE, _DOCUMENT = 0, 1
 #: Most documents a query of the second kind counts exactly (tantivy's limit is 65,000 buckets);
@@ -155,7 +174,9 @@ def build_schema() -> tantivy.Schema:
         builder.add_text_field(
             name, stored=stored, tokenizer_name="raw", index_option="basic", fast=True
         )
-    builder.add_integer_field("year", fast=True)
+    builder.add_integer_field("year", indexed=True, fast=True)
+    builder.add_unsigned_field(_NEWEST, fast=True)
+    builder.add_unsigned_field(_OLDEST, fast=True)
     return builder.build()
 
 
@@ -220,6 +241,10 @@ class _Reader:
             self._last = (stamp, round(result["last"]["value"] or 0))
         return self._last[1]
 
+    def stamp(self) -> tuple[int, int, int] | None:
+        """The current stamp of ``meta.json`` (inode, modification time, size)."""
+        return self._current_stamp()
+
     def _current_stamp(self) -> tuple[int, int, int] | None:
         try:
             stat = self._meta.stat()
@@ -261,7 +286,12 @@ class TantivyEngine:
         meta = read_meta(index_dir)
         # None: an index made before grams, without their field; phrases use positions only.
         self._common = meta.common_terms if meta else None
-        self.needs_rebuild = (meta.analysis_version if meta else None) != ANALYSIS_VERSION
+        # An index made before every facet was in it lacks their fields: they stay empty (and
+        # the dates unsorted) until ``mura reindex``.
+        self._all_facets = (meta.facets_version if meta else None) == FACETS_VERSION
+        self.needs_rebuild = (
+            meta.analysis_version if meta else None
+        ) != ANALYSIS_VERSION or not self._all_facets
         if self.needs_rebuild:
             log.warning("search index %s was built with another analysis: rebuild it", index_dir)
 
@@ -366,17 +396,16 @@ class TantivyEngine:
         if self._common is not None:
             entry.add_text("grams", " ".join(page_grams))
         entry.add_bytes("title_display", title_display)
-        _add_facets(entry, doc)
+        _add_facets(entry, doc, all_facets=self._all_facets)
         return entry
 
-    @staticmethod
-    def _document_entry(doc: DocumentEntry, terms: str) -> tantivy.Document:
+    def _document_entry(self, doc: DocumentEntry, terms: str) -> tantivy.Document:
         """The entry that counts the document: each of its terms once, and its facet values."""
         entry = tantivy.Document()
         entry.add_unsigned("document_id", doc.document_id)
         entry.add_unsigned("kind", _DOCUMENT)
         entry.add_text("doc_terms", terms)
-        _add_facets(entry, doc)
+        _add_facets(entry, doc, all_facets=self._all_facets)
         return entry
 
     def _terms(self, text: str, languages: Sequence[str]) -> list[str]:
@@ -419,11 +448,17 @@ class TantivyEngine:
         page: int = 1,
         per_page: int = 10,
         filters: Mapping[str, Sequence[str]] | None = None,
+        years: YearRange = ANY_YEAR,
+        sort: str = "relevance",
     ) -> SearchResults:
         """Search titles, authors and page text; one hit per document (see ``SearchEngine``).
 
+        In date order (``sort``), the results page's documents are the first of the matching
+        document entries ordered by their date field; documents of the same day, and the undated
+        ones (last), come in the index's order, not by score.
+
         Raises:
-            ValueError: On a filter name other than ``collection``, ``doc_type``, ``language``.
+            ValueError: On a filter name that is not a facet (``FACET_KEYS``).
         """
         page, per_page = results_page(page, per_page)
         wanted = normalize_filters(filters)
@@ -435,7 +470,7 @@ class TantivyEngine:
 
         def run(parsed: ParsedQuery) -> tuple[ParsedQuery, _Found]:
             pruned = known.prune(parsed)
-            return pruned, self._find(searcher, pruned, wanted, page * per_page)
+            return pruned, self._find(searcher, pruned, wanted, page * per_page, years, sort)
 
         _, (pruned, found) = with_fallback(
             parsed, run, lambda answer: answer[1].total, self._body_frequency(searcher)
@@ -543,10 +578,18 @@ class TantivyEngine:
     def _first_entries(
         self, searcher: tantivy.Searcher, doc_ids: Sequence[int]
     ) -> dict[int, tantivy.DocAddress]:
-        """An entry of each document (the snippet's fallback page for one ranked past the top)."""
+        """A page entry of each document (the snippet's fallback page, its title, languages)."""
         if not doc_ids:
             return {}
-        only = tantivy.Query.term_set_query(self._schema, "document_id", list(doc_ids))
+        only = tantivy.Query.boolean_query(
+            [
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.term_set_query(self._schema, "document_id", list(doc_ids)),
+                ),
+                (tantivy.Occur.Must, tantivy.Query.term_query(self._schema, "kind", _PAGE)),
+            ]
+        )
         addresses = [address for _, address in _all_hits(searcher, only)]
         found: dict[int, tantivy.DocAddress] = {}
         for doc_id, address in zip(
@@ -554,6 +597,10 @@ class TantivyEngine:
         ):
             found.setdefault(doc_id, address)
         return found
+
+    def generation(self) -> Hashable:
+        """The stamp of the index's ``meta.json``, which every commit of any process replaces."""
+        return (str(self.index_dir), self._reader.stamp())
 
     def doc_frequency(self, term: str) -> int:
         """Return how many entries hold ``term`` in the title, authors or page text."""
@@ -594,13 +641,22 @@ class TantivyEngine:
         return frequency
 
     def _find(
-        self, searcher: tantivy.Searcher, parsed: ParsedQuery, wanted: Filters, need: int
+        self,
+        searcher: tantivy.Searcher,
+        parsed: ParsedQuery,
+        wanted: Filters,
+        need: int,
+        years: YearRange = ANY_YEAR,
+        sort: str = "relevance",
     ) -> _Found:
-        """Run the query: the best ``need`` documents, the number of documents, the facets."""
-        filtered = self._filtered(self._query(parsed, ALL_FIELDS), wanted)
+        """Run the query: the best (or first by date) ``need`` documents, their number, facets."""
         # tantivy releases the GIL: the counting runs on another core meanwhile.
-        counting = _POOL.submit(self._counts, searcher, parsed, wanted)
-        ranked = _top_documents(searcher, filtered, need)
+        counting = _POOL.submit(self._counts, searcher, parsed, wanted, years)
+        if sort in ("newest", "oldest") and self._all_facets:
+            ranked = self._by_date(searcher, parsed, wanted, years, need, newest=sort == "newest")
+        else:
+            filtered = self._filtered(self._query(parsed, ALL_FIELDS), wanted, years)
+            ranked = _top_documents(searcher, filtered, need)
         counts = counting.result()
         if counts.exact:
             return _Found(ranked, counts.total, counts.facets)
@@ -608,12 +664,45 @@ class TantivyEngine:
             return _Found(ranked, len(ranked), counts.facets)
         return _Found(ranked, max(counts.total, len(ranked)), counts.facets, exact=False)
 
+    def _by_date(
+        self,
+        searcher: tantivy.Searcher,
+        parsed: ParsedQuery,
+        wanted: Filters,
+        years: YearRange,
+        need: int,
+        *,
+        newest: bool,
+    ) -> list[_Ranked]:
+        """The first ``need`` matching documents by date, each with one of its page entries.
+
+        Ordered by the document entries' date field, so the cost is one sorted collection of
+        the matching documents, not a read of each one's date.
+        """
+        documents, _ = self._matching_documents(searcher, parsed, estimate=False)
+        result = searcher.search(
+            self._filtered(documents, wanted, years),
+            limit=max(1, need),
+            count=False,
+            order_by_field=_NEWEST if newest else _OLDEST,
+        )
+        addresses = [address for _, address in result.hits]
+        doc_ids = searcher.fast_field_values("document_id", addresses) if addresses else []
+        first = self._first_entries(searcher, doc_ids)
+        return [_Ranked(doc_id, 0.0, first[doc_id]) for doc_id in doc_ids if doc_id in first]
+
     @staticmethod
     def _body_frequency(searcher: tantivy.Searcher) -> fuzzy.DocFrequency:
         """Return the document frequency of a term of the page text, for the fuzzy fallback."""
         return lambda term: searcher.doc_freq("body", term)
 
-    def _counts(self, searcher: tantivy.Searcher, parsed: ParsedQuery, wanted: Filters) -> _Counts:
+    def _counts(
+        self,
+        searcher: tantivy.Searcher,
+        parsed: ParsedQuery,
+        wanted: Filters,
+        years: YearRange = ANY_YEAR,
+    ) -> _Counts:
         """Return the number of matching documents and the facet counts.
 
         Exact, unless listing the matching documents would cost more than ranking them: then
@@ -621,10 +710,10 @@ class TantivyEngine:
         that match in a sample (:meth:`_sampled_share`).
         """
         documents, exact = self._matching_documents(searcher, parsed)
-        counts = self._aggregate_counts(searcher, documents, wanted)
+        counts = self._aggregate_counts(searcher, documents, wanted, years)
         if exact:
             return counts
-        return _scaled(counts, self._sampled_share(searcher, parsed, wanted, documents))
+        return _scaled(counts, self._sampled_share(searcher, parsed, wanted, documents, years))
 
     def _sampled_share(
         self,
@@ -632,6 +721,7 @@ class TantivyEngine:
         parsed: ParsedQuery,
         wanted: Filters,
         documents: tantivy.Query,
+        years: YearRange = ANY_YEAR,
     ) -> float:
         """Return the share of the ``documents`` (holding the words) whose pages match.
 
@@ -645,10 +735,10 @@ class TantivyEngine:
         window = tantivy.Query.range_query(
             self._schema, "document_id", tantivy.FieldType.Unsigned, 0, upper, True, True
         )
-        pages = self._filtered(self._query(parsed, ALL_FIELDS), wanted)
+        pages = self._filtered(self._query(parsed, ALL_FIELDS), wanted, years)
         listed = _document_ids(searcher, _both(pages, window))
         held = searcher.aggregate(
-            _both(self._filtered(documents, wanted), window),
+            _both(self._filtered(documents, wanted, years), window),
             {"n": {"value_count": {"field": "document_id"}}},
         )["n"]["value"]
         if listed is None or not held:
@@ -656,7 +746,11 @@ class TantivyEngine:
         return min(1.0, len(listed) / held)
 
     def _aggregate_counts(
-        self, searcher: tantivy.Searcher, documents: tantivy.Query, wanted: Filters
+        self,
+        searcher: tantivy.Searcher,
+        documents: tantivy.Query,
+        wanted: Filters,
+        years: YearRange = ANY_YEAR,
     ) -> _Counts:
         """Count the document entries ``documents`` matches, in all and per facet value.
 
@@ -664,13 +758,17 @@ class TantivyEngine:
         the total, over the filtered documents; each filtered facet needs one more aggregation.
         """
         spec: dict[str, Any] = {"total": {"value_count": {"field": "document_id"}}}
-        spec |= {key: _facet_agg(key) for key in FACET_KEYS if key not in wanted}
-        result = searcher.aggregate(self._filtered(documents, wanted), spec)
-        facets = {key: _facet_counts(result[key]) for key in FACET_KEYS if key not in wanted}
+        counted = [key for key in FACET_KEYS if self._all_facets or key not in _NEWER_FACETS]
+        spec |= {key: _facet_agg(key) for key in counted if key not in wanted}
+        result = searcher.aggregate(self._filtered(documents, wanted, years), spec)
+        facets = {key: {} for key in FACET_KEYS}
+        facets |= {key: _facet_counts(key, result[key]) for key in counted if key not in wanted}
         for key in wanted:
             others = {other: values for other, values in wanted.items() if other != key}
-            own = searcher.aggregate(self._filtered(documents, others), {key: _facet_agg(key)})
-            facets[key] = _facet_counts(own[key])
+            own = searcher.aggregate(
+                self._filtered(documents, others, years), {key: _facet_agg(key)}
+            )
+            facets[key] = _facet_counts(key, own[key])
         total = round(result["total"]["value"])
         return _Counts(total, {key: facets[key] for key in FACET_KEYS})
 
@@ -939,15 +1037,31 @@ class TantivyEngine:
             return queries[0]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
 
-    def _filtered(self, query: tantivy.Query, wanted: Filters) -> tantivy.Query:
-        """Return ``query`` restricted to entries passing every filter (not scored)."""
-        if not wanted:
+    def _filtered(
+        self, query: tantivy.Query, wanted: Filters, years: YearRange = ANY_YEAR
+    ) -> tantivy.Query:
+        """Return ``query`` restricted to entries passing every filter and ``years`` (unscored)."""
+        if not wanted and years.is_open:
             return query
         parts = [(tantivy.Occur.Must, query)]
         for key, values in sorted(wanted.items()):
-            field = _FACET_FIELDS[key]
-            terms = tantivy.Query.term_set_query(self._schema, field, sorted(values))
+            if key in _NEWER_FACETS and not self._all_facets:
+                values = frozenset()  # an older index has no such values: nothing passes
+            field = _FACET_FIELDS[key if values else "doc_type"]
+            terms = tantivy.Query.term_set_query(self._schema, field, sorted(values) or [""])
             parts.append((tantivy.Occur.Must, tantivy.Query.const_score_query(terms, 0.0)))
+        if not years.is_open:
+            low, high = _YEAR_BOUNDS
+            within = tantivy.Query.range_query(
+                self._schema,
+                "year",
+                tantivy.FieldType.Integer,
+                low if years.first is None else years.first,
+                high if years.last is None else years.last,
+                True,
+                True,
+            )
+            parts.append((tantivy.Occur.Must, tantivy.Query.const_score_query(within, 0.0)))
         return tantivy.Query.boolean_query(parts)
 
 
@@ -1040,15 +1154,20 @@ def _alternation(terms: Sequence[str]) -> str:
     return "(?:" + "|".join(re.escape(term) for term in dict.fromkeys(terms)) + ")"
 
 
-def _add_facets(entry: tantivy.Document, doc: DocumentEntry) -> None:
-    if doc.doc_type:
-        entry.add_text("doc_type", doc.doc_type)
-    for slug in doc.collections:  # every collection of the document: it counts in each
-        entry.add_text("collection", slug)
-    for language in doc.languages:
-        entry.add_text("languages", language)
+def _add_facets(entry: tantivy.Document, doc: DocumentEntry, *, all_facets: bool) -> None:
+    """Add the document's facet values (each value once; it counts in each) and its date."""
+    values = doc.facet_values()
+    for key, field in _FACET_FIELDS.items():
+        if key in _NEWER_FACETS and not all_facets:
+            continue  # an index made before has no such field
+        for value in values[key]:
+            entry.add_text(field, value)
     if doc.year is not None:
         entry.add_integer("year", doc.year)
+    if all_facets:
+        day = doc.sort_day
+        entry.add_unsigned(_NEWEST, day)
+        entry.add_unsigned(_OLDEST, _DAY_FLIP - day if day else 0)
 
 
 def _facet_agg(key: str) -> dict[str, Any]:
@@ -1056,13 +1175,13 @@ def _facet_agg(key: str) -> dict[str, Any]:
     return {"terms": {"field": _FACET_FIELDS[key], "size": MAX_FACET_VALUES}}
 
 
-def _facet_counts(result: Mapping[str, Any]) -> dict[str, int]:
+def _facet_counts(key: str, result: Mapping[str, Any]) -> dict[str, int]:
     counts = {
         bucket["key"]: bucket["doc_count"]
         for bucket in result.get("buckets", [])
         if bucket["doc_count"]
     }
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return ordered(key, counts)
 
 
 # Opening, creating and locking

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from markupsafe import Markup
 
@@ -16,8 +17,54 @@ from markupsafe import Markup
 #: index does not store page text (see docs/design-notes.md, "Search"), so snippets come from here.
 TextLoader = Callable[[Sequence[int]], dict[int, str]]
 
-#: The filter and facet names a search accepts.
-FACET_KEYS = ("collection", "doc_type", "language")
+#: The filter and facet names a search accepts. Each engine keeps every one of them in its index
+#: (one value or several per document), so the search page's facets, filters and date order
+#: never read the database for the matching documents (docs/discovery.md, "Search page").
+FACET_KEYS = (
+    "collection",
+    "doc_type",
+    "language",
+    "decade",
+    "year",
+    "source",
+    "author",
+    "subject",
+)
+#: Facets counted in chronological order (newest first) rather than by frequency.
+CHRONOLOGICAL_FACETS = ("decade", "year")
+#: Orders of the results: by score, or by the document's date (undated documents last).
+SORTS = ("relevance", "newest", "oldest")
+#: Values of a facet a document may carry are cut to this many characters (index terms).
+MAX_FACET_VALUE = 200
+
+
+@dataclass(frozen=True)
+class YearRange:
+    """Years of publication a search keeps, both ends included; ``None``: open on that side.
+
+    A document without a year is outside any range that is not open on both sides.
+    """
+
+    first: int | None = None
+    last: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the range keeps every document (no bound)."""
+        return self.first is None and self.last is None
+
+    def keeps(self, year: int | None) -> bool:
+        """Whether a document of ``year`` is in the range."""
+        if self.is_open:
+            return True
+        if year is None:
+            return False
+        return (self.first is None or year >= self.first) and (
+            self.last is None or year <= self.last
+        )
+
+
+ANY_YEAR = YearRange()
 
 
 @dataclass(frozen=True)
@@ -33,7 +80,13 @@ class DocumentEntry:
         collection: Slugs of every collection the document is in (a tuple); one slug or
             ``None`` are accepted as before and read as one collection or none. Read
             :attr:`collections`.
-        year: Year of publication, if known.
+        year: Year of publication, if known (the document's, else its host item's).
+        source: The newspaper or journal an article comes from (the record's host item).
+        creators: Author names for the ``author`` facet, as the catalogue record names them
+            (``None``: the document's own ``authors``).
+        subjects: Subject headings of the catalogue record.
+        sort_date: The date the results are sorted by (the host item's date, else 1 January of
+            ``year``); ``None``: undated, sorted last.
     """
 
     document_id: int
@@ -43,6 +96,35 @@ class DocumentEntry:
     languages: list[str]
     collection: str | Sequence[str] | None
     year: int | None
+    source: str = ""
+    creators: Sequence[str] | None = None
+    subjects: Sequence[str] = ()
+    sort_date: date | None = None
+
+    def facet_values(self) -> dict[str, tuple[str, ...]]:
+        """The document's values of every facet (:data:`FACET_KEYS`), as both engines index them.
+
+        One place, so the index's counts are the database's counts (tests compare them).
+        """
+        year = self.year
+        creators = self.authors if self.creators is None else self.creators
+        return {
+            "collection": self.collections,
+            "doc_type": (self.doc_type,) if self.doc_type else (),
+            "language": tuple(dict.fromkeys(code for code in self.languages if code)),
+            "decade": (str(year // 10 * 10),) if year else (),
+            "year": (str(year),) if year else (),
+            "source": _clean((self.source,)),
+            "author": _clean(creators),
+            "subject": _clean(self.subjects),
+        }
+
+    @property
+    def sort_day(self) -> int:
+        """The sort date as a day number (``date.toordinal``); 0 when undated."""
+        if self.sort_date is not None:
+            return self.sort_date.toordinal()
+        return date(self.year, 1, 1).toordinal() if self.year else 0
 
     @property
     def collections(self) -> tuple[str, ...]:
@@ -53,6 +135,16 @@ class DocumentEntry:
         if isinstance(value, str):
             return (value,)
         return tuple(dict.fromkeys(slug for slug in value if slug))
+
+
+def _clean(values: Sequence[str]) -> tuple[str, ...]:
+    """Facet values trimmed, bounded, without control characters, each once."""
+    cleaned = (
+        " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())[:MAX_FACET_VALUE]
+        for value in values
+        if value
+    )
+    return tuple(dict.fromkeys(value for value in cleaned if value))
 
 
 @dataclass(frozen=True)
@@ -128,8 +220,8 @@ class SearchResults:
         hits: The documents of this results page, best first.
         page: 1-based results page number.
         per_page: Documents per results page.
-        facets: For each of ``collection``, ``doc_type`` and ``language``, the number of
-            matching documents per value. Each facet counts with the other facets' filters
+        facets: For each facet of :data:`FACET_KEYS`, the number of matching documents per
+            value. Each facet counts with the other facets' filters
             applied but not its own, so the counts show what choosing another value would give.
         total_exact: Whether ``total`` and the facet counts are exact. Counting every matching
             document of a query whose words are on most pages of a large index would cost more

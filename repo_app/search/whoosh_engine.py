@@ -33,7 +33,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import fields
-from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.analysis import RegexTokenizer, SpaceSeparatedTokenizer
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
 from whoosh.query import (
@@ -59,7 +59,13 @@ from whoosh.searching import Searcher
 
 from mura.app.search import fuzzy, grams
 from mura.app.search.analysis import ANALYSIS_VERSION, DEFAULT_ANALYZER, Analyzer
-from mura.app.search.facets import FacetValues, count_facets, normalize_filters, passes
+from mura.app.search.facets import (
+    FacetValues,
+    count_facets,
+    date_order,
+    normalize_filters,
+    passes,
+)
 from mura.app.search.grams import SplitPair, split_pair
 from mura.app.search.grouping import (
     ALL_FIELDS,
@@ -79,10 +85,11 @@ from mura.app.search.grouping import (
     with_fallback,
 )
 from mura.app.search.grouping import document_pages as grouped_document_pages
-from mura.app.search.index_meta import meta_for_new_index, read_meta
+from mura.app.search.index_meta import FACETS_VERSION, meta_for_new_index, read_meta
 from mura.app.search.locking import retry_locked
 from mura.app.search.query import Clause, ParsedQuery, parse_query
 from mura.app.search.types import (
+    ANY_YEAR,
     FACET_KEYS,
     NO_RANKING,
     DocumentEntry,
@@ -92,8 +99,9 @@ from mura.app.search.types import (
     Ranking,
     SearchResults,
     TextLoader,
+    YearRange,
 )
-from mura.app.search.whoosh_fast import FastCache, FastView
+from mura.app.search.whoosh_fast import DAY_FIELD, FACET_FIELDS, FastCache, FastView
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +135,25 @@ def build_schema() -> fields.Schema:
         languages=fields.KEYWORD(stored=True),
         year=fields.NUMERIC(int, stored=True),
         title_display=fields.STORED(),
+        # The other facets (FACETS_VERSION 2): one term per value, whole; the many-valued ones
+        # (authors, subjects) joined by _VALUE_JOIN, which no value holds (names hold commas).
+        decade=fields.ID(),
+        pubyear=fields.ID(),
+        source=fields.ID(),
+        author_facet=fields.TEXT(analyzer=RegexTokenizer(r"[^\x1f]+"), phrase=False),
+        subject=fields.TEXT(analyzer=RegexTokenizer(r"[^\x1f]+"), phrase=False),
+        # The sort date (a day number; 0: undated), a column read for the date orders.
+        day=fields.NUMERIC(int, bits=32, sortable=True),
+        # Every facet value and the day, for the matcher path (VECTORISED off).
+        facet_values=fields.STORED(),
     )
+
+
+#: Joins the values of a many-valued facet in one field (as whoosh_fast._SET_JOIN); facet
+#: values never hold it (``types._clean`` drops control characters).
+_VALUE_JOIN = "\x1f"
+#: Facets beyond collection, type and language (in the index since FACETS_VERSION 2).
+_OTHER_FACETS = ("decade", "year", "source", "author", "subject")
 
 
 @dataclass(frozen=True)
@@ -203,10 +229,13 @@ class _Snapshot:
         info = self._infos.get(document_id)
         if info is None:
             stored = self.searcher.stored_fields(docnum)
+            others = stored.get("facet_values") or {}
             facets = FacetValues(
                 collections=_slugs(stored.get("collection")),
                 doc_type=stored.get("doc_type", ""),
                 languages=tuple(stored.get("languages", "").split()),
+                others={key: tuple(values) for key, values in others.items() if key != "day"},
+                day=int(others.get("day", 0) or 0),
             )
             info = self._infos[document_id] = _DocInfo(stored.get("title_display", ""), facets)
         return info
@@ -284,7 +313,12 @@ class WhooshEngine:
         meta = read_meta(index_dir)
         # None: an index made before grams (maybe without their field); phrases use positions.
         self._common = meta.common_terms if meta and "grams" in self._index.schema else None
-        self.needs_rebuild = (meta.analysis_version if meta else None) != ANALYSIS_VERSION
+        # An index made before every facet was in it has no fields for them: they stay empty
+        # (the search page shows fewer facets) until ``mura reindex``.
+        self._all_facets = DAY_FIELD in self._index.schema
+        self.needs_rebuild = (meta.analysis_version if meta else None) != ANALYSIS_VERSION or (
+            (meta.facets_version if meta else None) != FACETS_VERSION or not self._all_facets
+        )
         if self.needs_rebuild:
             log.warning("search index %s was built with another analysis: rebuild it", index_dir)
         self._searchers = _SearcherPool(self._index, self._common)
@@ -353,6 +387,8 @@ class WhooshEngine:
             "languages": " ".join(doc.languages),
             "year": doc.year,
         }
+        if self._all_facets:
+            optional.update(self._facet_fields(doc))
         common.update({key: value for key, value in optional.items() if value not in (None, "")})
         empty = True
         for page in pages:
@@ -364,6 +400,18 @@ class WhooshEngine:
             yield entry
         if empty:
             yield common | {"page_id": None, "seq": NO_PAGE, "body": ""}
+
+    @staticmethod
+    def _facet_fields(doc: DocumentEntry) -> dict[str, Any]:
+        """The fields of the facets beyond collection, type and language, and the sort day."""
+        values = doc.facet_values()
+        found: dict[str, Any] = {
+            FACET_FIELDS[key]: _VALUE_JOIN.join(values[key]) for key in _OTHER_FACETS
+        }
+        found[DAY_FIELD] = doc.sort_day
+        found["facet_values"] = {key: list(values[key]) for key in _OTHER_FACETS}
+        found["facet_values"]["day"] = doc.sort_day
+        return found
 
     def _collections_value(self, slugs: Sequence[str]) -> str:
         """Every collection, comma-separated; only the first in an index made before that.
@@ -409,11 +457,13 @@ class WhooshEngine:
         page: int = 1,
         per_page: int = 10,
         filters: Mapping[str, Sequence[str]] | None = None,
+        years: YearRange = ANY_YEAR,
+        sort: str = "relevance",
     ) -> SearchResults:
         """Search titles, authors and page text; one hit per document (see ``SearchEngine``).
 
         Raises:
-            ValueError: On a filter name other than ``collection``, ``doc_type``, ``language``.
+            ValueError: On a filter name that is not a facet (``FACET_KEYS``).
         """
         page, per_page = results_page(page, per_page)
         wanted = normalize_filters(filters)
@@ -421,7 +471,7 @@ class WhooshEngine:
         if parsed.is_empty:
             return SearchResults(query, 0, [], page, per_page, {key: {} for key in FACET_KEYS})
         snapshot = self._searchers.current()
-        found = _find(snapshot, parsed, wanted)
+        found = _find(snapshot, parsed, wanted, years, sort)
         shown = slice((page - 1) * per_page, page * per_page)
         hits = self._hits(snapshot, found, shown)
         return SearchResults(query, found.total, hits, page, per_page, found.facets)
@@ -445,6 +495,10 @@ class WhooshEngine:
 
     # Hooks of the search page (services.search): "did you mean", and the whole ranked list of
     # matching documents for the facets and sorts the index does not hold (year, source).
+
+    def generation(self) -> Hashable:
+        """The index's newest generation on disk (any process's commit makes a new one)."""
+        return (str(self.index_dir), self._index.latest_generation())
 
     def doc_frequency(self, term: str) -> int:
         """Return how many entries hold ``term`` in the title, authors or page text."""
@@ -545,12 +599,18 @@ class _Found:
         return len(self.document_ids)
 
 
-def _find(snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]) -> _Found:
+def _find(
+    snapshot: _Snapshot,
+    parsed: ParsedQuery,
+    wanted: Mapping[str, frozenset[str]],
+    years: YearRange = ANY_YEAR,
+    sort: str = "relevance",
+) -> _Found:
     """Run the query pruned of unknown terms; with its near misses if it finds too few."""
     known = _known(snapshot)
     _, found = with_fallback(
         parsed,
-        lambda p: _ranked(snapshot, known.prune(p), wanted),
+        lambda p: _ranked(snapshot, known.prune(p), wanted, years, sort),
         lambda found: found.total,
         _body_frequency(snapshot),
     )
@@ -558,18 +618,26 @@ def _find(snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozens
 
 
 def _ranked(
-    snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]
+    snapshot: _Snapshot,
+    parsed: ParsedQuery,
+    wanted: Mapping[str, frozenset[str]],
+    years: YearRange = ANY_YEAR,
+    sort: str = "relevance",
 ) -> _Found:
-    """Run the query: the ranked documents after filters, and the facets."""
+    """Run the query: the ranked (or dated) documents after filters, and the facets."""
     view = snapshot.view()
     if view is None:
-        return _ranked_by_matchers(snapshot, parsed, wanted)
-    ranking = view.rank(parsed, snapshot.common, wanted)
+        return _ranked_by_matchers(snapshot, parsed, wanted, years, sort)
+    ranking = view.rank(parsed, snapshot.common, wanted, years=years, sort=sort)
     return _Found(parsed, ranking.document_ids, ranking.scores, ranking.docnums, ranking.facets)
 
 
 def _ranked_by_matchers(
-    snapshot: _Snapshot, parsed: ParsedQuery, wanted: Mapping[str, frozenset[str]]
+    snapshot: _Snapshot,
+    parsed: ParsedQuery,
+    wanted: Mapping[str, frozenset[str]],
+    years: YearRange = ANY_YEAR,
+    sort: str = "relevance",
 ) -> _Found:
     """:func:`_ranked` by walking Whoosh's matchers, an entry at a time."""
     document_ids = snapshot.column("document_id")
@@ -578,8 +646,14 @@ def _ranked_by_matchers(
         for docnum, score in snapshot.scored(_to_whoosh(parsed, ALL_FIELDS, snapshot.common))
     )
     infos = {doc_id: snapshot.info(doc_id, docnum) for doc_id, (_, docnum) in best.items()}
-    facets = count_facets((info.facets for info in infos.values()), wanted)
-    ranked = [doc_id for doc_id in ranked_ids(best) if passes(infos[doc_id].facets, wanted)]
+    facets = count_facets((info.facets for info in infos.values()), wanted, years)
+    ranked = [
+        doc_id for doc_id in ranked_ids(best) if passes(infos[doc_id].facets, wanted, years=years)
+    ]
+    if sort in ("newest", "oldest"):
+        days = {doc_id: infos[doc_id].facets.day for doc_id in ranked}
+        pairs = [(doc_id, best[doc_id][0]) for doc_id in ranked]
+        ranked = [doc_id for doc_id, _ in date_order(pairs, days, newest=sort == "newest")]
     return _Found(
         parsed,
         np.array(ranked, dtype=np.int64),

@@ -37,17 +37,33 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from mura.app.search import grams
+from mura.app.search.facets import ordered
 from mura.app.search.grouping import ALL_FIELDS, BODY_ONLY, NEAR_BOOST, NO_PAGE
 from mura.app.search.query import Clause, ParsedQuery
-from mura.app.search.types import FACET_KEYS
+from mura.app.search.types import ANY_YEAR, FACET_KEYS, YearRange
 
 #: Fields and their boosts, as in :mod:`~mura.app.search.grouping`.
 Fields = Sequence[tuple[str, float]]
 # A field length as Whoosh decodes its stored length byte.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_VALUE = -1
-#: Joins the slugs of a document's collections into one code's name (slugs never hold it).
+#: Joins the values of a many-valued facet into one code's name (values never hold it).
 _SET_JOIN = "\x1f"
+#: The Whoosh field holding each facet's values (``whoosh_engine.build_schema``).
+FACET_FIELDS = {
+    "collection": "collection",
+    "doc_type": "doc_type",
+    "language": "languages",
+    "decade": "decade",
+    "year": "pubyear",
+    "source": "source",
+    "author": "author_facet",
+    "subject": "subject",
+}
+#: Facets with several values per document: each set of values gets a code.
+SET_FACETS = ("collection", "author", "subject")
+#: The numeric field holding the sort date (a day number, 0: undated).
+DAY_FIELD = "day"
 
 
 class _Codes:
@@ -105,6 +121,7 @@ class _Segment:
     document_id: np.ndarray
     seq: np.ndarray
     facets: dict[str, np.ndarray]
+    day: np.ndarray
     lengths: dict[str, np.ndarray] = field(default_factory=dict)
     term_hashes: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -216,11 +233,15 @@ def _load_segment(
     key: _SegmentKey, reader: IndexReader, segment: Any, codes: Mapping[str, _Codes]
 ) -> _Segment:
     size = reader.doc_count_all()
-    facets = {
-        "collection": _set_codes(reader, "collection", size, codes["collection"]),
-        "doc_type": _value_codes(reader, "doc_type", size, codes["doc_type"]),
-        "language": _language_bits(reader, size, codes["language"]),
-    }
+    facets = {}
+    for facet in FACET_KEYS:
+        name = FACET_FIELDS[facet]
+        if facet == "language":
+            facets[facet] = _language_bits(reader, size, codes[facet])
+        elif facet in SET_FACETS:
+            facets[facet] = _set_codes(reader, name, size, codes[facet])
+        else:
+            facets[facet] = _value_codes(reader, name, size, codes[facet])
     return _Segment(
         key=key,
         deleted=segment.deleted_count(),
@@ -229,6 +250,7 @@ def _load_segment(
         document_id=_numeric_column(reader, "document_id", size),
         seq=_numeric_column(reader, "seq", size),
         facets=facets,
+        day=_numeric_column(reader, DAY_FIELD, size),
     )
 
 
@@ -242,8 +264,9 @@ def _live(segment: Any, size: int) -> np.ndarray:
 
 
 def _numeric_column(reader: IndexReader, name: str, size: int) -> np.ndarray:
-    if not size:
-        return np.zeros(0, dtype=np.int64)
+    """A sortable numeric field of every entry; zeros for a field the index lacks (older)."""
+    if not size or name not in reader.schema:
+        return np.zeros(size, dtype=np.int64)
     return np.fromiter((int(v) for v in reader.column_reader(name)), dtype=np.int64, count=size)
 
 
@@ -414,6 +437,7 @@ class FastView:
         self._parts = parts
         self._cache = cache
         self._facet_columns: dict[str, np.ndarray] | None = None
+        self._day_column: np.ndarray | None = None
         self._values: OrderedDict[tuple[_SegmentKey, str, str], tuple[np.ndarray, list]]
         self._values = OrderedDict()
         self._values_kept = 0
@@ -426,8 +450,19 @@ class FastView:
         parsed: ParsedQuery,
         common: frozenset[str] | None,
         wanted: Mapping[str, frozenset[str]],
+        *,
+        years: YearRange = ANY_YEAR,
+        sort: str = "relevance",
     ) -> Ranking:
-        """Match ``parsed`` (pruned) in every field; group, filter, count and rank documents."""
+        """Match ``parsed`` (pruned) in every field; group, filter, count and rank documents.
+
+        Args:
+            parsed: The query, pruned of terms the index lacks.
+            common: The index's common terms (grams), ``None`` without grams.
+            wanted: Facet filters.
+            years: Years of publication kept (every facet counts within them).
+            sort: ``relevance``, ``newest`` or ``oldest`` (undated documents last).
+        """
         docnums, document_ids, scores = [], [], []
         for reader, offset, segment in self._parts:
             query = _SegmentQuery(self, reader, segment, common)
@@ -437,7 +472,12 @@ class FastView:
             document_ids.append(segment.document_id[local])
             scores.append(found.score[local])
         return self._group(
-            np.concatenate(docnums), np.concatenate(document_ids), np.concatenate(scores), wanted
+            np.concatenate(docnums),
+            np.concatenate(document_ids),
+            np.concatenate(scores),
+            wanted,
+            years,
+            sort,
         )
 
     def pages(
@@ -547,6 +587,8 @@ class FastView:
         document_ids: np.ndarray,
         scores: np.ndarray,
         wanted: Mapping[str, frozenset[str]],
+        years: YearRange,
+        sort: str,
     ) -> Ranking:
         """Best entry per document (ties: the first in the index), filters, facets, order."""
         order = np.lexsort((docnums, -scores, document_ids))
@@ -557,14 +599,40 @@ class FastView:
         doc_ids, doc_scores, doc_nums = document_ids[best], scores[best], docnums[best]
         values = {key: self._facet_column(key)[doc_nums] for key in FACET_KEYS}
         passing = {key: self._passes(key, values[key], wanted[key]) for key in wanted}
+        if not years.is_open:  # not a facet: no facet ignores it
+            passing[_YEARS] = self._in_years(values["year"], years)
         facets = {
             key: self._count(key, values[key], _all(passing, len(doc_ids), ignore=key))
             for key in FACET_KEYS
         }
         keep = _all(passing, len(doc_ids))
         doc_ids, doc_scores, doc_nums = doc_ids[keep], doc_scores[keep], doc_nums[keep]
-        ranked = np.lexsort((doc_ids, -doc_scores))
+        if sort in ("newest", "oldest"):
+            days = self._days()[doc_nums]
+            undated = days <= 0
+            by_day = -days if sort == "newest" else days
+            ranked = np.lexsort((doc_ids, -doc_scores, np.where(undated, 0, by_day), undated))
+        else:
+            ranked = np.lexsort((doc_ids, -doc_scores))
         return Ranking(doc_ids[ranked], doc_scores[ranked], doc_nums[ranked], facets)
+
+    def _days(self) -> np.ndarray:
+        """The sort day of every entry of the index, by Whoosh document number."""
+        if self._day_column is None:
+            self._day_column = np.concatenate([segment.day for _, _, segment in self._parts])
+        return self._day_column
+
+    def _in_years(self, values: np.ndarray, years: YearRange) -> np.ndarray:
+        """Which documents (their ``year`` codes) are in ``years``; -1 (no year) never is."""
+        names = self._cache.codes["year"].names
+        numbers = np.array([int(name) for name in names] + [0], dtype=np.int64)
+        year = numbers[values]
+        keep = year > 0
+        if years.first is not None:
+            keep &= year >= years.first
+        if years.last is not None:
+            keep &= year <= years.last
+        return keep
 
     def _facet_column(self, key: str) -> np.ndarray:
         """A facet's values (codes) of every entry of the index, by Whoosh document number."""
@@ -581,8 +649,8 @@ class FastView:
         known = [code for code in map(codes.find, wanted) if code is not None]
         if key == "language":
             return (values & np.int64(sum(1 << code for code in known))) != 0
-        if key == "collection":
-            # A set passes when one of its collections is wanted; -1 (none) reads the last.
+        if key in SET_FACETS:
+            # A set passes when one of its values is wanted; -1 (none) reads the last.
             size, sets, members, names = codes.members()
             chosen = [i for i, name in enumerate(names) if name in wanted]
             passing = np.zeros(size + 1, dtype=bool)
@@ -599,8 +667,8 @@ class FastView:
                 n = int(np.count_nonzero(values & (np.int64(1) << code)))
                 if n:
                     counts[name] = n
-        elif key == "collection":
-            # A set of collections counts once in each of its collections.
+        elif key in SET_FACETS:
+            # A set of values (collections, authors) counts once in each of its values.
             size, sets, members, member_names = self._cache.codes[key].members()
             per_set = np.bincount(values[values >= 0], minlength=size)
             per_member = np.bincount(members, weights=per_set[sets], minlength=len(member_names))
@@ -609,7 +677,11 @@ class FastView:
             for code, n in enumerate(np.bincount(values[values >= 0], minlength=len(names))):
                 if n:
                     counts[names[code]] = int(n)
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        return ordered(key, counts)
+
+
+#: The key of the range of years among a search's passing masks (never a facet's name).
+_YEARS = "\x00years"
 
 
 def _all(passing: Mapping[str, np.ndarray], size: int, *, ignore: str | None = None) -> np.ndarray:

@@ -31,6 +31,13 @@ def init_app(app: Flask) -> None:
     from mura.app.modules.digitization.views import articles as staff_articles
 
     app.register_blueprint(staff_articles.bp, url_prefix="/staff/articles")
+    from mura.app.modules.digitization.views import pages as staff_pages
+
+    app.register_blueprint(staff_pages.bp, url_prefix="/staff")  # add, replace, move, remove
+
+    from mura.app.modules.digitization.views import lifecycle as staff_lifecycle
+
+    app.register_blueprint(staff_lifecycle.bp, url_prefix="/staff")  # discard, withdraw, delete
     app.register_blueprint(api.bp, url_prefix="/api")
     _register_catalogue(app)
     _register_accounts(app)

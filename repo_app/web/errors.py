@@ -28,6 +28,9 @@ MESSAGES = {
              "(or no longer) published.")),
     405: (_l("The request could not be understood"),
           _l("This page cannot be used that way. Go back and try again.")),
+    410: (_l("This document was removed"),
+          _l("The library deleted this document; it is no longer in the collections. Search the "
+             "collections for others.")),
     413: (_l("Too large"), _l("What was sent is larger than this site accepts.")),
     429: (_l("Too many requests"),
           _l("Too many requests came from your address. Wait a minute and try again.")),

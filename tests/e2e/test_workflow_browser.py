@@ -79,7 +79,8 @@ def test_staff_check_reviewer_publishes(
     page.set_input_files("#files", sorted(str(p) for p in scans.iterdir()))
     page.fill("#title", TITLE)
     page.select_option("#doc_type", "book")
-    page.fill("#langs", "kaz+rus")
+    page.check("#langs input[value=kaz]")
+    page.check("#langs input[value=rus]")
     page.click("form.upload button[type=submit]")
     page.wait_for_url("**/staff/jobs/*")
     job_url = page.url

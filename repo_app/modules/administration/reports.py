@@ -184,6 +184,7 @@ def _document_rows(year: int, branch_id: int | None, per_branch: bool) -> list[A
         .outerjoin(pages, pages.c.document_id == Document.id)
         .where(dig.c.digitized_at < end)
         .where(Document.doc_type.not_in(SOURCE_TYPES))  # issues: their articles count
+        .where(Document.status != "withdrawn")  # off the public site: not counted (lifecycle)
         .group_by(*group)
     )
     if branch_id is not None:

@@ -609,6 +609,22 @@ def set_document_collection(document_id: int, collection_id: int | None) -> bool
     return add_to_collection(document_id, collection_id)
 
 
+def reindex_members(collection_id: int) -> int:
+    """Queue the re-indexing of a collection's public documents, sent when the session commits.
+
+    The search index keeps each document's collection slugs (its facet and filter): when a
+    collection's slug changes, its documents' entries must follow. Queued, not done here: a
+    collection may hold thousands of documents. Returns how many were queued.
+    """
+    from mura.app.core import task_names
+    from mura.app.core.queue import enqueue_after_commit
+
+    ids = [document.id for document in collection_documents(collection_id, public_only=True)]
+    for document_id in ids:
+        enqueue_after_commit(task_names.REINDEX_DOCUMENT, document_id)
+    return len(ids)
+
+
 def check_slug(slug: str) -> bool:
     """Slugs are URL parts and OAI setSpecs: lower-case Latin letters, digits, ``._-``."""
     return bool(SLUG.match(slug))
@@ -780,6 +796,7 @@ __all__ = [
     "find_match",
     "import_marc",
     "link_document",
+    "reindex_members",
     "save_record",
     "search_records",
     "withdraw_document",

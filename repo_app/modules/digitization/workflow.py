@@ -60,6 +60,7 @@ STATE_LABELS = {
     "reviewed": _l("checked, waiting for approval"),
     "published": _l("published"),
     "returned": _l("returned to staff"),
+    "withdrawn": _l("withdrawn from the public site"),
 }
 assert set(STATE_LABELS) == set(WORKFLOW_STATES)
 

@@ -4,54 +4,61 @@
    small query (words AND, phrases, OR, NOT), cut to a bounded size; each word is analysed by
    :mod:`mura.app.search.analysis` (Kazakh, Kyrgyz, Russian, English stems; letter folding;
    Latin-script Kazakh and Russian).
-2. **Rank**: the configured engine (:class:`mura.app.search.engine.SearchEngine`, Whoosh or
-   tantivy, opened by :func:`.search.get_engine`) gives every matching document with its score
-   (``ranked_documents``). Both engines group pages into documents the same way
-   (:mod:`mura.app.search.grouping`: a document ranks by its best page; near misses of OCR errors,
-   :mod:`mura.app.search.fuzzy`, at half weight when the exact words find little, within the
-   request's lookup budget).
-3. **Filter and count** (here): the database gives the facts of the *public* documents among
-   them (:func:`mura.app.modules.rights.visibility.public_condition`): collection, type,
-   languages, decade and year, the source an article comes from. The filters, the facet counts
-   and the date order are computed for all facets alike. Facet counts are "disjunctive": each
-   facet counts with every filter except its own.
-4. **Show**: the hits of the shown documents only, in the page's order, from the same run of
-   the query (``Ranking.hits``): matching pages and a snippet, built in one place for both
-   engines (:func:`mura.app.search.grouping.build_hits`); "did you mean" from the index
-   (:func:`suggestion`) when little is found. The index is asked once per request.
+2. **Rank, filter, count, sort** in the index: the configured engine
+   (:class:`mura.app.search.engine.SearchEngine`, Whoosh or tantivy, opened by
+   :func:`.search.get_engine`) holds, for each public document (only those are indexed,
+   :func:`mura.app.modules.rights.visibility.public_condition`), every facet's values
+   (collections, type, languages, decade, year, source, authors, subjects) and its date. It
+   groups pages into documents (:mod:`mura.app.search.grouping`: a document ranks by its best
+   page; near misses of OCR errors, :mod:`mura.app.search.fuzzy`, at half weight when the exact
+   words find little), applies the filters and the range of years, counts every facet
+   ("disjunctive": each facet counts with every filter except its own), orders by score or date
+   and gives the total. No database row of the matching documents is read, so the cost of a
+   request does not grow with the database work of its matches.
+3. **Show**: the hits of the shown documents only: matching pages and a snippet
+   (:func:`mura.app.search.grouping.build_hits`), whose texts are the only rows read (one query);
+   "did you mean" from the index (:func:`suggestion`) when little is found.
+4. **Cache**: the answer is kept in a bounded in-process LRU (:data:`CACHE_SIZE` entries) keyed
+   by the index's generation, so a repeated search costs a lookup and any commit to the index
+   (a document published, withdrawn, re-indexed, by any process) makes every entry stale.
+
+:func:`document_facts` computes the same facets from the database: the reference the index's
+counts are checked against (tests).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from cachetools import LRUCache
 from sqlalchemy import select
 
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Collection, CollectionItem, Document
+from mura.app.models.record import CREATOR_ROLES, RecordAgent, RecordSubject
 from mura.app.modules.discovery import search as search_index
 from mura.app.modules.rights import visibility
 from mura.app.search import FACET_KEYS, SearchEngine, SearchResults
+from mura.app.search.facets import FacetValues, count_facets, normalize_filters, passes
 from mura.app.search.grouping import results_page
+from mura.app.search.types import ANY_YEAR, SORTS, DocumentEntry, YearRange
 
-#: Facets from the database, after the index's ``collection``, ``doc_type``, ``language``.
-DB_FACET_KEYS = ("decade", "year", "source")
-ALL_FACET_KEYS = (*FACET_KEYS, *DB_FACET_KEYS)
-#: Orders of the results.
-SORTS = ("relevance", "newest", "oldest")
-#: Ids per SQL ``IN`` list.
+#: Every facet the search page offers (all from the index).
+ALL_FACET_KEYS = FACET_KEYS
+#: Facets beyond collection, type and language.
+_OTHER_FACETS = tuple(
+    key for key in FACET_KEYS if key not in ("collection", "doc_type", "language")
+)
+#: Search answers kept per process (each a results page and its facet counts: a few kB).
+CACHE_SIZE = 512
+#: Ids per SQL ``IN`` list (:func:`document_facts`).
 _CHUNK = 500
 
-
-@dataclass(frozen=True)
-class Facts:
-    """What the facets and sorts need to know about a public document."""
-
-    values: dict[str, tuple[str, ...]]
-    when: date | None
+_cache: LRUCache[Hashable, SearchResults] = LRUCache(maxsize=CACHE_SIZE)
+_cache_lock = threading.Lock()
 
 
 def search(
@@ -61,9 +68,10 @@ def search(
     per_page: int = 10,
     filters: Mapping[str, Sequence[str]] | None = None,
     sort: str = "relevance",
+    years: YearRange = ANY_YEAR,
     engine: SearchEngine | None = None,
 ) -> SearchResults:
-    """Search the public documents with any facet filter, in relevance or date order.
+    """Search the public documents with any facet filter and range of years, in any order.
 
     Args:
         query: What the reader typed.
@@ -71,40 +79,79 @@ def search(
         per_page: Documents per results page.
         filters: Facet name (:data:`ALL_FACET_KEYS`) -> accepted values.
         sort: One of :data:`SORTS`; anything else is relevance.
+        years: Years of publication kept (both ends included).
         engine: The search engine; default: this process's (``search.get_engine``).
 
     Raises:
         ValueError: On an unknown filter name.
     """
     engine = engine or search_index.get_engine()
-    wanted = _normalize(filters)
+    wanted = normalize_filters(filters)
     page, per_page = results_page(page, per_page)
-    ranking = engine.rank(query)  # the one query to the index
-    ranked = ranking.ranked
-    facts = document_facts([doc_id for doc_id, _ in ranked])
-    ranked = [(doc_id, score) for doc_id, score in ranked if doc_id in facts]
-    facets = count_facets((facts[doc_id] for doc_id, _ in ranked), wanted)
-    matching = [item for item in ranked if _passes(facts[item[0]], wanted)]
-    if sort in ("newest", "oldest"):
-        matching = _by_date(matching, facts, newest=sort == "newest")
-    shown = matching[(page - 1) * per_page : page * per_page]
-    hits = ranking.hits(shown)  # the same hits as the engine's own (search/grouping.py)
-    return SearchResults(query, len(matching), hits, page, per_page, facets)
+    sort = sort if sort in SORTS else "relevance"
+    key = (
+        engine.generation(),
+        query,
+        tuple(sorted((name, tuple(sorted(values))) for name, values in wanted.items())),
+        sort,
+        years,
+        page,
+        per_page,
+    )
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    results = engine.search(
+        query, page=page, per_page=per_page, filters=wanted, years=years, sort=sort
+    )
+    with _cache_lock:
+        _cache[key] = results
+    return results
 
 
-def _normalize(filters: Mapping[str, Sequence[str]] | None) -> dict[str, frozenset[str]]:
-    result: dict[str, frozenset[str]] = {}
-    for key, values in (filters or {}).items():
-        if key not in ALL_FACET_KEYS:
-            raise ValueError(f"unknown search filter {key!r}; expected one of {ALL_FACET_KEYS}")
-        chosen = frozenset(v for v in ([values] if isinstance(values, str) else values) if v)
-        if chosen:
-            result[key] = chosen
-    return result
+def clear_cache() -> None:
+    """Forget every cached answer (tests; the generation key makes it unnecessary otherwise)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def suggestion(query: str, engine: SearchEngine | None = None) -> str | None:
+    """A corrected query ("did you mean"), if the engine can tell."""
+    if not query.strip():
+        return None
+    corrected = (engine or search_index.get_engine()).suggest(query)
+    return corrected if corrected and corrected != query else None
+
+
+# --- the same facets from the database (the reference the index is checked against) ----------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the facets and sorts need to know about a public document, from the database."""
+
+    values: dict[str, tuple[str, ...]]
+    when: date | None
+
+    def facet_values(self) -> FacetValues:
+        """The facts in the form the engines' reference counting takes."""
+        values = self.values
+        return FacetValues(
+            collections=values["collection"],
+            doc_type="".join(values["doc_type"]),
+            languages=values["language"],
+            others={key: values[key] for key in _OTHER_FACETS},
+            day=self.when.toordinal() if self.when else 0,
+        )
 
 
 def document_facts(ids: Sequence[int]) -> dict[int, Facts]:
-    """Facet values and date of each public document among ``ids``."""
+    """Facet values and date of each public document among ``ids``, read from the database.
+
+    One query per :data:`_CHUNK` documents for each of: the documents and records, their
+    collections, their records' creators and subjects.
+    """
     facts: dict[int, Facts] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
@@ -112,29 +159,56 @@ def document_facts(ids: Sequence[int]) -> dict[int, Facts]:
         rows = db.session.execute(
             select(
                 Document.id,
+                Document.title,
+                Document.authors,
                 Document.doc_type,
                 Document.langs,
                 Document.year,
+                Document.record_id,
                 CatalogueRecord.host_title,
                 CatalogueRecord.host_date,
                 CatalogueRecord.host_year,
             )
             .outerjoin(CatalogueRecord, Document.record_id == CatalogueRecord.id)
             .where(Document.id.in_(chunk), visibility.public_condition())
-        )
-        for doc_id, doc_type, langs, year, host, host_date, host_year in rows:
-            year = year or host_year or (host_date.year if host_date else None)
-            values = {
-                "collection": slugs.get(doc_id, ()),
-                "doc_type": (doc_type,) if doc_type else (),
-                "language": tuple(code for code in (langs or "").split("+") if code),
-                "decade": (str(year // 10 * 10),) if year else (),
-                "year": (str(year),) if year else (),
-                "source": (host.strip(),) if host and host.strip() else (),
-            }
-            when = host_date or (date(year, 1, 1) if year else None)
-            facts[doc_id] = Facts(values, when)
+        ).all()
+        creators, subjects = _record_names([row.record_id for row in rows])
+        for row in rows:
+            year = row.year
+            if row.record_id is not None:
+                year = year or row.host_year or (row.host_date.year if row.host_date else None)
+            entry = DocumentEntry(
+                document_id=row.id,
+                title=row.title,
+                authors=list(row.authors or []),
+                doc_type=row.doc_type,
+                languages=[code for code in (row.langs or "").split("+") if code],
+                collection=slugs.get(row.id, ()),
+                year=year,
+                source=(row.host_title or "").strip(),
+                creators=creators.get(row.record_id) or None,
+                subjects=subjects.get(row.record_id, ()),
+                sort_date=row.host_date,
+            )
+            when = row.host_date or (date(year, 1, 1) if year else None)
+            facts[row.id] = Facts(entry.facet_values(), when)
     return facts
+
+
+def database_facets(
+    ids: Iterable[int],
+    filters: Mapping[str, Sequence[str]] | None = None,
+    years: YearRange = ANY_YEAR,
+) -> tuple[int, dict[str, dict[str, int]]]:
+    """The total and facet counts of the public documents among ``ids``, from the database.
+
+    What the index must answer for the same matching documents (tests compare them).
+    """
+    wanted = normalize_filters(filters)
+    facts = document_facts(sorted(set(ids)))
+    docs = [fact.facet_values() for fact in facts.values()]
+    total = sum(1 for doc in docs if passes(doc, wanted, years=years))
+    return total, count_facets(docs, wanted, years)
 
 
 def _collection_slugs(ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
@@ -154,49 +228,29 @@ def _collection_slugs(ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
     return {doc_id: tuple(values) for doc_id, values in slugs.items()}
 
 
-def _passes(facts: Facts, wanted: Mapping[str, frozenset[str]], ignore: str | None = None) -> bool:
-    return all(
-        key == ignore or not values.isdisjoint(facts.values[key]) for key, values in wanted.items()
+def _record_names(
+    record_ids: Sequence[int | None],
+) -> tuple[dict[int, list[str]], dict[int, tuple[str, ...]]]:
+    """The creators' names and the subject terms of each record, in catalogue order."""
+    wanted = sorted({r for r in record_ids if r is not None})
+    creators: dict[int, list[str]] = {}
+    subjects: dict[int, list[str]] = {}
+    if not wanted:
+        return {}, {}
+    agents = db.session.execute(
+        select(RecordAgent.record_id, RecordAgent.name)
+        .where(RecordAgent.record_id.in_(wanted), RecordAgent.role.in_(CREATOR_ROLES))
+        .order_by(RecordAgent.record_id, RecordAgent.position, RecordAgent.id)
     )
-
-
-def count_facets(
-    docs: Iterable[Facts], wanted: Mapping[str, frozenset[str]]
-) -> dict[str, dict[str, int]]:
-    """Documents per facet value, each facet counted with every filter but its own.
-
-    Returns:
-        Facet -> value -> count; most frequent first, except ``decade`` and ``year``, which are
-        in chronological order (newest first).
-    """
-    counters = {key: Counter[str]() for key in ALL_FACET_KEYS}
-    for facts in docs:
-        for key, counter in counters.items():
-            if _passes(facts, wanted, ignore=key):
-                counter.update(set(facts.values[key]))
-    result = {}
-    for key, counter in counters.items():
-        if key in ("decade", "year"):
-            items = sorted(counter.items(), key=lambda item: item[0], reverse=True)
-        else:
-            items = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
-        result[key] = dict(items)
-    return result
-
-
-def _by_date(
-    ranked: list[tuple[int, float]], facts: Mapping[int, Facts], *, newest: bool
-) -> list[tuple[int, float]]:
-    """Dated documents by date (ties: by score), then the undated ones by score."""
-    dated = [item for item in ranked if facts[item[0]].when is not None]
-    undated = [item for item in ranked if facts[item[0]].when is None]
-    dated.sort(key=lambda item: (facts[item[0]].when.toordinal() * (-1 if newest else 1), -item[1]))
-    return dated + undated
-
-
-def suggestion(query: str, engine: SearchEngine | None = None) -> str | None:
-    """A corrected query ("did you mean"), if the engine can tell."""
-    if not query.strip():
-        return None
-    corrected = (engine or search_index.get_engine()).suggest(query)
-    return corrected if corrected and corrected != query else None
+    for record_id, name in agents:
+        if name.strip():
+            creators.setdefault(record_id, []).append(name)
+    terms = db.session.execute(
+        select(RecordSubject.record_id, RecordSubject.term)
+        .where(RecordSubject.record_id.in_(wanted))
+        .order_by(RecordSubject.record_id, RecordSubject.position, RecordSubject.id)
+    )
+    for record_id, term in terms:
+        if term.strip():
+            subjects.setdefault(record_id, []).append(term)
+    return creators, {record_id: tuple(values) for record_id, values in subjects.items()}

@@ -58,7 +58,25 @@ def document_pages(document_id: int, first: int = 1, count: int | None = None) -
 
 
 def document_entry(document: Document) -> DocumentEntry:
-    """What the index keeps of a document."""
+    """What the index keeps of a document: its text's fields and every facet's values.
+
+    The facets come from the document and its catalogue record (authors and subjects as
+    catalogued, the host item an article comes from, its date), so the search page counts,
+    filters and sorts from the index alone. Whatever changes them re-indexes the document
+    (:func:`index_document`: publication, rights, collections, the record and its link).
+    """
+    record = document.record
+    year = document.year
+    source = ""
+    when = None
+    creators: list[str] | None = None
+    subjects: list[str] = []
+    if record is not None:
+        year = year or record.host_year or (record.host_date.year if record.host_date else None)
+        source = (record.host_title or "").strip()
+        when = record.host_date
+        creators = [agent.name for agent in record.creators if agent.name.strip()] or None
+        subjects = [subject.term for subject in record.subjects if subject.term.strip()]
     return DocumentEntry(
         document_id=document.id,
         title=document.title,
@@ -66,7 +84,11 @@ def document_entry(document: Document) -> DocumentEntry:
         doc_type=document.doc_type,
         languages=document.languages,
         collection=tuple(c.slug for c in document.collections),
-        year=document.year,
+        year=year,
+        source=source,
+        creators=creators,
+        subjects=tuple(subjects),
+        sort_date=when,
     )
 
 

@@ -2,6 +2,8 @@
 // those of a page image or a PDF (a text file renamed .png, an empty file) is named on the form,
 // and the form is not sent, so the files and fields chosen stay as they are. The server checks
 // again (modules/digitization/ingest.py, refuse_unusable): this only saves a round trip.
+// Files may also be dropped onto the form (added to those chosen, each once); without script
+// the file field works as any other.
 (function () {
   "use strict";
   const input = document.getElementById("files");
@@ -47,6 +49,65 @@
     }));
     list.hidden = found.length === 0;
     input.setAttribute("aria-invalid", found.length ? "true" : "false");
+  }
+
+  const zone = document.getElementById("files-drop");
+  const chosen = document.createElement("p");
+
+  function hasFiles(event) {
+    return event.dataTransfer && Array.from(event.dataTransfer.types).includes("Files");
+  }
+
+  function showChosen() {
+    const names = Array.from(input.files, (file) => file.name);
+    chosen.textContent = names.length ? zone.dataset.chosen + " " + names.join(", ") : "";
+  }
+
+  function add(files) {
+    const all = new DataTransfer();
+    const seen = new Set();
+    for (const file of [...input.files, ...files]) {
+      const key = file.name + "\u0000" + file.size + "\u0000" + file.lastModified;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      all.items.add(file);
+    }
+    input.files = all.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  if (zone && typeof DataTransfer === "function") {
+    const hint = document.createElement("p");
+    hint.className = "drop-hint";
+    hint.textContent = zone.dataset.hint;
+    chosen.className = "drop-chosen";
+    chosen.id = "files-chosen";
+    chosen.setAttribute("aria-live", "polite");
+    zone.append(hint, chosen);
+    let depth = 0;
+    form.addEventListener("dragenter", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth += 1;
+      zone.classList.add("dragging");
+    });
+    form.addEventListener("dragover", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    });
+    form.addEventListener("dragleave", () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) zone.classList.remove("dragging");
+    });
+    form.addEventListener("drop", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();  // not the browser opening the file in place of the form
+      depth = 0;
+      zone.classList.remove("dragging");
+      add(event.dataTransfer.files);
+    });
+    input.addEventListener("change", showChosen);
   }
 
   input.addEventListener("change", async () => show(await problems()));

@@ -72,6 +72,8 @@ def _edit(collection: Collection | None) -> ResponseReturnValue:
             ]
         else:
             target = collection or Collection(slug=form.slug.data, title="")
+            slug = " ".join((form.slug.data or "").split())
+            renamed = collection is not None and collection.slug != slug
             for name in ("slug", "title", "title_kk", "title_ru", "title_en", "branch"):
                 setattr(target, name, " ".join((getattr(form, name).data or "").split()))
             target.description = (form.description.data or "").strip()
@@ -89,6 +91,8 @@ def _edit(collection: Collection | None) -> ResponseReturnValue:
                 form.cover.errors = [*form.cover.errors, str(exc)]
             else:
                 db.session.add(target)
+                if renamed:  # the search index names the collection by its slug
+                    records.reindex_members(target.id)
                 db.session.commit()
                 flash(_("Collection saved."))
                 return redirect(url_for(".show", collection_id=target.id))

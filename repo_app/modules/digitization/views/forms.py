@@ -15,7 +15,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from mura.app.modules.digitization.workflow import MAX_COMMENT
 
@@ -45,11 +46,23 @@ class UploadForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in DOC_TYPE_LABELS.items()],
         default="book",
     )
-    langs = StringField(
+    #: Ticked by name (the view fills the installed languages, named in the reader's language);
+    #: stored and given to the CLI as now, Tesseract codes joined by "+" (:func:`joined_langs`).
+    langs = SelectMultipleField(
         _l("OCR languages"),
-        default="kaz+rus",
-        description=_l("Tesseract codes joined by +, e.g. kaz+rus, kir+rus, eng."),
+        choices=[],
+        default=["kaz", "rus"],
+        validate_choice=False,  # "kaz+rus" from a script is accepted too; parse_langs checks
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("Tick every language printed on the pages."),
     )
+
+    def validate_langs(self, field: SelectMultipleField) -> None:
+        """Nothing ticked is an error, not a silent default: the pages' languages matter."""
+        if not joined_langs(field.data):
+            raise ValidationError(_l("Choose at least one OCR language."))
+
     #: Every collection the document belongs in (several: thematic folders overlap).
     collection = SelectMultipleField(
         _l("Collections"),
@@ -58,9 +71,20 @@ class UploadForm(FlaskForm):
         description=_l("Choose one or several (Ctrl or Cmd and click)."),
     )
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=1500, max=2100)])
+    #: The token of files kept from a try the server sent back (digitization/held_uploads.py).
+    held = HiddenField(validators=[Optional(), Length(max=64)])
     #: The catalogue record the scans belong to (chosen with the picker), or a new one from above.
     record_id = HiddenField(validators=[Optional()])
     new_record = BooleanField(_l("Create a catalogue record from these fields"))
+
+
+def joined_langs(values: list[str] | None) -> str:
+    """The ticked languages as stored: ``["kaz", "rus"]`` → ``"kaz+rus"`` (order kept, once each).
+
+    A value may itself be joined (``"kaz+rus"``: scripts that post the old text field).
+    """
+    codes = [code.strip() for value in values or [] for code in value.split("+")]
+    return "+".join(dict.fromkeys(code for code in codes if code))
 
 
 class ActionForm(FlaskForm):
@@ -75,3 +99,14 @@ class ReturnForm(FlaskForm):
         validators=[DataRequired(), Length(max=MAX_COMMENT)],
         description=_l("Staff of the branch see this comment in their review queue."),
     )
+
+
+class LifecycleForm(FlaskForm):
+    """The confirmation step of discarding a job, withdrawing or deleting a document."""
+
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[Length(max=2000)],
+        description=_l("Kept in the audit log (and, for a public document, told to harvesters)."),
+    )
+    confirm = BooleanField(_l("Yes, I understand what will happen"), validators=[DataRequired()])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
@@ -13,14 +14,14 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from mura.app.core import files
-from mura.app.core.languages import COMMON, parse_langs
+from mura.app.core.languages import ocr_language_choices, parse_langs
 from mura.app.extensions import db
-from mura.app.models import Collection, Page, ScanJob
+from mura.app.models import Collection, Page, ScanJob, User
 from mura.app.modules.administration import audit, permissions
 from mura.app.modules.administration.views.access import can_modify_job, can_read_job_files
 from mura.app.modules.catalogue.records import attach_upload
+from mura.app.modules.digitization import held_uploads, workflow
 from mura.app.modules.digitization import jobs as job_service
-from mura.app.modules.digitization import workflow
 from mura.app.modules.digitization.corrections import correct_page_text
 from mura.app.modules.digitization.ingest import DocumentFields, IngestError, Upload, ingest
 from mura.app.modules.digitization.job_status import describe_job, parse_page_list, recent_jobs
@@ -29,6 +30,7 @@ from mura.app.modules.digitization.views.forms import (
     ActionForm,
     ReturnForm,
     UploadForm,
+    joined_langs,
 )
 from mura.app.modules.preservation.fixity import status as fixity_status
 from mura.app.modules.rights.outlook import outlook
@@ -68,38 +70,80 @@ def upload() -> ResponseReturnValue:
         for c in db.session.scalars(select(Collection).order_by(Collection.title))
         if permissions.can_edit_collection(user, c)  # another branch's collection is theirs
     ]
+    form.langs.choices = ocr_language_choices()
+    kept = _kept_files(form, user)
     if form.validate_on_submit():
-        uploads = [
-            Upload(f.filename or "upload", f.stream)
-            for f in sorted(_chosen_files(), key=lambda f: _natural_key(f.filename or ""))
-        ]
-        fields = DocumentFields(
-            title=form.title.data or "",
-            doc_type=form.doc_type.data,
-            authors=(form.authors.data or "").splitlines(),
-            langs=form.langs.data or "",
-            collections=[slug for slug in form.collection.data or [] if slug],
-            year=form.year.data,
-        )
-        try:
-            job = ingest(
-                uploads, fields, user=current_user._get_current_object(), refuse_unusable=True
+        with ExitStack() as stack:
+            chosen = [(f.filename or "upload", f.stream) for f in _chosen_files()]
+            chosen += [(h.name, stack.enter_context(open(h.path, "rb"))) for h in kept]
+            uploads = [
+                Upload(name, stream)
+                for name, stream in sorted(chosen, key=lambda c: _natural_key(c[0]))
+            ]
+            fields = DocumentFields(
+                title=form.title.data or "",
+                doc_type=form.doc_type.data,
+                authors=(form.authors.data or "").splitlines(),
+                langs=joined_langs(form.langs.data),
+                collections=[slug for slug in form.collection.data or [] if slug],
+                year=form.year.data,
             )
-        except IngestError as exc:
-            target = getattr(form, exc.field or "", None) or form.files
-            target.errors = [*target.errors, exc.message]
-        else:
-            attach_upload(job.document_id, _record_id(form.record_id.data), form.new_record.data)
-            flash(
-                ngettext(
-                    "Upload received: %(num)d page queued for OCR.",
-                    "Upload received: %(num)d pages queued for OCR.",
-                    len(job.pages),
+            try:
+                job = ingest(uploads, fields, user=user, refuse_unusable=True)
+            except IngestError as exc:
+                target = getattr(form, exc.field or "", None) or form.files
+                target.errors = [*target.errors, exc.message]
+            else:
+                held_uploads.release(form.held.data, user.id)
+                attach_upload(
+                    job.document_id, _record_id(form.record_id.data), form.new_record.data
                 )
-            )
-            return redirect(url_for("staff.job", job_id=job.id))
+                flash(
+                    ngettext(
+                        "Upload received: %(num)d page queued for OCR.",
+                        "Upload received: %(num)d pages queued for OCR.",
+                        len(job.pages),
+                    )
+                )
+                return redirect(url_for("staff.job", job_id=job.id))
+    if request.method == "POST":
+        kept = _hold_for_next_try(form, user, kept)
     status = 400 if request.method == "POST" else 200
-    return render_template("staff/upload.html", form=form, common_langs=COMMON), status
+    return render_template("staff/upload.html", form=form, held_files=kept), status
+
+
+def _kept_files(form: UploadForm, user: User) -> list[held_uploads.HeldFile]:
+    """The files held from this user's last try of the form, unless they said to forget them."""
+    if request.method != "POST":
+        return []
+    if request.form.get("forget_held"):
+        held_uploads.release(form.held.data, user.id)
+        form.held.data = ""
+        return []
+    return held_uploads.held(form.held.data, user.id)
+
+
+def _hold_for_next_try(
+    form: UploadForm, user: User, kept: list[held_uploads.HeldFile]
+) -> list[held_uploads.HeldFile]:
+    """After an error, keep the chosen files for the next try, unless the files were at fault.
+
+    An error about the files names the bad ones: staff choose again, nothing is held.
+    """
+    new = _chosen_files()
+    if form.files.errors:
+        held_uploads.release(form.held.data, user.id)
+        form.held.data = ""
+        return []
+    if not new:
+        return kept
+    with ExitStack() as stack:
+        files = [(f.filename or "upload", f.stream) for f in new]
+        files += [(h.name, stack.enter_context(open(h.path, "rb"))) for h in kept]
+        token = held_uploads.hold(files, user.id)
+    held_uploads.release(form.held.data, user.id)
+    form.held.data = token or ""
+    return held_uploads.held(token, user.id)
 
 
 def _record_id(value: str | None) -> int | None:

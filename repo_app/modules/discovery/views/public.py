@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, make_response, render_template, request, send_file
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document
+from mura.app.modules.digitization.lifecycle import missing_status
 from mura.app.modules.discovery import discovery, thumbnails
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import visibility
 from mura.app.search import DocumentHit
+from mura.app.search.types import YearRange
 from mura.app.web import limits
 from mura.app.web.converters import db_int
 
@@ -45,9 +48,17 @@ def search() -> str:
     from mura.app.modules.discovery.discovery import ALL_FACET_KEYS, SORTS
 
     sort = request.args.get("sort") if request.args.get("sort") in SORTS else "relevance"
-    filters = {key: request.args.getlist(key) for key in ALL_FACET_KEYS if request.args.get(key)}
+    filters = {
+        key: [value[:MAX_FILTER_VALUE] for value in request.args.getlist(key)[:MAX_FILTER_VALUES]]
+        for key in ALL_FACET_KEYS
+        if request.args.get(key)
+    }
+    typed = {name: request.args.get(name, "").strip()[:10] for name in ("from", "to")}
+    years, year_errors = _year_range(typed["from"], typed["to"])
     results = (
-        discovery.search(query, page=page, per_page=PER_PAGE, filters=filters, sort=sort)
+        discovery.search(
+            query, page=page, per_page=PER_PAGE, filters=filters, sort=sort, years=years
+        )
         if query
         else None
     )
@@ -61,11 +72,48 @@ def search() -> str:
         sort=sort,
         sorts=SORTS,
         filters=filters,
+        # The range as typed (kept in the form and the links, even when it is refused).
+        years={name: value for name, value in typed.items() if value},
+        year_errors=year_errors,
         suggestion=suggestion,
         collection_titles=_collection_titles(),
         documents=documents,
         thumbs=thumbs,
     )
+
+
+#: Values of one facet a search URL may choose, and their length (bounded work per request).
+MAX_FILTER_VALUES = 20
+MAX_FILTER_VALUE = 200
+#: Years a range may name.
+FIRST_YEAR, LAST_YEAR = 1000, 2999
+
+
+def _year_range(first: str, last: str) -> tuple[YearRange, list[str]]:
+    """The range of years typed in the search page's form, and what is wrong with it.
+
+    A bound that is not a year is not applied (the rest of the search is); a range whose
+    first year is after its last is read the other way round, and the reader is told.
+    """
+    errors: list[str] = []
+    bounds: list[int | None] = []
+    for typed in (first, last):
+        if not typed:
+            bounds.append(None)
+        elif typed.isdecimal() and FIRST_YEAR <= int(typed) <= LAST_YEAR:
+            bounds.append(int(typed))
+        else:
+            bounds.append(None)
+            message = _(
+                "“%(value)s” is not a year (%(first)d–%(last)d): that bound is not applied."
+            )
+            errors.append(message % {"value": typed, "first": FIRST_YEAR, "last": LAST_YEAR})
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        message = _("The first year is after the last: the range is read from %(low)d to %(high)d.")
+        errors.append(message % {"low": high, "high": low})
+        low, high = high, low
+    return YearRange(low, high), errors
 
 
 def _hit_documents(hits: list[DocumentHit]) -> tuple[dict[int, Document], dict]:
@@ -153,7 +201,7 @@ def _document_for_reader(document_id: int) -> tuple[Document, bool]:
     staff = current_user.is_authenticated
     doc = db.session.get(Document, document_id) if staff else None
     if doc is None or doc.pdf_file_id is None:
-        doc = visibility.get_listed_document(document_id) or abort(404)
+        doc = visibility.get_listed_document(document_id) or abort(missing_status(document_id))
     return doc, staff
 
 

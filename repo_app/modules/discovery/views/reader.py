@@ -37,6 +37,7 @@ from mura.app.core.languages import html_lang
 from mura.app.extensions import db, limiter
 from mura.app.models import Document, Page
 from mura.app.modules.catalogue import citation
+from mura.app.modules.digitization.lifecycle import missing_status
 from mura.app.modules.discovery import iiif, iiif_image, reader, thumbnails
 from mura.app.modules.rights import visibility
 from mura.app.web import limits
@@ -55,9 +56,9 @@ def _document(document_id: int) -> tuple[Document, bool]:
         document = db.session.get(Document, document_id)
     else:
         document = visibility.get_listed_document(document_id)
-    if document is None or not visibility.may_read(
-        document, staff=staff, client_ip=request.remote_addr
-    ):
+    if document is None:
+        abort(missing_status(document_id))  # 410 Gone for a deleted document
+    if not visibility.may_read(document, staff=staff, client_ip=request.remote_addr):
         abort(404)
     return document, staff
 
@@ -124,7 +125,8 @@ def read(document_id: int) -> ResponseReturnValue:
     """Open a document: at page ``p``, else at the first page matching ``q``, else at page 1."""
     staff = bool(current_user.is_authenticated)
     document = db.session.get(Document, document_id) if staff else None
-    document = document or visibility.get_listed_document(document_id) or abort(404)
+    document = document or visibility.get_listed_document(document_id)
+    document = document or abort(missing_status(document_id))
     if not visibility.may_read(document, staff=staff, client_ip=request.remote_addr):
         return redirect(url_for("public.document", document_id=document.id))
     query = _query()
@@ -164,7 +166,8 @@ def read_page(document_id: int, seq: int) -> ResponseReturnValue:
     """One page: the scan with the matches drawn on it, the hits, thumbnails, text, citation."""
     staff = bool(current_user.is_authenticated)
     document = db.session.get(Document, document_id) if staff else None
-    document = document or visibility.get_listed_document(document_id) or abort(404)
+    document = document or visibility.get_listed_document(document_id)
+    document = document or abort(missing_status(document_id))
     if not visibility.may_read(document, staff=staff, client_ip=request.remote_addr):
         return redirect(url_for("public.document", document_id=document.id))
     pages = _pages(document)
