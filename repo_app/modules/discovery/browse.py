@@ -122,3 +122,63 @@ def decades() -> list[Decade]:
         Decade(start, sum(e.count for e in years), sorted(years, key=lambda e: e.name))
         for start, years in found.items()
     ]
+
+
+#: Documents per page of one author, subject or span of years.
+DOCUMENTS_PER_PAGE = 24
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page of the public documents of an author, a subject or a span of years."""
+
+    documents: list[Document]
+    page: int
+    pages: int
+    total: int
+
+
+def documents(
+    *,
+    author: str = "",
+    subject: str = "",
+    years: tuple[int, int] | None = None,
+    page: int = 1,
+) -> DocumentPage:
+    """The public documents of one browse entry, newest first (undated last), in pages.
+
+    The search finds words; this lists what an entry counted, with no words needed (the
+    entry's page offers a search among them, with the search's own filters).
+    """
+    stmt = select(Document).where(visibility.public_condition())
+    if author:
+        stmt = stmt.where(
+            select(RecordAgent.id)
+            .where(
+                RecordAgent.record_id == Document.record_id,
+                RecordAgent.role.in_(CREATOR_ROLES),
+                func.trim(RecordAgent.name) == author,
+            )
+            .exists()
+        )
+    if subject:
+        stmt = stmt.where(
+            select(RecordSubject.id)
+            .where(
+                RecordSubject.record_id == Document.record_id,
+                RecordSubject.kind.not_in(CLASSIFICATION_KINDS),
+                func.trim(RecordSubject.term) == subject,
+            )
+            .exists()
+        )
+    if years is not None:
+        stmt = stmt.where(Document.year.between(*years))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // DOCUMENTS_PER_PAGE))
+    page = min(max(1, page), pages)
+    rows = db.session.scalars(
+        stmt.order_by(Document.year.is_(None), Document.year.desc(), Document.id.desc())
+        .offset((page - 1) * DOCUMENTS_PER_PAGE)
+        .limit(DOCUMENTS_PER_PAGE)
+    ).all()
+    return DocumentPage(list(rows), page, pages, total)
