@@ -36,7 +36,6 @@ PUBLIC = {
     "browse.index",  # browse by date, author, subject: public documents only (discovery/browse.py)
     "browse.authors",
     "browse.subjects",
-    "browse.documents",
     "api.search",
     "oai.endpoint",
     "auth.login",
