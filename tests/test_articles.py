@@ -7,6 +7,7 @@ broker; the end-to-end tests drive ``mura ingest`` and ``mura articles clip`` on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -588,3 +589,123 @@ def test_bag_carries_the_regions(request_ctx: Flask, tmp_path: Path, texts: list
         assert host.pages == (1,)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_host_link_in_marc_oai_and_bag(
+    request_ctx: Flask, tmp_path: Path, texts: list[str]
+) -> None:
+    """The article names its issue: MARC 21 773, RUSMARC 463, dc:source, METS areas on the page."""
+    import bagit
+    import pymarc
+    from lxml import etree
+
+    from mura.app.extensions import db
+    from mura.app.models import CatalogueRecord, Document
+    from mura.app.modules.catalogue import metadata, records
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+    from mura.app.modules.preservation import preservation
+    from tests.catalogue_helpers import oai_schema
+    from tests.test_alto import alto_schema
+    from tests.test_bags_restore import METS, mets_schema
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:3])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    (x, y, w, h), (x2, y2, w2, h2) = arts[1].box, arts[2].box
+    done = clip_article(
+        issue,
+        [Region(1, x, y, w, h), Region(1, x2, y2, w2, h2)],
+        ArticleFields("Мақала", "newspaper_article", ["Әуезов, Мұхтар"]),
+    )
+    _run_job(done.job.id)
+    article = db.session.get(Document, done.job.document_id)
+    assert article.access == "online"
+
+    # MARC 21: 773 $t $g and $w, the issue's control number in the same scheme as 001.
+    rec = metadata.marc21(
+        article, "oai:t:document/9", host_identifier=lambda i: f"oai:t:document/{i}"
+    )
+    [field] = rec.get_fields("773")
+    assert field.get_subfields("t", "g", "w") == [
+        "Дала жаңалықтары, № 12", "2024, P. 1", f"oai:t:document/{issue}"
+    ]  # fmt: skip
+
+    # RUSMARC: 463 with the issue embedded ($1001, $1200, $1210) and the pages in $v.
+    rus = metadata.unimarc(article, "mura:document:9", host_identifier=lambda i: f"mura:{i}")
+    data = rus.as_marc()
+    again = next(pymarc.MARCReader(data, to_unicode=True, force_utf8=True))
+    assert again.leader[7] == "a" and again.leader[20:24] == "450 "
+    [host] = again.get_fields("463")
+    assert [(s.code, s.value) for s in host.subfields] == [
+        ("1", f"001mura:{issue}"), ("1", "2001 "), ("a", "Дала жаңалықтары, № 12"),
+        ("1", "210  "), ("d", "2024"), ("v", "P. 1"),
+    ]  # fmt: skip
+    assert again.get_fields("700")[0].get_subfields("a", "b", "4") == ["Әуезов", "Мұхтар", "070"]
+    (tmp_path / "rus.mrc").write_bytes(data)
+    dump = subprocess.run(
+        ["yaz-marcdump", "-i", "marc", "-o", "line", "-f", "UTF-8", str(tmp_path / "rus.mrc")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "463  1 $1 001mura:" in dump.stdout and "$v P. 1" in dump.stdout, dump.stdout
+    assert "yaz_marc" not in dump.stderr, dump.stderr  # yaz reads the directory as written
+    report = records.import_marc(data, flavour="unimarc")  # read back by Mura's own import
+    assert report.created == 1, report.problems
+    back = db.session.scalars(
+        db.select(CatalogueRecord).where(CatalogueRecord.external_id == "mura:document:9")
+    ).one()
+    assert (back.host_title, back.host_year, back.host_pages) == (
+        "Дала жаңалықтары, № 12", 2024, "P. 1"
+    )  # fmt: skip
+
+    # OAI-PMH: dc:source and 773 $w, valid against the schemas.
+    client = request_ctx.test_client()
+    schema = oai_schema()
+    ns = {"oai": "http://www.openarchives.org/OAI/2.0/", "marc": "http://www.loc.gov/MARC21/slim",
+          "dc": "http://purl.org/dc/elements/1.1/"}  # fmt: skip
+    answers = {}
+    for prefix in ("oai_dc", "marc21"):
+        response = client.get(
+            "/oai", query_string={"verb": "GetRecord", "metadataPrefix": prefix,
+                                  "identifier": f"oai:mura.local:document/{article.id}"},
+        )  # fmt: skip
+        root = etree.fromstring(response.data)
+        schema.assertValid(root)
+        assert root.find("oai:error", ns) is None, response.get_data(as_text=True)
+        answers[prefix] = root
+    sources = [e.text for e in answers["oai_dc"].iterfind(".//dc:source", ns)]
+    assert sources == ["Дала жаңалықтары, № 12. – 2024. – P. 1"]
+    control = answers["marc21"].find(".//marc:datafield[@tag='773']/marc:subfield[@code='w']", ns)
+    assert control.text == f"oai:mura.local:document/{issue}"
+
+    # The bag: METS areas on the issue's page image, ALTO of the article's words, RUSMARC.
+    preservation.export_bag([article.id], tmp_path / "bag")
+    bagit.Bag(str(tmp_path / "bag")).validate()
+    folder = tmp_path / "bag" / "data" / "documents" / str(article.id)
+    mets = etree.parse(str(folder / "metadata" / "mets.xml"))
+    mets_schema().assertValid(mets)
+    [group] = mets.findall(".//m:fileGrp[@USE='host']", METS)
+    [image] = group.findall("m:file", METS)
+    assert image.get("CHECKSUM") == hashlib.sha256((tmp_path / "page.png").read_bytes()).hexdigest()
+    href = image.find("m:FLocat", METS).get(f"{{{METS['xlink']}}}href")
+    assert href == f"mura:document:{issue}:page:1"
+    areas = {
+        div.get("ORDER"): div.find(f"m:fptr/m:area[@FILEID='{image.get('ID')}']", METS)
+        for div in mets.iterfind(".//m:div[@TYPE='page']", METS)
+    }
+    assert (
+        areas["1"].get("SHAPE") == "RECT" and areas["1"].get("COORDS") == f"{x},{y},{x + w},{y + h}"
+    )
+    assert areas["2"].get("COORDS") == f"{x2},{y2},{x2 + w2},{y2 + h2}"
+    for seq, target in (("0001", arts[1]), ("0002", arts[2])):
+        alto = etree.parse(str(folder / "pages" / f"{seq}.alto.xml"))
+        alto_schema().assertValid(alto)
+        found = " ".join(
+            s.get("CONTENT")
+            for s in alto.iterfind(".//{http://www.loc.gov/standards/alto/ns-v4#}String")
+        )
+        assert cer(target.text, found) <= MAX_CER, found
+    rus_bag = next(
+        pymarc.MARCReader(
+            (folder / "metadata" / "rusmarc.mrc").read_bytes(), to_unicode=True, force_utf8=True
+        )
+    )
+    assert rus_bag.get_fields("463")[0].get_subfields("1")[0] == f"001mura:document:{issue}"
