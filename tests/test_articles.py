@@ -20,7 +20,7 @@ from flask import Flask
 from rapidfuzz.distance import Levenshtein
 
 from tests.conftest import Stack
-from tests.newspaper import Article, paragraphs, render_issue_page
+from tests.newspaper import LINE_PX, PADDING, Article, paragraphs, render_issue_page
 
 MAX_CER = 0.03
 
@@ -695,6 +695,7 @@ def test_host_link_in_marc_oai_and_bag(
         areas["1"].get("SHAPE") == "RECT" and areas["1"].get("COORDS") == f"{x},{y},{x + w},{y + h}"
     )
     assert areas["2"].get("COORDS") == f"{x2},{y2},{x2 + w2},{y2 + h2}"
+    assert areas["1"].get("BEGIN") is None  # one image, not a frame of a multi-page TIFF
     for seq, target in (("0001", arts[1]), ("0002", arts[2])):
         alto = etree.parse(str(folder / "pages" / f"{seq}.alto.xml"))
         alto_schema().assertValid(alto)
@@ -709,3 +710,90 @@ def test_host_link_in_marc_oai_and_bag(
         )
     )
     assert rus_bag.get_fields("463")[0].get_subfields("1")[0] == f"001mura:document:{issue}"
+
+
+def test_gap_nearest_cuts_between_ink_never_through_it() -> None:
+    from mura.workers.pipeline.clipping import gap_nearest
+
+    lines = [(10, 40), (56, 86), (102, 132), (200, 230)]
+    assert gap_nearest(lines, 240, 150) == 166  # pointed at the blank: cut there
+    assert gap_nearest(lines, 240, 80) == 48  # pointed at a line: cut above it
+    assert gap_nearest(lines, 240, 215) == 166
+    assert gap_nearest(lines, 240, 20) == 48  # the first line: the nearest gap
+    assert gap_nearest([(10, 100), (50, 150)], 160, 90) is None  # overlapping: one run of ink
+    assert gap_nearest([], 100, 50) is None
+
+
+def test_split_a_merged_proposal(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
+    """Two articles one above the other, taken as one block: split at the line pointed at."""
+    from mura.app.extensions import db
+    from mura.app.models import Page
+    from mura.app.modules.digitization.articles import (
+        ArticleError,
+        Region,
+        selection_text,
+        split_region,
+    )
+    from tests.auth_helpers import english, login, make_user
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:2])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    page = db.session.scalar(db.select(Page).where(Page.document_id == issue))
+    (x, y, w, h), (_x2, y2, _w2, h2) = arts[0].box, arts[1].box
+    merged = Region(1, x, y, w, y2 + h2 - y)  # what layout analysis gave for both
+
+    # Pointed at the second article's first line (a little below its top): the cut falls in
+    # the blank between the two boxes' text, and each part reads as its article alone.
+    top, bottom = split_region(page, merged, y2 + 40)
+    assert (top.x, top.w, bottom.x, bottom.w) == (x, w, x, w)
+    assert top.y == y and top.y + top.h == bottom.y and bottom.y + bottom.h == y2 + h2
+    last_line_end = y + PADDING + len(arts[0].lines) * LINE_PX
+    assert last_line_end < bottom.y < y2 + PADDING, (last_line_end, bottom.y, y2)  # in the blank
+    assert cer(arts[0].text, selection_text(page, top)) <= MAX_CER
+    assert cer(arts[1].text, selection_text(page, bottom)) <= MAX_CER
+
+    # Pointed in the middle of the first article: cut between two of its lines, no word lost.
+    upper, lower = split_region(page, merged, y + h // 2)
+    halves = selection_text(page, upper).split() + selection_text(page, lower).split()
+    assert _norm(" ".join(halves)) == _norm(selection_text(page, merged))
+    assert selection_text(page, upper) and arts[0].text.startswith(
+        _norm(selection_text(page, upper))[:20]
+    )
+
+    # Vertical (a column cut) is offered too; bad requests say why.
+    left, right = split_region(page, merged, x + w // 2, axis="x")
+    assert left.x + left.w == right.x and right.x + right.w == x + w
+    for at, axis, message in (
+        (y - 5, "y", "inside the region"),
+        (y + 10, "z", "across"),
+    ):
+        with pytest.raises(ArticleError, match=message):
+            split_region(page, merged, at, axis)
+    with pytest.raises(ArticleError, match="on the page"):
+        split_region(page, Region(1, 1900, 10, 400, 100), 50)
+
+    # Over HTTP: JSON for the screen, a translated reason for a bad request.
+    clipper = make_user("splitter")
+    page.job.branch_id = clipper.branch_id
+    db.session.commit()
+    client = english(request_ctx.test_client())
+    assert login(client, "splitter").status_code == 302
+    url = f"/staff/articles/pages/{page.id}/split"
+    answer = client.get(url, query_string={"x": x, "y": y, "w": w, "h": y2 + h2 - y, "at": y2 + 40})
+    assert answer.status_code == 200
+    assert answer.json["regions"] == [
+        {"page": 1, "x": r.x, "y": r.y, "w": r.w, "h": r.h} for r in (top, bottom)
+    ]
+    refused = client.get(url, query_string={"x": x, "y": y, "w": w, "h": h, "at": y - 5})
+    assert refused.status_code == 400 and "inside the region" in refused.json["error"]
+    assert client.get(url, query_string={"x": "a"}).status_code == 400
+    from flask_babel import refresh
+
+    russian = request_ctx.test_client()
+    russian.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    assert login(russian, "splitter").status_code == 302
+    refresh()  # the request context of this test keeps the locale it chose first
+    said = russian.get(url, query_string={"x": x, "y": y, "w": w, "h": h, "at": y - 5}).json[
+        "error"
+    ]
+    assert "inside" not in said and "област" in said

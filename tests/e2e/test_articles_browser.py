@@ -148,3 +148,67 @@ def test_draw_accept_order_save(
     assert "Кітапхана күні" in titles and not any("№ 7" in t for t in titles)
     reader.close()
     context.close()
+
+
+def test_split_two_articles_taken_as_one(
+    server: str, env: dict[str, str], browser, corpus: Path, tmp_path: Path
+) -> None:
+    """One rectangle over two articles, split at the second one's first line, saved as two pages.
+
+    The rectangle stands for a block in which layout analysis ran two articles together; the
+    cut goes into the blank between them, wherever on the first line staff click.
+    """
+    from tests.newspaper import PADDING
+
+    texts = paragraphs(corpus, 6)
+    arts = render_issue_page(tmp_path / "issue.png", texts[2:4])
+    [issue] = mura_json(
+        env, "ingest", str(tmp_path / "issue.png"), "--title", "Дала жаңалықтары, № 8",
+        "--type", "newspaper_issue", "--year", "2024", "--wait",
+    )  # fmt: skip
+    assert issue["status"] == "done", issue
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    log_in(page, server, STAFF, PASSWORD, f"/staff/jobs/{issue['job_id']}?lang=en")
+    page.click("a.clip-link")
+    page.wait_for_selector("#clip-image")
+    page.wait_for_function("document.getElementById('clip-image').complete")
+    width = 2000
+    (x, y, w, _h), (_x2, y2, _w2, h2) = arts[0].box, arts[1].box
+    stage = page.locator("#clip-stage").bounding_box()
+    drag(page, stage, (x, y, w, y2 + h2 - y), width)
+    assert page.locator("#clip-regions li").count() == 1
+    [drawn] = json.loads(page.locator("#clip-regions-field").input_value())
+
+    page.click("#clip-regions li .clip-split")
+    assert "second article begins" in page.locator("#clip-status").inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
+    stage = page.locator("#clip-stage").bounding_box()
+    scale = stage["width"] / width
+    line = y2 + PADDING + 12  # on the second article's first line
+    page.mouse.click(stage["x"] + (x + w / 3) * scale, stage["y"] + line * scale)
+    page.wait_for_function("() => document.querySelectorAll('#clip-regions li').length === 2")
+    parts = json.loads(page.locator("#clip-regions-field").input_value())
+    top, bottom = parts
+    assert top["y"] == drawn["y"] and top["y"] + top["h"] == bottom["y"]
+    assert bottom["y"] + bottom["h"] == drawn["y"] + drawn["h"]
+    assert top["x"] == bottom["x"] == drawn["x"] and top["w"] == bottom["w"] == drawn["w"]
+    last_line = y + PADDING + len(arts[0].lines) * 46
+    assert last_line < bottom["y"] < y2 + PADDING, (last_line, bottom, y2)
+    assert page.locator("#clip-status").inner_text() == ""
+    # Escape leaves split mode without cutting.
+    page.click("#clip-regions li:nth-child(2) .clip-split")
+    page.keyboard.press("Escape")
+    page.mouse.click(stage["x"] + (x + w / 3) * scale, stage["y"] + (y2 + h2 - 60) * scale)
+    assert page.locator("#clip-regions li").count() == 2
+
+    page.fill("#clip-title", "Екі мақала")
+    page.click("#clip-save")
+    page.wait_for_url(re.compile(r"/staff/jobs/\d+"))
+    page.wait_for_selector("#open-document", timeout=120_000)
+    job_id = int(re.search(r"/staff/jobs/(\d+)", page.url).group(1))
+    [article] = mura_json(env, "jobs", str(job_id))
+    assert article["status"] == "done" and article["pages"] == 2, article
+    for number, part in enumerate(arts, start=1):
+        assert cer(part.text, pdf_page_text(article["pdf_path"], number)) <= MAX_CER
+    context.close()

@@ -325,7 +325,10 @@ def _field_008(document: Document, year: int | None, languages: list[str]) -> st
 # --- UNIMARC (RUSMARC) ---------------------------------------------------------------------------
 
 #: UNIMARC relator codes ($4, numeric) of the MARC 21 roles a record keeps.
-_UNIMARC_ROLES = {"aut": "070", "edt": "340", "trl": "730", "ill": "440", "cmp": "220"}
+_UNIMARC_ROLES = {
+    "aut": "070", "edt": "340", "trl": "730", "ill": "440", "com": "220", "cmp": "230",
+    "pbd": "651", "ths": "727",
+}  # fmt: skip
 #: Leader/07 (bibliographic level) and /08 (hierarchical level) by document type.
 _UNIMARC_LEVELS = {"book": "m0", "newspaper_issue": "s1", "journal_issue": "s1"}
 

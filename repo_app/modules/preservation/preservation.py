@@ -567,10 +567,22 @@ def _host_areas(mets: etree._Element, top: etree._Element, article_id: int, ids:
         if div is None:
             continue
         x0, y0, x1, y1 = region.box
-        etree.SubElement(
+        area = etree.SubElement(
             etree.SubElement(div, m + "fptr"), m + "area", FILEID=host_ids[region.source_page_id],
             SHAPE="RECT", COORDS=f"{x0},{y0},{x1},{y1}",
         )  # fmt: skip
+        if _frames_of(region.source_page) > 1:  # a frame of a multi-page TIFF, 1-based
+            area.set("BEGIN", str(region.source_page.frame + 1))
+            area.set("END", str(region.source_page.frame + 1))
+
+
+def _frames_of(page: Page) -> int:
+    """How many frames of the page's stored file are pages (re-OCR rows share a frame)."""
+    return db.session.scalar(
+        select(func.count(func.distinct(Page.frame))).where(
+            Page.source_file_id == page.source_file_id
+        )
+    )
 
 
 def _write_xml(path: Path, root: etree._Element) -> None:
