@@ -797,3 +797,58 @@ def test_split_a_merged_proposal(request_ctx: Flask, tmp_path: Path, texts: list
         "error"
     ]
     assert "inside" not in said and "област" in said
+
+
+def test_iiif_article_on_its_issue_page(
+    request_ctx: Flask, tmp_path: Path, texts: list[str]
+) -> None:
+    """The article's canvas paints its region of the issue's page; the rest stays shut."""
+    import io
+    from urllib.parse import urlsplit
+
+    from iiif_prezi3 import Manifest
+    from PIL import Image, ImageChops, ImageStat
+
+    from mura.app.extensions import db
+    from mura.app.models import Document
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+    from tests.test_iiif import check_manifest
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:2])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    done = clip_article(
+        issue, [Region(1, *arts[1].box)], ArticleFields("Мақала", "newspaper_article")
+    )
+    _run_job(done.job.id)
+    article = done.job.document_id
+    client = request_ctx.test_client()  # the public
+    manifest = client.get(f"/iiif/{article}/manifest").get_json()
+    canvases = check_manifest(client, manifest)  # every body image loads, at its stated size
+    Manifest(**manifest)
+    [canvas] = canvases.values()
+    body = canvas["items"][0]["items"][0]["body"]
+    x, y, w, h = arts[1].box
+    path = f"/iiif/image/{issue}/1/{x},{y},{w},{h}/max/0/default.jpg"
+    assert urlsplit(body["id"]).path == path
+    assert "service" not in body  # Mirador would tile the whole issue page into the canvas
+    assert (canvas["width"], canvas["height"]) == (w, h)
+
+    shown = Image.open(io.BytesIO(client.get(path).data)).convert("L")
+    master = Image.open(tmp_path / "page.png").convert("L").crop((x, y, x + w, y + h))
+    assert shown.size == master.size
+    assert ImageStat.Stat(ImageChops.difference(shown, master)).mean[0] < 8  # JPEG, same pixels
+
+    # The issue is not public: a tile, another region, another size of this one are refused.
+    assert db.session.get(Document, issue).access == "not_public"
+    for refused in (
+        f"/iiif/image/{issue}/1/0,0,512,512/512,512/0/default.jpg",
+        f"/iiif/image/{issue}/1/{x + 1},{y},{w},{h}/max/0/default.jpg",
+        f"/iiif/image/{issue}/1/{x},{y},{w},{h}/{w // 2},/0/default.jpg",
+        f"/iiif/image/{issue}/1/info.json",
+        f"/iiif/image/{issue}/2/{x},{y},{w},{h}/max/0/default.jpg",
+    ):
+        assert client.get(refused).status_code == 404, refused
+    # Nor is the region once the article is not public either.
+    db.session.get(Document, article).status = "ocr_done"
+    db.session.commit()
+    assert client.get(path).status_code == 404

@@ -212,3 +212,76 @@ def test_split_two_articles_taken_as_one(
     for number, part in enumerate(arts, start=1):
         assert cer(part.text, pdf_page_text(article["pdf_path"], number)) <= MAX_CER
     context.close()
+
+
+def test_mirador_shows_the_article_on_its_issue_page(
+    server: str, env: dict[str, str], browser, corpus: Path, tmp_path: Path
+) -> None:
+    """Mirador 4 (another origin) paints the article's canvas from the issue's page region.
+
+    The issue is not public: Mirador gets the region (the article's pixels) and nothing else of
+    the issue's image service (no info.json, no tile).
+    """
+    import functools
+    import threading
+    import urllib.request
+    from http.server import ThreadingHTTPServer
+
+    from PIL import Image
+
+    from tests.e2e.conftest import free_port
+    from tests.e2e.test_iiif_viewers_browser import MIRADOR_JS, VIEWER_PAGE, _Quiet
+
+    texts = paragraphs(corpus, 6)
+    arts = render_issue_page(tmp_path / "issue.png", texts[4:6])
+    [issue] = mura_json(
+        env, "ingest", str(tmp_path / "issue.png"), "--title", "Дала жаңалықтары, № 9",
+        "--type", "newspaper_issue", "--year", "2024", "--wait",
+    )  # fmt: skip
+    [clipped] = mura_json(
+        env, "articles", "clip", str(issue["document_id"]), "--region", f"1:{arts[1].region}",
+        "--title", "Мирадор мақаласы", "--type", "newspaper_article", "--wait",
+    )  # fmt: skip
+    article = clipped["document_id"]
+    root = tmp_path / "viewer"
+    root.mkdir()
+    (root / "mirador.min.js").symlink_to(MIRADOR_JS)
+    manifest = f"{server}/iiif/{article}/manifest"
+    (root / "index.html").write_text(VIEWER_PAGE % json.dumps(manifest), encoding="utf-8")
+    httpd = ThreadingHTTPServer(
+        ("127.0.0.1", free_port()), functools.partial(_Quiet, directory=str(root))
+    )
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page(locale="en-US", viewport={"width": 1200, "height": 900})
+        issue_images: dict[str, int] = {}
+        base = f"{server}/iiif/image/{issue['document_id']}/"
+        page.on(
+            "response",
+            lambda r: issue_images.__setitem__(r.url, r.status) if r.url.startswith(base) else None,
+        )
+        page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/index.html")
+        page.get_by_text("Мирадор мақаласы").first.wait_for(timeout=120_000)
+        page.wait_for_function(
+            "() => document.querySelector('.openseadragon-canvas canvas') !== null",
+            timeout=30_000,
+        )
+        x, y, w, h = arts[1].box
+        region = f"{base}1/{x},{y},{w},{h}/max/0/default.jpg"
+        with urllib.request.urlopen(manifest) as answer:
+            body = json.load(answer)["items"][0]["items"][0]["items"][0]["body"]
+        assert body["id"] == region, body
+        for _ in range(60):
+            if region in issue_images:
+                break
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(1500)  # OpenSeadragon draws the image it received
+        assert issue_images == {region: 200}, issue_images  # the region, nothing else
+        shot = tmp_path / "mirador-article.png"
+        page.locator(".openseadragon-canvas").screenshot(path=str(shot))
+        ink = Image.open(shot).convert("L").point(lambda v: 255 if v < 100 else 0)
+        assert ink.getbbox() is not None  # the article's text is drawn on the canvas
+        page.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

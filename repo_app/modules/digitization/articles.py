@@ -583,6 +583,36 @@ def split_region(page: Page, region: Region, at: int, axis: str = "y") -> tuple[
     )
 
 
+# --- IIIF (modules/discovery/iiif.py): the article on its issue's page images ------------------
+
+
+def clip_box(region: ArticleRegion) -> tuple[int, int, int, int]:
+    """``(x, y, w, h)`` of the article page's clipping on the issue page (stored pixels).
+
+    The region itself, or from the JPEG block corner the clipping starts at: the clipping's
+    own pixels, so word boxes in the clipping land on it unchanged.
+    """
+    x1, y1 = region.x + region.w, region.y + region.h
+    return (region.clip_x, region.clip_y, x1 - region.clip_x, y1 - region.clip_y)
+
+
+def regions_at(source_id: int, seq: int, box: tuple[int, int, int, int]) -> list[ArticleRegion]:
+    """The articles' regions whose clipping is ``box`` of page ``seq`` of a source document."""
+    x, y, w, h = box
+    rows = db.session.scalars(
+        select(ArticleRegion)
+        .join(Page, Page.id == ArticleRegion.source_page_id)
+        .where(
+            ArticleRegion.source_document_id == source_id,
+            Page.seq == seq,
+            ArticleRegion.clip_x == x,
+            ArticleRegion.clip_y == y,
+        )
+        .limit(MAX_REGIONS)
+    )
+    return [r for r in rows if clip_box(r) == box]
+
+
 # --- bags (modules/preservation/preservation.py) ---------------------------------------------
 
 
