@@ -548,6 +548,22 @@ def test_sideways_scan_and_jpeg_master(
     )
     assert clipping.convert("L").tobytes() == master.crop(box).convert("L").tobytes()
 
+    # IIIF: the JPEG page is painted with its clipping's box of the issue page (from the block
+    # corner); the turned page keeps its own clipping (the issue's PDF pixels are turned).
+    from urllib.parse import urlsplit
+
+    from tests.test_iiif import check_manifest
+
+    article = db.session.get(ScanJob, done.job.id).document_id
+    client = request_ctx.test_client()
+    canvases = check_manifest(client, client.get(f"/iiif/{article}/manifest").get_json())
+    bodies = [c["items"][0]["items"][0]["body"] for c in canvases.values()]
+    cx, cy, cw, ch = box[0], box[1], box[2] - box[0], box[3] - box[1]
+    assert urlsplit(bodies[0]["id"]).path.startswith(f"/read/{article}/1/image/")
+    assert urlsplit(bodies[1]["id"]).path == (
+        f"/iiif/image/{issue}/2/{cx},{cy},{cw},{ch}/max/0/default.jpg"
+    )
+
 
 def test_bag_carries_the_regions(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
     """An issue and its article exported as a bag come back linked, in another installation."""
@@ -640,6 +656,14 @@ def test_host_link_in_marc_oai_and_bag(
         ("1", "210  "), ("d", "2024"), ("v", "P. 1"),
     ]  # fmt: skip
     assert again.get_fields("700")[0].get_subfields("a", "b", "4") == ["Әуезов", "Мұхтар", "070"]
+    (tmp_path / "marc21.mrc").write_bytes(rec.as_marc())
+    dump21 = subprocess.run(
+        ["yaz-marcdump", "-i", "marc", "-o", "line", "-f", "UTF-8", str(tmp_path / "marc21.mrc")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert f"773 0  $t Дала жаңалықтары, № 12 $g 2024, P. 1 $w oai:t:document/{issue}" in (
+        dump21.stdout
+    ), dump21.stdout
     (tmp_path / "rus.mrc").write_bytes(data)
     dump = subprocess.run(
         ["yaz-marcdump", "-i", "marc", "-o", "line", "-f", "UTF-8", str(tmp_path / "rus.mrc")],
@@ -852,3 +876,38 @@ def test_iiif_article_on_its_issue_page(
     db.session.get(Document, article).status = "ocr_done"
     db.session.commit()
     assert client.get(path).status_code == 404
+
+
+def test_bag_area_names_the_frame_of_a_multi_page_tiff(
+    request_ctx: Flask, tmp_path: Path, texts: list[str]
+) -> None:
+    """An issue uploaded as one two-page TIFF: the article's METS area says which frame."""
+    from lxml import etree
+    from PIL import Image
+
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+    from mura.app.modules.preservation import preservation
+    from tests.test_bags_restore import METS, mets_schema
+
+    render_issue_page(tmp_path / "p1.png", texts[:1])
+    arts = render_issue_page(tmp_path / "p2.png", texts[1:3])
+    first, second = Image.open(tmp_path / "p1.png"), Image.open(tmp_path / "p2.png")
+    first.save(
+        tmp_path / "issue.tif", save_all=True, append_images=[second], compression="tiff_lzw",
+        dpi=(300, 300),
+    )  # fmt: skip
+    issue = _ingest_issue([tmp_path / "issue.tif"])
+    done = clip_article(
+        issue, [Region(2, *arts[1].box)], ArticleFields("Мақала", "newspaper_article")
+    )
+    _run_job(done.job.id)
+    preservation.export_bag([done.job.document_id], tmp_path / "bag")
+    mets = etree.parse(
+        str(tmp_path / "bag" / "data" / "documents" / str(done.job.document_id) / "metadata"
+            / "mets.xml")
+    )  # fmt: skip
+    mets_schema().assertValid(mets)
+    [area] = mets.findall(".//m:div[@TYPE='page']/m:fptr/m:area[@SHAPE='RECT']", METS)
+    x, y, w, h = arts[1].box
+    assert area.get("COORDS") == f"{x},{y},{x + w},{y + h}"
+    assert (area.get("BEGIN"), area.get("END")) == ("2", "2")
