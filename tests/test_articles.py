@@ -734,6 +734,10 @@ def test_host_link_in_marc_oai_and_bag(
         )
     )
     assert rus_bag.get_fields("463")[0].get_subfields("1")[0] == f"001mura:document:{issue}"
+    article.rights_uri = "http://rightsstatements.org/vocab/InC/1.0/"  # 371: terms of use
+    [terms] = metadata.unimarc(article, "mura:document:9").get_fields("371")
+    assert terms.indicator1 == "1" and terms.get_subfields("a") == [article.rights_uri]
+    db.session.rollback()
 
 
 def test_gap_nearest_cuts_between_ink_never_through_it() -> None:

@@ -404,8 +404,8 @@ def unimarc(
     host = _unimarc_host_field(document, record, host_identifier)
     if host is not None:
         rec.add_field(host)
-    if record and document.rights_uri:
-        rec.add_field(_df("371", "0 ", a=document.rights_uri))
+    if document.rights_uri:  # terms governing use: the rights statement (docs/rights.md)
+        rec.add_field(_df("371", "1 ", a=document.rights_uri))
     for position, (_kind, name, role, dates_) in enumerate(_agents(document)):
         surname, _comma, forename = name.partition(",")
         rec.add_field(
