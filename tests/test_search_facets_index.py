@@ -188,6 +188,19 @@ def test_index_counts_are_the_database_counts_on_postgresql(pg_shelf: Shelf) -> 
             assert not {hit.document_id for hit in results.hits} - pg_shelf.public
 
 
+def test_an_answer_keeps_the_most_frequent_values_of_a_facet_and_the_chosen_ones(
+    shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = discovery.search(WORD).facets["author"]
+    assert len(full) > 3
+    monkeypatch.setattr(discovery, "FACET_VALUES_KEPT", 2)
+    discovery.clear_cache()
+    assert discovery.search(WORD).facets["author"] == dict(list(full.items())[:2])
+    rarest = list(full)[-1]
+    chosen = discovery.search(WORD, filters={"author": [rarest]}).facets["author"]
+    assert list(chosen) == [*list(full)[:2], rarest]
+
+
 def test_authors_and_subjects_come_from_the_record(shelf: Shelf) -> None:
     facets = discovery.search(WORD).facets
     assert "Редактор" not in facets["author"]

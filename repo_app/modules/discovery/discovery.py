@@ -54,6 +54,10 @@ _OTHER_FACETS = tuple(
 )
 #: Search answers kept per process (each a results page and its facet counts: a few kB).
 CACHE_SIZE = 512
+#: Values of each facet an answer keeps (the most frequent; the page lists 15), besides the
+#: chosen ones: a large collection has tens of thousands of authors, and every kept value is
+#: memory in the cache and a loop turn in the template.
+FACET_VALUES_KEPT = 50
 #: Ids per SQL ``IN`` list (:func:`document_facts`).
 _CHUNK = 500
 
@@ -105,9 +109,21 @@ def search(
     results = engine.search(
         query, page=page, per_page=per_page, filters=wanted, years=years, sort=sort
     )
+    results.facets = {key: _kept(counts, wanted.get(key)) for key, counts in results.facets.items()}
     with _cache_lock:
         _cache[key] = results
     return results
+
+
+def _kept(counts: dict[str, int], chosen: frozenset[str] | None) -> dict[str, int]:
+    """The first :data:`FACET_VALUES_KEPT` values of a facet (in its order) and the chosen ones."""
+    if len(counts) <= FACET_VALUES_KEPT:
+        return counts
+    return {
+        value: n
+        for index, (value, n) in enumerate(counts.items())
+        if index < FACET_VALUES_KEPT or (chosen and value in chosen)
+    }
 
 
 def clear_cache() -> None:
