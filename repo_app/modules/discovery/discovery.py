@@ -62,6 +62,7 @@ FACET_VALUES_KEPT = 50
 _CHUNK = 500
 
 _cache: LRUCache[Hashable, SearchResults] = LRUCache(maxsize=CACHE_SIZE)
+_suggestions: LRUCache[Hashable, str | None] = LRUCache(maxsize=CACHE_SIZE)
 _cache_lock = threading.Lock()
 
 
@@ -130,14 +131,23 @@ def clear_cache() -> None:
     """Forget every cached answer (tests; the generation key makes it unnecessary otherwise)."""
     with _cache_lock:
         _cache.clear()
+        _suggestions.clear()
 
 
 def suggestion(query: str, engine: SearchEngine | None = None) -> str | None:
-    """A corrected query ("did you mean"), if the engine can tell."""
+    """A corrected query ("did you mean"), if the engine can tell; cached as the answers are."""
     if not query.strip():
         return None
-    corrected = (engine or search_index.get_engine()).suggest(query)
-    return corrected if corrected and corrected != query else None
+    engine = engine or search_index.get_engine()
+    key = ("suggestion", engine.generation(), query)
+    with _cache_lock:
+        if key in _suggestions:
+            return _suggestions[key]
+    corrected = engine.suggest(query)
+    found = corrected if corrected and corrected != query else None
+    with _cache_lock:
+        _suggestions[key] = found
+    return found
 
 
 # --- the same facets from the database (the reference the index is checked against) ----------
