@@ -31,6 +31,9 @@ PUBLIC = {
     "catalogue.collections",
     "catalogue.collection",
     "catalogue.cover",
+    "browse.index",
+    "browse.authors",
+    "browse.subjects",
     "catalogue.document_dc",
     "catalogue.record_dc",
     "browse.index",  # browse by date, author, subject: public documents only (discovery/browse.py)
@@ -74,6 +77,19 @@ OWN_BRANCH_ONLY = {
     ("staff_pages.replace", "POST"),
     ("staff_pages.move", "POST"),
     ("staff_pages.remove", "POST"),
+}
+
+#: Staff-area routes with their own rule (endpoint, method) -> who may use them (lifecycle.py):
+#: discarding a failed job is its branch's staff's; withdrawing and restoring an administrator's;
+#: deleting a document the public never saw its branch's staff's too.
+EXPLICIT = {
+    ("staff_lifecycle.discard", "GET"): {"staff", "admin"},
+    ("staff_lifecycle.discard", "POST"): {"staff", "admin"},
+    ("staff_lifecycle.withdraw", "GET"): {"admin"},
+    ("staff_lifecycle.withdraw", "POST"): {"admin"},
+    ("staff_lifecycle.restore", "POST"): {"admin"},
+    ("staff_lifecycle.delete", "GET"): {"staff", "admin"},
+    ("staff_lifecycle.delete", "POST"): {"staff", "admin"},
 }
 
 STAFF_PREFIXES = ("/staff", "/api/jobs")
@@ -197,6 +213,8 @@ def _expected(area: str, who: str, endpoint: str, method: str, app: Flask) -> st
         return "login"
     if area == "admin":
         return "allowed" if who == "admin" else "forbidden"
+    if (endpoint, method) in EXPLICIT:
+        return "allowed" if who in EXPLICIT[endpoint, method] else "forbidden"
     declared = getattr(app.view_functions[endpoint], "_mura_roles", None)
     if who == "reviewer" and method != "GET":
         return "allowed" if declared and "reviewer" in declared else "forbidden"

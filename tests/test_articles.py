@@ -7,6 +7,7 @@ broker; the end-to-end tests drive ``mura ingest`` and ``mura articles clip`` on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -19,7 +20,7 @@ from flask import Flask
 from rapidfuzz.distance import Levenshtein
 
 from tests.conftest import Stack
-from tests.newspaper import Article, paragraphs, render_issue_page
+from tests.newspaper import LINE_PX, PADDING, Article, paragraphs, render_issue_page
 
 MAX_CER = 0.03
 
@@ -547,6 +548,22 @@ def test_sideways_scan_and_jpeg_master(
     )
     assert clipping.convert("L").tobytes() == master.crop(box).convert("L").tobytes()
 
+    # IIIF: the JPEG page is painted with its clipping's box of the issue page (from the block
+    # corner); the turned page keeps its own clipping (the issue's PDF pixels are turned).
+    from urllib.parse import urlsplit
+
+    from tests.test_iiif import check_manifest
+
+    article = db.session.get(ScanJob, done.job.id).document_id
+    client = request_ctx.test_client()
+    canvases = check_manifest(client, client.get(f"/iiif/{article}/manifest").get_json())
+    bodies = [c["items"][0]["items"][0]["body"] for c in canvases.values()]
+    cx, cy, cw, ch = box[0], box[1], box[2] - box[0], box[3] - box[1]
+    assert urlsplit(bodies[0]["id"]).path.startswith(f"/read/{article}/1/image/")
+    assert urlsplit(bodies[1]["id"]).path == (
+        f"/iiif/image/{issue}/2/{cx},{cy},{cw},{ch}/max/0/default.jpg"
+    )
+
 
 def test_bag_carries_the_regions(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
     """An issue and its article exported as a bag come back linked, in another installation."""
@@ -588,3 +605,313 @@ def test_bag_carries_the_regions(request_ctx: Flask, tmp_path: Path, texts: list
         assert host.pages == (1,)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_host_link_in_marc_oai_and_bag(
+    request_ctx: Flask, tmp_path: Path, texts: list[str]
+) -> None:
+    """The article names its issue: MARC 21 773, RUSMARC 463, dc:source, METS areas on the page."""
+    import bagit
+    import pymarc
+    from lxml import etree
+
+    from mura.app.extensions import db
+    from mura.app.models import CatalogueRecord, Document
+    from mura.app.modules.catalogue import metadata, records
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+    from mura.app.modules.preservation import preservation
+    from tests.catalogue_helpers import oai_schema
+    from tests.test_alto import alto_schema
+    from tests.test_bags_restore import METS, mets_schema
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:3])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    (x, y, w, h), (x2, y2, w2, h2) = arts[1].box, arts[2].box
+    done = clip_article(
+        issue,
+        [Region(1, x, y, w, h), Region(1, x2, y2, w2, h2)],
+        ArticleFields("Мақала", "newspaper_article", ["Әуезов, Мұхтар"]),
+    )
+    _run_job(done.job.id)
+    article = db.session.get(Document, done.job.document_id)
+    assert article.access == "online"
+
+    # MARC 21: 773 $t $g and $w, the issue's control number in the same scheme as 001.
+    rec = metadata.marc21(
+        article, "oai:t:document/9", host_identifier=lambda i: f"oai:t:document/{i}"
+    )
+    [field] = rec.get_fields("773")
+    assert field.get_subfields("t", "g", "w") == [
+        "Дала жаңалықтары, № 12", "2024, P. 1", f"oai:t:document/{issue}"
+    ]  # fmt: skip
+
+    # RUSMARC: 463 with the issue embedded ($1001, $1200, $1210) and the pages in $v.
+    rus = metadata.unimarc(article, "mura:document:9", host_identifier=lambda i: f"mura:{i}")
+    data = rus.as_marc()
+    again = next(pymarc.MARCReader(data, to_unicode=True, force_utf8=True))
+    assert again.leader[7] == "a" and again.leader[20:24] == "450 "
+    [host] = again.get_fields("463")
+    assert [(s.code, s.value) for s in host.subfields] == [
+        ("1", f"001mura:{issue}"), ("1", "2001 "), ("a", "Дала жаңалықтары, № 12"),
+        ("1", "210  "), ("d", "2024"), ("v", "P. 1"),
+    ]  # fmt: skip
+    assert again.get_fields("700")[0].get_subfields("a", "b", "4") == ["Әуезов", "Мұхтар", "070"]
+    (tmp_path / "marc21.mrc").write_bytes(rec.as_marc())
+    dump21 = subprocess.run(
+        ["yaz-marcdump", "-i", "marc", "-o", "line", "-f", "UTF-8", str(tmp_path / "marc21.mrc")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert f"773 0  $t Дала жаңалықтары, № 12 $g 2024, P. 1 $w oai:t:document/{issue}" in (
+        dump21.stdout
+    ), dump21.stdout
+    (tmp_path / "rus.mrc").write_bytes(data)
+    dump = subprocess.run(
+        ["yaz-marcdump", "-i", "marc", "-o", "line", "-f", "UTF-8", str(tmp_path / "rus.mrc")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "463  1 $1 001mura:" in dump.stdout and "$v P. 1" in dump.stdout, dump.stdout
+    assert "yaz_marc" not in dump.stderr, dump.stderr  # yaz reads the directory as written
+    report = records.import_marc(data, flavour="unimarc")  # read back by Mura's own import
+    assert report.created == 1, report.problems
+    back = db.session.scalars(
+        db.select(CatalogueRecord).where(CatalogueRecord.external_id == "mura:document:9")
+    ).one()
+    assert (back.host_title, back.host_year, back.host_pages) == (
+        "Дала жаңалықтары, № 12", 2024, "P. 1"
+    )  # fmt: skip
+
+    # OAI-PMH: dc:source and 773 $w, valid against the schemas.
+    client = request_ctx.test_client()
+    schema = oai_schema()
+    ns = {"oai": "http://www.openarchives.org/OAI/2.0/", "marc": "http://www.loc.gov/MARC21/slim",
+          "dc": "http://purl.org/dc/elements/1.1/"}  # fmt: skip
+    answers = {}
+    for prefix in ("oai_dc", "marc21"):
+        response = client.get(
+            "/oai", query_string={"verb": "GetRecord", "metadataPrefix": prefix,
+                                  "identifier": f"oai:mura.local:document/{article.id}"},
+        )  # fmt: skip
+        root = etree.fromstring(response.data)
+        schema.assertValid(root)
+        assert root.find("oai:error", ns) is None, response.get_data(as_text=True)
+        answers[prefix] = root
+    sources = [e.text for e in answers["oai_dc"].iterfind(".//dc:source", ns)]
+    assert sources == ["Дала жаңалықтары, № 12. – 2024. – P. 1"]
+    control = answers["marc21"].find(".//marc:datafield[@tag='773']/marc:subfield[@code='w']", ns)
+    assert control.text == f"oai:mura.local:document/{issue}"
+
+    # The bag: METS areas on the issue's page image, ALTO of the article's words, RUSMARC.
+    preservation.export_bag([article.id], tmp_path / "bag")
+    bagit.Bag(str(tmp_path / "bag")).validate()
+    folder = tmp_path / "bag" / "data" / "documents" / str(article.id)
+    mets = etree.parse(str(folder / "metadata" / "mets.xml"))
+    mets_schema().assertValid(mets)
+    [group] = mets.findall(".//m:fileGrp[@USE='host']", METS)
+    [image] = group.findall("m:file", METS)
+    assert image.get("CHECKSUM") == hashlib.sha256((tmp_path / "page.png").read_bytes()).hexdigest()
+    href = image.find("m:FLocat", METS).get(f"{{{METS['xlink']}}}href")
+    assert href == f"mura:document:{issue}:page:1"
+    areas = {
+        div.get("ORDER"): div.find(f"m:fptr/m:area[@FILEID='{image.get('ID')}']", METS)
+        for div in mets.iterfind(".//m:div[@TYPE='page']", METS)
+    }
+    assert (
+        areas["1"].get("SHAPE") == "RECT" and areas["1"].get("COORDS") == f"{x},{y},{x + w},{y + h}"
+    )
+    assert areas["2"].get("COORDS") == f"{x2},{y2},{x2 + w2},{y2 + h2}"
+    assert areas["1"].get("BEGIN") is None  # one image, not a frame of a multi-page TIFF
+    for seq, target in (("0001", arts[1]), ("0002", arts[2])):
+        alto = etree.parse(str(folder / "pages" / f"{seq}.alto.xml"))
+        alto_schema().assertValid(alto)
+        found = " ".join(
+            s.get("CONTENT")
+            for s in alto.iterfind(".//{http://www.loc.gov/standards/alto/ns-v4#}String")
+        )
+        assert cer(target.text, found) <= MAX_CER, found
+    rus_bag = next(
+        pymarc.MARCReader(
+            (folder / "metadata" / "rusmarc.mrc").read_bytes(), to_unicode=True, force_utf8=True
+        )
+    )
+    assert rus_bag.get_fields("463")[0].get_subfields("1")[0] == f"001mura:document:{issue}"
+    article.rights_uri = "http://rightsstatements.org/vocab/InC/1.0/"  # 371: terms of use
+    [terms] = metadata.unimarc(article, "mura:document:9").get_fields("371")
+    assert terms.indicator1 == "1" and terms.get_subfields("a") == [article.rights_uri]
+    db.session.rollback()
+
+
+def test_gap_nearest_cuts_between_ink_never_through_it() -> None:
+    from mura.workers.pipeline.clipping import gap_nearest
+
+    lines = [(10, 40), (56, 86), (102, 132), (200, 230)]
+    assert gap_nearest(lines, 240, 150) == 166  # pointed at the blank: cut there
+    assert gap_nearest(lines, 240, 80) == 48  # pointed at a line: cut above it
+    assert gap_nearest(lines, 240, 215) == 166
+    assert gap_nearest(lines, 240, 20) == 48  # the first line: the nearest gap
+    assert gap_nearest([(10, 100), (50, 150)], 160, 90) is None  # overlapping: one run of ink
+    assert gap_nearest([], 100, 50) is None
+
+
+def test_split_a_merged_proposal(request_ctx: Flask, tmp_path: Path, texts: list[str]) -> None:
+    """Two articles one above the other, taken as one block: split at the line pointed at."""
+    from mura.app.extensions import db
+    from mura.app.models import Page
+    from mura.app.modules.digitization.articles import (
+        ArticleError,
+        Region,
+        selection_text,
+        split_region,
+    )
+    from tests.auth_helpers import english, login, make_user
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:2])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    page = db.session.scalar(db.select(Page).where(Page.document_id == issue))
+    (x, y, w, h), (_x2, y2, _w2, h2) = arts[0].box, arts[1].box
+    merged = Region(1, x, y, w, y2 + h2 - y)  # what layout analysis gave for both
+
+    # Pointed at the second article's first line (a little below its top): the cut falls in
+    # the blank between the two boxes' text, and each part reads as its article alone.
+    top, bottom = split_region(page, merged, y2 + 40)
+    assert (top.x, top.w, bottom.x, bottom.w) == (x, w, x, w)
+    assert top.y == y and top.y + top.h == bottom.y and bottom.y + bottom.h == y2 + h2
+    last_line_end = y + PADDING + len(arts[0].lines) * LINE_PX
+    assert last_line_end < bottom.y < y2 + PADDING, (last_line_end, bottom.y, y2)  # in the blank
+    assert cer(arts[0].text, selection_text(page, top)) <= MAX_CER
+    assert cer(arts[1].text, selection_text(page, bottom)) <= MAX_CER
+
+    # Pointed in the middle of the first article: cut between two of its lines, no word lost.
+    upper, lower = split_region(page, merged, y + h // 2)
+    halves = selection_text(page, upper).split() + selection_text(page, lower).split()
+    assert _norm(" ".join(halves)) == _norm(selection_text(page, merged))
+    assert selection_text(page, upper) and arts[0].text.startswith(
+        _norm(selection_text(page, upper))[:20]
+    )
+
+    # Vertical (a column cut) is offered too; bad requests say why.
+    left, right = split_region(page, merged, x + w // 2, axis="x")
+    assert left.x + left.w == right.x and right.x + right.w == x + w
+    for at, axis, message in (
+        (y - 5, "y", "inside the region"),
+        (y + 10, "z", "across"),
+    ):
+        with pytest.raises(ArticleError, match=message):
+            split_region(page, merged, at, axis)
+    with pytest.raises(ArticleError, match="on the page"):
+        split_region(page, Region(1, 1900, 10, 400, 100), 50)
+
+    # Over HTTP: JSON for the screen, a translated reason for a bad request.
+    clipper = make_user("splitter")
+    page.job.branch_id = clipper.branch_id
+    db.session.commit()
+    client = english(request_ctx.test_client())
+    assert login(client, "splitter").status_code == 302
+    url = f"/staff/articles/pages/{page.id}/split"
+    answer = client.get(url, query_string={"x": x, "y": y, "w": w, "h": y2 + h2 - y, "at": y2 + 40})
+    assert answer.status_code == 200
+    assert answer.json["regions"] == [
+        {"page": 1, "x": r.x, "y": r.y, "w": r.w, "h": r.h} for r in (top, bottom)
+    ]
+    refused = client.get(url, query_string={"x": x, "y": y, "w": w, "h": h, "at": y - 5})
+    assert refused.status_code == 400 and "inside the region" in refused.json["error"]
+    assert client.get(url, query_string={"x": "a"}).status_code == 400
+    from flask_babel import refresh
+
+    russian = request_ctx.test_client()
+    russian.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    assert login(russian, "splitter").status_code == 302
+    refresh()  # the request context of this test keeps the locale it chose first
+    said = russian.get(url, query_string={"x": x, "y": y, "w": w, "h": h, "at": y - 5}).json[
+        "error"
+    ]
+    assert "inside" not in said and "област" in said
+
+
+def test_iiif_article_on_its_issue_page(
+    request_ctx: Flask, tmp_path: Path, texts: list[str]
+) -> None:
+    """The article's canvas paints its region of the issue's page; the rest stays shut."""
+    import io
+    from urllib.parse import urlsplit
+
+    from iiif_prezi3 import Manifest
+    from PIL import Image, ImageChops, ImageStat
+
+    from mura.app.extensions import db
+    from mura.app.models import Document
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+    from tests.test_iiif import check_manifest
+
+    arts = render_issue_page(tmp_path / "page.png", texts[:2])
+    issue = _ingest_issue([tmp_path / "page.png"])
+    done = clip_article(
+        issue, [Region(1, *arts[1].box)], ArticleFields("Мақала", "newspaper_article")
+    )
+    _run_job(done.job.id)
+    article = done.job.document_id
+    client = request_ctx.test_client()  # the public
+    manifest = client.get(f"/iiif/{article}/manifest").get_json()
+    canvases = check_manifest(client, manifest)  # every body image loads, at its stated size
+    Manifest(**manifest)
+    [canvas] = canvases.values()
+    body = canvas["items"][0]["items"][0]["body"]
+    x, y, w, h = arts[1].box
+    path = f"/iiif/image/{issue}/1/{x},{y},{w},{h}/max/0/default.jpg"
+    assert urlsplit(body["id"]).path == path
+    assert "service" not in body  # Mirador would tile the whole issue page into the canvas
+    assert (canvas["width"], canvas["height"]) == (w, h)
+
+    shown = Image.open(io.BytesIO(client.get(path).data)).convert("L")
+    master = Image.open(tmp_path / "page.png").convert("L").crop((x, y, x + w, y + h))
+    assert shown.size == master.size
+    assert ImageStat.Stat(ImageChops.difference(shown, master)).mean[0] < 8  # JPEG, same pixels
+
+    # The issue is not public: a tile, another region, another size of this one are refused.
+    assert db.session.get(Document, issue).access == "not_public"
+    for refused in (
+        f"/iiif/image/{issue}/1/0,0,512,512/512,512/0/default.jpg",
+        f"/iiif/image/{issue}/1/{x + 1},{y},{w},{h}/max/0/default.jpg",
+        f"/iiif/image/{issue}/1/{x},{y},{w},{h}/{w // 2},/0/default.jpg",
+        f"/iiif/image/{issue}/1/info.json",
+        f"/iiif/image/{issue}/2/{x},{y},{w},{h}/max/0/default.jpg",
+    ):
+        assert client.get(refused).status_code == 404, refused
+    # Nor is the region once the article is not public either.
+    db.session.get(Document, article).status = "ocr_done"
+    db.session.commit()
+    assert client.get(path).status_code == 404
+
+
+def test_bag_area_names_the_frame_of_a_multi_page_tiff(
+    request_ctx: Flask, tmp_path: Path, texts: list[str]
+) -> None:
+    """An issue uploaded as one two-page TIFF: the article's METS area says which frame."""
+    from lxml import etree
+    from PIL import Image
+
+    from mura.app.modules.digitization.articles import ArticleFields, Region, clip_article
+    from mura.app.modules.preservation import preservation
+    from tests.test_bags_restore import METS, mets_schema
+
+    render_issue_page(tmp_path / "p1.png", texts[:1])
+    arts = render_issue_page(tmp_path / "p2.png", texts[1:3])
+    first, second = Image.open(tmp_path / "p1.png"), Image.open(tmp_path / "p2.png")
+    first.save(
+        tmp_path / "issue.tif", save_all=True, append_images=[second], compression="tiff_lzw",
+        dpi=(300, 300),
+    )  # fmt: skip
+    issue = _ingest_issue([tmp_path / "issue.tif"])
+    done = clip_article(
+        issue, [Region(2, *arts[1].box)], ArticleFields("Мақала", "newspaper_article")
+    )
+    _run_job(done.job.id)
+    preservation.export_bag([done.job.document_id], tmp_path / "bag")
+    mets = etree.parse(
+        str(tmp_path / "bag" / "data" / "documents" / str(done.job.document_id) / "metadata"
+            / "mets.xml")
+    )  # fmt: skip
+    mets_schema().assertValid(mets)
+    [area] = mets.findall(".//m:div[@TYPE='page']/m:fptr/m:area[@SHAPE='RECT']", METS)
+    x, y, w, h = arts[1].box
+    assert area.get("COORDS") == f"{x},{y},{x + w},{y + h}"
+    assert (area.get("BEGIN"), area.get("END")) == ("2", "2")

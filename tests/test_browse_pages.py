@@ -120,7 +120,7 @@ def test_subjects_without_classification_numbers(catalogue: None, client: FlaskC
 def test_dates_by_decade_then_year(catalogue: None, client: FlaskClient) -> None:
     html = client.get("/browse?lang=kk").get_data(as_text=True)
     assert entries(html) == {"1990–1999": 1, "1991": 1, "1960–1969": 2, "1965": 1, "1968": 1}
-    assert "year_from=1960&amp;year_to=1969" in html and "year_from=1965&amp;year_to=1965" in html
+    assert "from=1960&amp;to=1969" in html and "from=1965&amp;to=1965" in html
     assert [d.start for d in browse.decades()] == [1990, 1960]  # newest first; 197x: none public
 
 
@@ -143,3 +143,27 @@ def test_empty_catalogue(client: FlaskClient) -> None:
         response = client.get(url + "?lang=en")
         assert response.status_code == 200
         assert "Nothing has been published yet." in response.get_data(as_text=True)
+
+
+def listed(html: str) -> list[str]:
+    """Titles of the documents a search page lists, in order."""
+    return re.findall(r'class="hit-title"[^>]*>([^<]+)</a>', html)
+
+
+def test_browse_links_list_their_public_documents(catalogue: None, client: FlaskClient) -> None:
+    """An author's, subject's or decade's link (no words typed) lists those documents only.
+
+    Before, such a link showed an empty search page: the search needs words.
+    """
+    html = client.get("/browse/authors?lang=en").get_data(as_text=True)
+    link = re.search(r'href="(/search\?author=[^"]+)" class="entry"', html).group(1)
+    page = client.get(link.replace("&amp;", "&") + "&lang=en").get_data(as_text=True)
+    assert sorted(listed(page)) in (["Public 3", "Undated"], ["Public 1", "Public 2"])
+    by_subject = client.get("/search?subject=Қарағанды&lang=en").get_data(as_text=True)
+    assert listed(by_subject) == ["Public 2", "Public 1"]  # newest first
+    decade = re.search(r'href="(/search\?from=1970[^"]*)"', client.get("/browse").get_data(True))
+    assert decade is None  # the 1970s hold only hidden documents: no link
+    sixties = client.get("/search?from=1960&to=1969&sort=oldest").get_data(as_text=True)
+    assert listed(sixties) == ["Public 1", "Public 2"]
+    assert listed(client.get("/search?author=Құпия, Автор").get_data(as_text=True)) == []
+    assert listed(client.get("/search").get_data(as_text=True)) == []  # nothing chosen

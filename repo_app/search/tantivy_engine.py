@@ -497,8 +497,8 @@ class TantivyEngine:
             self._body_frequency(searcher),
         )
 
-    # Hooks of the search page (services.search): "did you mean", and the whole ranked list of
-    # matching documents for the facets and sorts the index does not hold (year, source).
+    # Other hooks: "did you mean", the cache's generation, and the whole ranked list of matching
+    # documents (``ranked_documents``, ``rank``) for callers that filter or order it themselves.
 
     def ranked_documents(
         self, query: str, *, filters: Mapping[str, Sequence[str]] | None = None
@@ -677,7 +677,10 @@ class TantivyEngine:
         """The first ``need`` matching documents by date, each with one of its page entries.
 
         Ordered by the document entries' date field, so the cost is one sorted collection of
-        the matching documents, not a read of each one's date.
+        the matching documents, not a read of each one's date. Words that must share a page,
+        in a query matching more documents than tantivy lists at once
+        (:data:`MAX_COUNTED_DOCUMENTS`), are ordered among the documents holding them anywhere
+        (an upper bound, as their count is).
         """
         documents, _ = self._matching_documents(searcher, parsed, estimate=False)
         result = searcher.search(

@@ -493,8 +493,8 @@ class WhooshEngine:
             _body_frequency(snapshot),
         )
 
-    # Hooks of the search page (services.search): "did you mean", and the whole ranked list of
-    # matching documents for the facets and sorts the index does not hold (year, source).
+    # Other hooks: "did you mean", the cache's generation, and the whole ranked list of matching
+    # documents (``ranked_documents``, ``rank``) for callers that filter or order it themselves.
 
     def generation(self) -> Hashable:
         """The index's newest generation on disk (any process's commit makes a new one)."""

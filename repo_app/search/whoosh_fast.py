@@ -672,11 +672,11 @@ class FastView:
             size, sets, members, member_names = self._cache.codes[key].members()
             per_set = np.bincount(values[values >= 0], minlength=size)
             per_member = np.bincount(members, weights=per_set[sets], minlength=len(member_names))
-            counts = {member_names[i]: int(n) for i, n in enumerate(per_member) if n}
+            # Only the values counted are turned into Python (tens of thousands of authors).
+            counts = {member_names[i]: int(per_member[i]) for i in np.flatnonzero(per_member)}
         else:
-            for code, n in enumerate(np.bincount(values[values >= 0], minlength=len(names))):
-                if n:
-                    counts[names[code]] = int(n)
+            per_value = np.bincount(values[values >= 0], minlength=len(names))
+            counts = {names[code]: int(per_value[code]) for code in np.flatnonzero(per_value)}
         return ordered(key, counts)
 
 

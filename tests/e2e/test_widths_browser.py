@@ -44,6 +44,9 @@ def _pages(document_id: int) -> list[str]:
     return [
         "/search?q=кітапхана",
         "/search?q=кітапханалардың+жылдық+есебі&sort=newest",
+        # The range of years with its explanation, the author facet chosen (issue 19).
+        "/search?q=кітапхана&from=19x9&to=1850&author=Сейітов+Б.",
+        "/search?q=кітапхана&from=2000&to=2030&author=Сейітов+Б.",
         f"/documents/{document_id}",
         f"/read/{document_id}/1?q=кітапхана",
         "/collections",

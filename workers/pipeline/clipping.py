@@ -256,6 +256,34 @@ def select_words(
     return found
 
 
+def gap_nearest(spans: Sequence[tuple[float, float]], size: int, at: float) -> int | None:
+    """Where to cut a region in two: the middle of a blank gap between ink spans, by ``at``.
+
+    ``spans`` are where words lie along the cutting axis (0..``size``: their tops and bottoms
+    for a horizontal cut, lefts and rights for a vertical one). Overlapping spans are one run
+    of ink (a line, a column), so a cut never goes through a word. Staff point at the line
+    where the second article begins: ``at`` inside a run cuts in the gap just before it, in a
+    gap cuts that gap; on the first run, or outside every run, the nearest gap is taken.
+    None when the words leave no gap inside the region.
+    """
+    runs: list[list[float]] = []
+    for start, end in sorted(spans):
+        if runs and start <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], end)
+        else:
+            runs.append([start, end])
+    gaps = [(a[1], b[0]) for a, b in zip(runs, runs[1:], strict=False)]
+    cuts = [round((start + end) / 2) for start, end in gaps]
+    for cut_at, (start, end) in zip(cuts, gaps, strict=True):
+        if start <= at <= end and 0 < cut_at < size:
+            return cut_at  # pointed at the blank itself
+    for index, (start, end) in enumerate(runs[1:]):
+        if start <= at <= end and 0 < cuts[index] < size:
+            return cuts[index]  # pointed at a line: the cut goes above it
+    inside = [c for c in cuts if 0 < c < size]
+    return min(inside, key=lambda c: abs(c - at)) if inside else None
+
+
 def turn_box(box: Box, size: tuple[int, int], clockwise: int) -> Box:
     """A box of an image of ``size`` in the same image turned ``clockwise`` (0/90/180/270)."""
     x0, y0, x1, y1 = box

@@ -6,6 +6,7 @@ fields (what ingest filled). Callers decide visibility first: nothing here check
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import pymarc
@@ -145,11 +146,18 @@ _CLASSIFICATION_SOURCE = {"bbk": "rubbk"}
 _AGENT_TAGS = {"person": ("100", "700"), "corporate": ("110", "710"), "meeting": ("111", "711")}
 
 
-def marc21(document: Document, identifier: str, url: str | None = None) -> pymarc.Record:
+def marc21(
+    document: Document,
+    identifier: str,
+    url: str | None = None,
+    host_identifier: Callable[[int], str] | None = None,
+) -> pymarc.Record:
     """A MARC 21 bibliographic record of the digitized document (for OAI-PMH ``marc21``).
 
     Built from the catalogue record where there is one, so every document gets the same
-    MARC 21 whatever format its record was imported from.
+    MARC 21 whatever format its record was imported from. ``host_identifier`` names a
+    document as this export's 001 does, so a clipped article's 773 $w points at its issue's
+    record (the caller knows the scheme: OAI identifiers, or ``mura:document:<id>`` in bags).
     """
     from mura.app.modules.catalogue.records import marc_languages
 
@@ -201,7 +209,15 @@ def marc21(document: Document, identifier: str, url: str | None = None) -> pymar
         rec.add_field(_df("773", "0 ", t=record.host_title, g=related))
     elif (host := _host_link(document)) is not None:  # clipped from an issue in Mura
         related = ", ".join(p for p in (str(host.year or ""), host.pages_label) if p)
-        rec.add_field(_df("773", "0 ", t=host.title, g=related))
+        rec.add_field(
+            _df(
+                "773",
+                "0 ",
+                t=host.title,
+                g=related,
+                w=host_identifier(host.document_id) if host_identifier else "",
+            )
+        )
     if document.rights_uri:  # terms governing use: the rights statement (docs/rights.md)
         rec.add_field(_df("540", "  ", u=document.rights_uri))
     if url:  # the public page of the document (an HTML page that offers the PDF)
@@ -304,6 +320,142 @@ def _field_008(document: Document, year: int | None, languages: list[str]) -> st
     language = (languages[0] if languages else "und")[:3].ljust(3)
     value = f"{entered}{dates}xx {' ' * 17}{language} d"
     return value.ljust(40)[:40]
+
+
+# --- UNIMARC (RUSMARC) ---------------------------------------------------------------------------
+
+#: UNIMARC relator codes ($4, numeric) of the MARC 21 roles a record keeps.
+_UNIMARC_ROLES = {
+    "aut": "070", "edt": "340", "trl": "730", "ill": "440", "com": "220", "cmp": "230",
+    "pbd": "651", "ths": "727",
+}  # fmt: skip
+#: Leader/07 (bibliographic level) and /08 (hierarchical level) by document type.
+_UNIMARC_LEVELS = {"book": "m0", "newspaper_issue": "s1", "journal_issue": "s1"}
+
+
+def unimarc(
+    document: Document,
+    identifier: str,
+    url: str | None = None,
+    host_identifier: Callable[[int], str] | None = None,
+) -> pymarc.Record:
+    """A RUSMARC (UNIMARC) record of the document, as library systems of the region import it.
+
+    IRBIS, OPAC-Global and MARC-SQL take analytics with the host in 463 (the issue: embedded
+    001, 200 $a title $h number, 210 $d date, and $v the pages); Mura's own import reads it
+    back the same way (``marc_import._unimarc_host``). A clipped article names the issue it
+    was cut from, with $1001 the issue's control number (``host_identifier``).
+    """
+    from mura.app.modules.catalogue.records import marc_languages
+
+    record = document.record
+    level = _UNIMARC_LEVELS.get(document.doc_type, "a2")
+    rec = pymarc.Record(force_utf8=True)
+    # Leader/20-23 "450 " as UNIMARC has it (pymarc's constructor writes MARC 21's "4500");
+    # /09 becomes "a" on writing (pymarc's UTF-8 flag; undefined in UNIMARC, so harmless).
+    rec.leader = pymarc.Leader(f"     na{level} 22        450 ")
+    languages = (list(record.languages) if record else []) or marc_languages(document.langs)
+    year = record.year if record else document.year
+    stamp = document.updated_at or datetime.now()
+    entered = (document.created_at or datetime.now()).strftime("%Y%m%d")
+    dates = f"d{year:04d}    " if year else "d        "
+    rec.add_field(pymarc.Field(tag="001", data=identifier))
+    rec.add_field(pymarc.Field(tag="005", data=stamp.strftime("%Y%m%d%H%M%S.0")))
+    if record and record.isbn:
+        rec.add_field(_df("010", "  ", a=record.isbn))
+    if record and record.issn:
+        rec.add_field(_df("011", "  ", a=record.issn))
+    # 100: entered, date type and year, audience unknown, not a government publication,
+    # cataloguing language Russian, no transliteration, UTF-8 ("50"), Cyrillic title ("ca").
+    rec.add_field(_df("100", "  ", a=f"{entered}{dates}u  y0rusy50      ca"))
+    rec.add_field(
+        pymarc.Field(
+            tag="101",
+            indicators=pymarc.Indicators("0", " "),
+            subfields=[pymarc.Subfield("a", code) for code in languages or ["und"]],
+        )
+    )
+    rec.add_field(
+        _df(
+            "200",
+            "1 ",
+            a=record.title if record else document.title,
+            e=record.subtitle if record else "",
+            h=" ".join(p for p in ((record.part if record else ""), document.part_label) if p),
+            f=record.responsibility if record else ", ".join(document.authors or []),
+        )
+    )
+    if record and record.edition:
+        rec.add_field(_df("205", "  ", a=record.edition))
+    publication = (record.place, record.publisher) if record else ("", "")
+    if (any(publication) or year) and document.doc_type not in _ARTICLES:
+        rec.add_field(
+            _df("210", "  ", a=publication[0], c=publication[1], d=str(year) if year else "")
+        )
+    if record and record.extent:
+        rec.add_field(
+            _df("215", "  ", a=record.extent, c=record.illustrations, d=record.dimensions)
+        )
+    if record and record.series:
+        rec.add_field(_df("225", "1 ", a=record.series))
+    for line in (record.notes if record else "").splitlines():
+        if line.strip():
+            rec.add_field(_df("300", "  ", a=line.strip()))
+    host = _unimarc_host_field(document, record, host_identifier)
+    if host is not None:
+        rec.add_field(host)
+    if document.rights_uri:  # terms governing use: the rights statement (docs/rights.md)
+        rec.add_field(_df("371", "1 ", a=document.rights_uri))
+    for position, (_kind, name, role, dates_) in enumerate(_agents(document)):
+        surname, _comma, forename = name.partition(",")
+        rec.add_field(
+            _df(
+                "700" if position == 0 else "701",
+                " 1",
+                a=surname.strip(),
+                b=forename.strip(),
+                f=dates_,
+                **{"4": _UNIMARC_ROLES.get(role, "")},
+            )
+        )
+    if url:
+        rec.add_field(_df("856", "4 ", u=url, q="text/html"))
+    rec.fields.sort(key=lambda f: f.tag)
+    rec.leader = pymarc.Leader(rec.as_marc()[:24].decode("ascii"))
+    return rec
+
+
+#: Document types whose place of publication is their host's (463), not their own (210).
+_ARTICLES = ("newspaper_article", "journal_article", "book_article")
+
+
+def _unimarc_host_field(
+    document: Document,
+    record: CatalogueRecord | None,
+    host_identifier: Callable[[int], str] | None,
+) -> pymarc.Field | None:
+    """463: the issue (or book) an article is printed in, with embedded fields ($1)."""
+    subfields: list[pymarc.Subfield] = []
+    if record and record.host_title:
+        when = record.host_date.strftime("%d.%m.%Y") if record.host_date else record.host_year
+        subfields += [pymarc.Subfield("1", "2001 "), pymarc.Subfield("a", record.host_title)]
+        if record.host_issue:
+            subfields.append(pymarc.Subfield("h", record.host_issue))
+        if when:
+            subfields += [pymarc.Subfield("1", "210  "), pymarc.Subfield("d", str(when))]
+        pages = record.host_pages
+    elif (host := _host_link(document)) is not None:  # clipped from an issue in Mura
+        if host_identifier is not None:
+            subfields.append(pymarc.Subfield("1", "001" + host_identifier(host.document_id)))
+        subfields += [pymarc.Subfield("1", "2001 "), pymarc.Subfield("a", host.title)]
+        if host.year:
+            subfields += [pymarc.Subfield("1", "210  "), pymarc.Subfield("d", str(host.year))]
+        pages = host.pages_label
+    else:
+        return None
+    if pages:
+        subfields.append(pymarc.Subfield("v", pages))
+    return pymarc.Field(tag="463", indicators=pymarc.Indicators(" ", "1"), subfields=subfields)
 
 
 # --- PDF ---------------------------------------------------------------------------------------

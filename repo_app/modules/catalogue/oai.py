@@ -419,7 +419,13 @@ def _record(
         if prefix == "oai_dc":
             md.append(_oai_dc(metadata.dublin_core(document, url)))
         else:
-            md.append(_marcxml(metadata.marc21(document, identifier(settings, document.id), url)))
+            rec = metadata.marc21(
+                document,
+                identifier(settings, document.id),
+                url,
+                host_identifier=lambda host_id: identifier(settings, host_id),
+            )
+            md.append(_marcxml(rec))
     return record
 
 

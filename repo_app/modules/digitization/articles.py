@@ -48,6 +48,7 @@ from mura.workers.pipeline.clipping import (
     ClippingWork,
     SourceGeometry,
     cut,
+    gap_nearest,
     hocr_blocks,
     hocr_page_words,
     image_size,
@@ -522,6 +523,94 @@ def proposals(page: Page) -> list[Region]:
         if (x1 - x0) * (y1 - y0) >= MIN_PROPOSAL_SHARE * width * height:
             found.append(Region(page.seq, x0, y0, x1 - x0, y1 - y0))
     return found
+
+
+#: How a region is split: "y" cuts across (an article above another), "x" down (two columns).
+SPLIT_AXES = ("y", "x")
+
+
+def split_region(page: Page, region: Region, at: int, axis: str = "y") -> tuple[Region, Region]:
+    """Split a region in two at the gap between OCR lines (or columns) nearest to ``at``.
+
+    Layout analysis merges two articles into one block when nothing but a blank line parts
+    them; staff point at the line where the second begins and get two regions, cut between
+    the lines so no word is halved. ``at`` is in stored pixels of the page, on ``axis``
+    ("y": a horizontal cut, "x": a vertical one). Without a gap in the OCR (no text there,
+    or none read), the region is cut where staff pointed.
+
+    Raises:
+        ArticleError: The axis is unknown, the region is not on the page, or ``at`` is not
+            inside it.
+    """
+    if axis not in SPLIT_AXES:
+        raise ArticleError(_("Split across (y) or down (x)."))
+    try:
+        width, height = image_size(files.local_path(page.source_file), page.frame)
+    except ClippingError as exc:
+        raise ArticleError(
+            _("Page %(page)d cannot be clipped: %(reason)s", page=page.seq, reason=_reason(exc))
+        ) from exc
+    x0, y0, x1, y1 = region.box
+    if region.w <= 1 or region.h <= 1 or x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+        raise ArticleError(_("Only a region on the page can be split."))
+    start, size = (region.y, region.h) if axis == "y" else (region.x, region.w)
+    offset = at - start
+    if not 0 < offset < size:
+        raise ArticleError(_("Point inside the region, at the line where it should be split."))
+    spans: list[tuple[float, float]] = []
+    ocr = _page_ocr(page)
+    if ocr is not None:
+        geometry, data = ocr
+        found = select_words(
+            hocr_page_words(data),
+            region.box,
+            (region.x, region.y),
+            ocr_to_stored(geometry),
+            (region.w, region.h),
+        )
+        index = (1, 3) if axis == "y" else (0, 2)
+        boxes = [w.box for w in found.words] + list(found.cut.values())  # a cut word is ink
+        spans = [(box[index[0]], box[index[1]]) for box in boxes]
+    cut_at = gap_nearest(spans, size, offset) or offset
+    if axis == "y":
+        return (
+            Region(region.page, region.x, region.y, region.w, cut_at),
+            Region(region.page, region.x, region.y + cut_at, region.w, region.h - cut_at),
+        )
+    return (
+        Region(region.page, region.x, region.y, cut_at, region.h),
+        Region(region.page, region.x + cut_at, region.y, region.w - cut_at, region.h),
+    )
+
+
+# --- IIIF (modules/discovery/iiif.py): the article on its issue's page images ------------------
+
+
+def clip_box(region: ArticleRegion) -> tuple[int, int, int, int]:
+    """``(x, y, w, h)`` of the article page's clipping on the issue page (stored pixels).
+
+    The region itself, or from the JPEG block corner the clipping starts at: the clipping's
+    own pixels, so word boxes in the clipping land on it unchanged.
+    """
+    x1, y1 = region.x + region.w, region.y + region.h
+    return (region.clip_x, region.clip_y, x1 - region.clip_x, y1 - region.clip_y)
+
+
+def regions_at(source_id: int, seq: int, box: tuple[int, int, int, int]) -> list[ArticleRegion]:
+    """The articles' regions whose clipping is ``box`` of page ``seq`` of a source document."""
+    x, y, w, h = box
+    rows = db.session.scalars(
+        select(ArticleRegion)
+        .join(Page, Page.id == ArticleRegion.source_page_id)
+        .where(
+            ArticleRegion.source_document_id == source_id,
+            Page.seq == seq,
+            ArticleRegion.clip_x == x,
+            ArticleRegion.clip_y == y,
+        )
+        .limit(MAX_REGIONS)
+    )
+    return [r for r in rows if clip_box(r) == box]
 
 
 # --- bags (modules/preservation/preservation.py) ---------------------------------------------

@@ -3,8 +3,9 @@
 What a librarian expects beside the search box (Omeka S, DSpace): the catalogue records' authors
 and subject headings, each with the number of public documents, in alphabetical pages, and the
 years of publication grouped by decade. Each entry links to the search filtered by it
-(``/search?author=…``, ``subject=…``, ``year_from=…&year_to=…``: the parameter names the search
-page's filters use).
+(``/search?author=…``, ``subject=…``, ``from=…&to=…``: the parameter names the search
+page's filters use; with no words typed the search page lists the documents,
+:mod:`.listing`).
 
 Only documents the public may read in full count (:func:`visibility.public_condition`, as the
 search index holds exactly these): a restricted, unpublished or withdrawn document adds nothing to

@@ -54,10 +54,15 @@ _OTHER_FACETS = tuple(
 )
 #: Search answers kept per process (each a results page and its facet counts: a few kB).
 CACHE_SIZE = 512
+#: Values of each facet an answer keeps (the most frequent; the page lists 15), besides the
+#: chosen ones: a large collection has tens of thousands of authors, and every kept value is
+#: memory in the cache and a loop turn in the template.
+FACET_VALUES_KEPT = 50
 #: Ids per SQL ``IN`` list (:func:`document_facts`).
 _CHUNK = 500
 
 _cache: LRUCache[Hashable, SearchResults] = LRUCache(maxsize=CACHE_SIZE)
+_suggestions: LRUCache[Hashable, str | None] = LRUCache(maxsize=CACHE_SIZE)
 _cache_lock = threading.Lock()
 
 
@@ -105,23 +110,44 @@ def search(
     results = engine.search(
         query, page=page, per_page=per_page, filters=wanted, years=years, sort=sort
     )
+    results.facets = {key: _kept(counts, wanted.get(key)) for key, counts in results.facets.items()}
     with _cache_lock:
         _cache[key] = results
     return results
+
+
+def _kept(counts: dict[str, int], chosen: frozenset[str] | None) -> dict[str, int]:
+    """The first :data:`FACET_VALUES_KEPT` values of a facet (in its order) and the chosen ones."""
+    if len(counts) <= FACET_VALUES_KEPT:
+        return counts
+    return {
+        value: n
+        for index, (value, n) in enumerate(counts.items())
+        if index < FACET_VALUES_KEPT or (chosen and value in chosen)
+    }
 
 
 def clear_cache() -> None:
     """Forget every cached answer (tests; the generation key makes it unnecessary otherwise)."""
     with _cache_lock:
         _cache.clear()
+        _suggestions.clear()
 
 
 def suggestion(query: str, engine: SearchEngine | None = None) -> str | None:
-    """A corrected query ("did you mean"), if the engine can tell."""
+    """A corrected query ("did you mean"), if the engine can tell; cached as the answers are."""
     if not query.strip():
         return None
-    corrected = (engine or search_index.get_engine()).suggest(query)
-    return corrected if corrected and corrected != query else None
+    engine = engine or search_index.get_engine()
+    key = ("suggestion", engine.generation(), query)
+    with _cache_lock:
+        if key in _suggestions:
+            return _suggestions[key]
+    corrected = engine.suggest(query)
+    found = corrected if corrected and corrected != query else None
+    with _cache_lock:
+        _suggestions[key] = found
+    return found
 
 
 # --- the same facets from the database (the reference the index is checked against) ----------

@@ -40,9 +40,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from mura.app.core import links
+from mura.app.core import files, links
 from mura.app.core.languages import find_language
-from mura.app.models import Document, Page
+from mura.app.models import ARTICLE_TYPES, Document, Page
 from mura.app.modules.catalogue.metadata import record_title
 from mura.app.modules.discovery import iiif_image, reader
 
@@ -151,12 +151,52 @@ def _image(document: Document, page: Page, width: int) -> dict[str, Any]:
     }
 
 
+def host_image(document: Document, page: Page) -> dict[str, Any] | None:
+    """A clipped article's page as its region of the issue's page image (Image API URL).
+
+    The body is the issue's image service asked for the clipping's region at ``max`` size,
+    with no ``service``: Mirador 4 paints a body as it is and ignores a selector on it, and
+    given the service it would tile the whole issue page into the article's canvas. Only
+    where the issue's image is the stored image's pixels (a page the OCR did not turn): the
+    regions are in those. None for other documents and pages (their own image then).
+    """
+    from mura.app.modules.digitization import articles
+
+    if document.doc_type not in ARTICLE_TYPES:
+        return None
+    region = articles.region_of_page(page)
+    if region is None:
+        return None
+    source = region.source_page
+    if source.rotation or not iiif_image.has_service(source):
+        return None
+    try:
+        stored = articles.image_size(files.local_path(source.source_file), source.frame)
+    except (articles.ClippingError, OSError):
+        return None
+    served = reader.page_size_px(source)
+    if abs(stored[0] - served[0]) > 1 or abs(stored[1] - served[1]) > 1:
+        return None
+    box = articles.clip_box(region)
+    width, height = iiif_image.region_size(box)
+    url = _external(
+        "reader.iiif_image_tile", document_id=region.source_document_id, seq=source.seq,
+        region=",".join(str(v) for v in box), size="max", rotation="0", quality="default.jpg",
+    )  # fmt: skip
+    return {"id": url, "type": "Image", "format": "image/jpeg", "width": width, "height": height}
+
+
 def canvas(document: Document, page: Page) -> dict[str, Any]:
-    """The canvas of one page: its size, thumbnail and the painting annotation of its image."""
+    """The canvas of one page: its size, thumbnail and the painting annotation of its image.
+
+    A clipped article's page is painted with its region of the issue's page (``host_image``).
+    """
     cid = canvas_id(document, page.seq)
     width, height = reader.page_size_px(page)
     image = _image(document, page, reader.full_width(page))
-    if iiif_image.has_service(page):
+    if (host := host_image(document, page)) is not None:
+        image = host
+    elif iiif_image.has_service(page):
         # Deep zoom: viewers that know the Image API take tiles from it instead of the JPEG.
         image["service"] = [
             {

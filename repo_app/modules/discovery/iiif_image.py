@@ -313,6 +313,38 @@ def _pnm_header(handle: BinaryIO) -> tuple[str, tuple[int, int]]:
     return ("L" if match.group(1) == b"5" else "RGB"), (int(match.group(2)), int(match.group(3)))
 
 
+def region_size(box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The size a region is sent in (``max``): itself, or scaled to fit :data:`MAX_FULL`."""
+    _x, _y, w, h = box
+    scale = min(1.0, MAX_FULL / max(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def region_path(page: Page, box: tuple[int, int, int, int]) -> Path:
+    """One region of the page (``max`` size) as a JPEG, rendered once, then read from the cache.
+
+    Only for the regions articles were clipped from (the view checks): a fixed, small set per
+    page, so the work and the disk a page's regions take stay bounded like its tiles.
+
+    Raises:
+        reader.RenderError: When the region cannot be rendered.
+    """
+    folder = _folder(page)
+    x, y, w, h = box
+    out_w, out_h = region_size(box)
+    target = folder / f"region-{x},{y},{w},{h}_{out_w},{out_h}.jpg"
+    if target.exists():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    scale = out_w / w
+    options = [
+        "-r", f"{page.dpi * scale:.4f}", "-x", str(round(x * scale)), "-y", str(round(y * scale)),
+        "-W", str(out_w), "-H", str(out_h), "-jpeg",
+    ]  # fmt: skip
+    _render(files.local_path(db.session.get(StoredFile, page.pdf_file_id)), options, target)
+    return target
+
+
 def _save_tile(strip: Image.Image, tile: Tile, target: Path, scratch: Path) -> None:
     """Cut ``tile`` out of its row's strip and write it as a JPEG (white past an edge)."""
     left = tile.region[0] // tile.scale

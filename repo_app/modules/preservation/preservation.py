@@ -11,6 +11,7 @@ another installation::
     data/documents/<id>/pages/0001.alto.xml    each page's ALTO 4 (made from its hOCR)
     data/documents/<id>/metadata/dc.xml        simple Dublin Core (oai_dc)
     data/documents/<id>/metadata/marc.xml      MARC 21 (MARCXML)
+    data/documents/<id>/metadata/rusmarc.mrc   RUSMARC (ISO 2709, UTF-8), as IRBIS imports it
     data/documents/<id>/metadata/mets.xml      METS: the files, their checksums, the page order
     data/documents/<id>/metadata/mura.json     Mura's own description, read back by the import:
                                                the document, its pages, its catalogue record
@@ -55,7 +56,7 @@ from mura.app.models import Collection, CollectionItem, Document, Page, ScanJob,
 from mura.app.models.base import utcnow
 from mura.app.models.record import CatalogueRecord
 from mura.app.models.rights import DocumentRights
-from mura.app.modules.digitization.articles import export_regions, restore_regions
+from mura.app.modules.digitization.articles import export_regions, regions_of, restore_regions
 from mura.app.modules.preservation import alto
 from mura.storage import StoreError
 from mura.workers.pipeline.hocr import point_image_bytes
@@ -460,7 +461,10 @@ def _write_metadata(document: Document, folder: Path, page_rows: list[dict], fil
         for value in dc.get(name, []):
             etree.SubElement(root, f"{{{oai.DC_NS}}}{name}").text = _xml_text(value)
     _write_xml(folder / "dc.xml", root)
-    (folder / "marc.xml").write_bytes(_marcxml(metadata.marc21(document, identifier)))
+    marc = metadata.marc21(document, identifier, host_identifier=lambda i: f"mura:document:{i}")
+    (folder / "marc.xml").write_bytes(_marcxml(marc))
+    rusmarc = metadata.unimarc(document, identifier, host_identifier=lambda i: f"mura:document:{i}")
+    (folder / "rusmarc.mrc").write_bytes(rusmarc.as_marc())
     _write_xml(folder / "mets.xml", _mets(document, root, page_rows, files))
 
 
@@ -523,7 +527,62 @@ def _mets(document: Document, dc: etree._Element, pages: list[dict], files: dict
                 etree.SubElement(fptr, m + "area", FILEID=ids[path], BEGIN=frame, END=frame)
             else:
                 fptr.set("FILEID", ids[path])
+    _host_areas(mets, top, document.id, ids)
     return mets
+
+
+def _host_areas(mets: etree._Element, top: etree._Element, article_id: int, ids: dict) -> None:
+    """Where a clipped article's pages are on its issue's page images: ``mets:area`` RECTs.
+
+    The issue's images get a file group of their own (``USE="host"``): each names the image
+    by the issue's id and page and by its SHA-256, the same bytes the issue's bag holds under
+    ``scans/``. Each article page's ``div`` then points at its region of that image
+    (``SHAPE="RECT"``, ``COORDS`` left,top,right,bottom in the stored image's pixels), as
+    METS viewers (DFG-Viewer, Goobi) mark an article on a newspaper page.
+    """
+    regions = regions_of(article_id)
+    if not regions:
+        return
+    m = f"{{{METS_NS}}}"
+    group = etree.SubElement(mets.find(m + "fileSec"), m + "fileGrp", USE="host")
+    host_ids: dict[int, str] = {}
+    for region in regions:
+        page = region.source_page
+        if page.id in host_ids:
+            continue
+        scan = page.source_file
+        host_ids[page.id] = f"F{len(ids) + len(host_ids) + 1}"
+        entry = etree.SubElement(
+            group, m + "file", ID=host_ids[page.id],
+            MIMETYPE=scan.mime or "application/octet-stream", SIZE=str(scan.size),
+            CHECKSUM=scan.sha256, CHECKSUMTYPE="SHA-256",
+        )  # fmt: skip
+        etree.SubElement(
+            entry, m + "FLocat", LOCTYPE="OTHER", OTHERLOCTYPE="mura",
+            **{f"{{{XLINK_NS}}}href": f"mura:document:{region.source_document_id}:page:{page.seq}"},
+        )  # fmt: skip
+    divs = {int(div.get("ORDER")): div for div in top.iterfind(m + "div")}
+    for region in regions:
+        div = divs.get(region.position)
+        if div is None:
+            continue
+        x0, y0, x1, y1 = region.box
+        area = etree.SubElement(
+            etree.SubElement(div, m + "fptr"), m + "area", FILEID=host_ids[region.source_page_id],
+            SHAPE="RECT", COORDS=f"{x0},{y0},{x1},{y1}",
+        )  # fmt: skip
+        if _frames_of(region.source_page) > 1:  # a frame of a multi-page TIFF, 1-based
+            area.set("BEGIN", str(region.source_page.frame + 1))
+            area.set("END", str(region.source_page.frame + 1))
+
+
+def _frames_of(page: Page) -> int:
+    """How many frames of the page's stored file are pages (re-OCR rows share a frame)."""
+    return db.session.scalar(
+        select(func.count(func.distinct(Page.frame))).where(
+            Page.source_file_id == page.source_file_id
+        )
+    )
 
 
 def _write_xml(path: Path, root: etree._Element) -> None:

@@ -13,6 +13,7 @@
   const form = document.getElementById("clip-form");
   const field = document.getElementById("clip-regions-field");
   const labels = document.getElementById("clip-labels").dataset;
+  const status = document.getElementById("clip-status");
   const proposals = JSON.parse(document.getElementById("clip-proposals").textContent || "[]");
   const page = Number(stage.dataset.page);
   const width = Number(stage.dataset.width);
@@ -26,6 +27,7 @@
   }
   let chosen = regions.length ? regions.length - 1 : -1;
   let drag = null;
+  let splitting = -1; // the region to split at the next click, or -1
 
   function load(name) {
     try { return JSON.parse(sessionStorage.getItem(name) || "[]"); } catch (e) { return []; }
@@ -100,7 +102,7 @@
       const what = document.createElement("span");
       what.textContent = labels.page + " " + r.page + ": " + r.x + "," + r.y + "," + r.w + "," + r.h;
       li.appendChild(what);
-      const buttons = [["up", labels.up], ["down", labels.down], ["merge", labels.merge], ["remove", labels.remove]];
+      const buttons = [["up", labels.up], ["down", labels.down], ["merge", labels.merge], ["split", labels.split], ["remove", labels.remove]];
       for (const [name, label] of buttons) {
         const b = document.createElement("button");
         b.type = "button";
@@ -118,6 +120,16 @@
 
   function act(name, i) {
     if (i < 0 || i >= regions.length) return;
+    if (name === "split") {
+      // The next click on the page says where: the server cuts between the OCR's lines.
+      if (regions[i].page !== page) return;
+      splitting = i;
+      chosen = i;
+      stage.classList.add("splitting");
+      status.textContent = labels.splitting;
+      render();
+      return;
+    }
     if (name === "remove") {
       regions.splice(i, 1);
       chosen = Math.min(i, regions.length - 1);
@@ -169,6 +181,36 @@
     render();
   }
 
+  function stopSplitting(message) {
+    splitting = -1;
+    stage.classList.remove("splitting");
+    status.textContent = message || "";
+  }
+  async function split(i, at, axis) {
+    const r = regions[i];
+    const url = stage.dataset.splitUrl + "?x=" + r.x + "&y=" + r.y + "&w=" + r.w + "&h=" + r.h +
+      "&at=" + Math.round(axis === "x" ? at.x : at.y) + "&axis=" + axis;
+    let answer = null;
+    try {
+      answer = await fetch(url, { headers: { Accept: "application/json" } });
+      const body = await answer.json();
+      if (!answer.ok) { stopSplitting(body.error || labels.splitFailed); return; }
+      if (regions[i] !== r) { stopSplitting(labels.splitFailed); return; } // changed meanwhile
+      regions.splice(i, 1, body.regions[0], body.regions[1]);
+      chosen = i + 1;
+      stopSplitting("");
+      changed();
+    } catch (e) {
+      stopSplitting(labels.splitFailed);
+    }
+  }
+  // Capture: in split mode a click anywhere on the page (also on a rectangle) is the cut.
+  stage.addEventListener("pointerdown", (e) => {
+    if (splitting < 0 || e.button !== 0) return;
+    e.stopImmediatePropagation();
+    e.preventDefault();
+    split(splitting, point(e), e.shiftKey ? "x" : "y");
+  }, true);
   stage.addEventListener("pointerdown", (e) => {
     if (e.button !== 0) return;
     const start = point(e);
@@ -224,6 +266,11 @@
   document.addEventListener("keydown", (e) => {
     const typing = e.target.closest && e.target.closest("input, textarea, select");
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Escape" && splitting >= 0) {
+      stopSplitting("");
+      render();
+      return;
+    }
     const r = regions[chosen];
     const step = 10;
     const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
@@ -236,6 +283,8 @@
     } else if (e.key === "Delete" || e.key === "Backspace") {
       e.preventDefault();
       act("remove", chosen);
+    } else if (e.key === "k" || e.key === "K") {
+      act("split", chosen);
     } else if (e.key === "m" || e.key === "M") {
       act("merge", chosen);
     } else if (e.key === "[") {

@@ -128,6 +128,29 @@ def text(page_id: int) -> ResponseReturnValue:
     return jsonify({"text": articles.selection_text(page, region)})
 
 
+@bp.route("/pages/<int:page_id>/split")
+def split(page_id: int) -> ResponseReturnValue:
+    """JSON ``{"regions": [top, bottom]}``: ``x, y, w, h`` split at ``at`` on ``axis``.
+
+    The cut goes between the OCR's lines nearest to where staff pointed (``articles.
+    split_region``); a read-only answer, so the regions drawn stay in the browser until saved.
+    """
+    page = _page(page_id)
+    try:
+        region = articles.Region(
+            page.seq, *(int(request.args.get(k, "")) for k in ("x", "y", "w", "h"))
+        )
+        at = int(request.args.get("at", ""))
+    except ValueError:
+        return jsonify({"error": _("Give the region as x, y, w and h in pixels.")}), 400
+    try:
+        parts = articles.split_region(page, region, at, request.args.get("axis", "y"))
+    except articles.ArticleError as exc:
+        return jsonify({"error": exc.message}), 400
+    return jsonify({"regions": [{"page": r.page, "x": r.x, "y": r.y, "w": r.w, "h": r.h}
+                                for r in parts]})  # fmt: skip
+
+
 @bp.route("/documents/<int:document_id>/articles", methods=["POST"])
 def save(document_id: int) -> ResponseReturnValue:
     """Save the regions drawn as a new article; back to the screen with the reason if refused."""

@@ -83,6 +83,9 @@ def withdraw(document_id: int) -> ResponseReturnValue:
     document = db.session.get(Document, document_id) or abort(404)
     user = current_user._get_current_object()
     if not lifecycle.may_withdraw(user, document):
+        if user.is_admin:  # already withdrawn: say so rather than refuse
+            flash(_("The document is already withdrawn."))
+            return redirect(_job_url(document))
         abort(403)
     form = LifecycleForm()
     if form.validate_on_submit():
@@ -102,6 +105,9 @@ def restore(document_id: int) -> ResponseReturnValue:
     document = db.session.get(Document, document_id) or abort(404)
     user = current_user._get_current_object()
     if not lifecycle.may_restore(user, document):
+        if user.is_admin:  # not withdrawn: nothing to restore
+            flash(_("The document is not withdrawn: there is nothing to restore."))
+            return redirect(_job_url(document))
         abort(403)
     state = lifecycle.restore_document(document, user)
     flash(_("The document was restored: %(state)s.", state=workflow.state_label(state)))

@@ -12,10 +12,10 @@ from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import Document
 from mura.app.modules.digitization.lifecycle import missing_status
-from mura.app.modules.discovery import discovery, thumbnails
+from mura.app.modules.discovery import discovery, listing, thumbnails
 from mura.app.modules.discovery import search as search_service
 from mura.app.modules.rights import visibility
-from mura.app.search import DocumentHit
+from mura.app.search import DocumentHit, SearchResults
 from mura.app.search.types import YearRange
 from mura.app.web import limits
 from mura.app.web.converters import db_int
@@ -60,7 +60,7 @@ def search() -> str:
             query, page=page, per_page=PER_PAGE, filters=filters, sort=sort, years=years
         )
         if query
-        else None
+        else _listing(page, filters, years, sort)
     )
     suggestion = discovery.suggestion(query) if results and results.total < 3 else None
     documents, thumbs = _hit_documents(results.hits if results else [])
@@ -80,6 +80,21 @@ def search() -> str:
         documents=documents,
         thumbs=thumbs,
     )
+
+
+def _listing(page: int, filters: dict, years: YearRange, sort: str) -> SearchResults | None:
+    """With no words but a filter (a browse page's link): the documents it chooses.
+
+    Each single chosen value is shown in its facet with the number listed, so the reader sees
+    (and can remove) what chose them.
+    """
+    if not listing.wanted(filters, years):
+        return None
+    results = listing.listing(page=page, per_page=PER_PAGE, filters=filters, years=years, sort=sort)
+    for key, values in filters.items():
+        if len(values) == 1:
+            results.facets[key] = {values[0]: results.total}
+    return results
 
 
 #: Values of one facet a search URL may choose, and their length (bounded work per request).

@@ -10,6 +10,7 @@ every public read-only resource in one place: :mod:`mura.app.web.cors`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
@@ -437,6 +438,9 @@ def iiif_image_tile(
     document_id: int, seq: int, region: str, size: str, rotation: str, quality: str
 ) -> ResponseReturnValue:
     """One tile of the page (or the whole page at a listed size), rendered once, then cached."""
+    clipped = _article_region(document_id, seq, region, (size, rotation, quality))
+    if clipped is not None:
+        return clipped
     document, page = _image_page(document_id, seq)
     try:
         tile = iiif_image.parse(page, region, size, rotation, quality)
@@ -458,3 +462,41 @@ def iiif_image_tile(
         abort(503)
     response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
     return _shared_cache(response, document, max_age=86400)
+
+
+def _article_region(
+    document_id: int, seq: int, region: str, rest: tuple[str, str, str]
+) -> Response | None:
+    """A region of an issue's page that is a clipped article's page (its IIIF canvas), or None.
+
+    Whoever may read the article may have these pixels, even when the issue itself is not
+    public: they are the article's clipping, nothing more of the page. Any other request (a
+    tile, another region) goes on to the issue's own service and its rights.
+    """
+    from mura.app.modules.digitization import articles
+
+    match = _REGION.fullmatch(region)
+    if match is None or rest != ("max", "0", "default.jpg"):
+        return None
+    box = tuple(int(v) for v in match.groups())
+    staff = bool(current_user.is_authenticated)
+    for row in articles.regions_at(document_id, seq, box):
+        article = row.article if staff else visibility.get_listed_document(row.article_id)
+        if article is None or not visibility.may_read(
+            article, staff=staff, client_ip=request.remote_addr
+        ):
+            continue
+        page = row.source_page
+        if not iiif_image.has_service(page):
+            return None
+        try:
+            path = iiif_image.region_path(page, box)
+        except reader.RenderError as exc:
+            current_app.logger.error("page %s: IIIF region %s: %s", page.id, region, exc)
+            abort(503)
+        response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+        return _shared_cache(response, article, max_age=86400)
+    return None
+
+
+_REGION = re.compile(r"(\d{1,6}),(\d{1,6}),(\d{1,6}),(\d{1,6})")
