@@ -36,9 +36,6 @@ PUBLIC = {
     "browse.subjects",
     "catalogue.document_dc",
     "catalogue.record_dc",
-    "browse.index",  # browse by date, author, subject: public documents only (discovery/browse.py)
-    "browse.authors",
-    "browse.subjects",
     "api.search",
     "oai.endpoint",
     "auth.login",
