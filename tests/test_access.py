@@ -67,6 +67,10 @@ OWN_BRANCH_ONLY = {
     ("staff.reocr", "POST"),
     ("staff.page_text", "POST"),
     ("staff_review.submit", "POST"),
+    ("staff_lifecycle.discard", "GET"),  # the confirmation page of an action they may not take
+    ("staff_lifecycle.discard", "POST"),
+    ("staff_lifecycle.delete", "GET"),
+    ("staff_lifecycle.delete", "POST"),
 }
 
 STAFF_PREFIXES = ("/staff", "/api/jobs")
@@ -193,6 +197,8 @@ def _expected(area: str, who: str, endpoint: str, method: str, app: Flask) -> st
     declared = getattr(app.view_functions[endpoint], "_mura_roles", None)
     if who == "reviewer" and method != "GET":
         return "allowed" if declared and "reviewer" in declared else "forbidden"
+    if who == "reviewer" and declared and "reviewer" not in declared:
+        return "forbidden"  # declared roles hold for every method (discard, delete, withdraw)
     if who in ("staff", "other_branch_staff") and declared and "staff" not in declared:
         return "forbidden"  # e.g. approving a document: reviewers decide
     if who == "other_branch_staff" and (endpoint, method) in OWN_BRANCH_ONLY:

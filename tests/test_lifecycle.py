@@ -31,7 +31,7 @@ from mura.app.models import (
 )
 from mura.app.modules.administration.accounts import get_user
 from mura.app.modules.digitization import lifecycle
-from mura.app.modules.discovery import discovery
+from mura.app.modules.discovery import discovery, reader
 from mura.app.modules.rights import rights
 from tests.auth_helpers import branch, english, logged_in, make_user
 from tests.catalogue_helpers import make_document, oai_schema
@@ -227,6 +227,14 @@ def test_deleting_a_public_document_leaves_410_and_a_tombstone(
 ) -> None:
     document_id = _published(tmp_path, "Deleted book")
     shas = _shas(document_id)
+    (page_id,) = db.session.scalars(select(Page.id).where(Page.document_id == document_id))
+    # The reader's page images, rendered once and cached (discovery/reader.py).
+    width = reader.allowed_widths(db.session.get(Page, page_id))[0]
+    image = app.test_client().get(f"/read/{document_id}/1/image/{width}.jpg")
+    assert image.status_code == 200
+    image.close()  # the file it streams
+    cached = list((reader.cache_root() / "pages").glob(f"{page_id}-*"))
+    assert cached
     url = f"/staff/documents/{document_id}/delete"
     # Staff may not delete what the public has seen, even of their own branch.
     assert people["staff-a"].get(url).status_code == 403
@@ -246,6 +254,7 @@ def test_deleting_a_public_document_leaves_410_and_a_tombstone(
     assert public.get("/documents/999999").status_code == 404  # never there: not "gone"
     assert document_id not in _found("Mura")
     assert not any(files.get_store().exists(sha) for sha in shas)
+    assert not any(path.exists() for path in cached)
     tombstone = db.session.scalar(
         select(OaiTombstone).where(OaiTombstone.document_id == document_id)
     )
