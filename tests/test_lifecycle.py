@@ -209,6 +209,10 @@ def test_withdraw_takes_a_document_off_every_public_door_and_restore_brings_it_b
     assert event.details["reason"] == "heirs object"
     assert event.details["previous_status"] == "published"
 
+    job_id = db.session.scalar(select(ScanJob.id).where(ScanJob.document_id == document_id))
+    job_page = people["admin"].get(f"/staff/jobs/{job_id}").get_data(as_text=True)
+    assert 'data-status="withdrawn"' in job_page and 'id="restore-document"' in job_page
+    assert 'id="withdraw-document"' not in job_page
     restore = people["admin"].post(f"/staff/documents/{document_id}/restore")
     assert restore.status_code == 302
     db.session.expire_all()
