@@ -8,6 +8,7 @@ the XSD, as tests/test_oai.py does).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,19 +36,31 @@ from mura.app.modules.discovery import discovery, reader
 from mura.app.modules.rights import rights
 from tests.auth_helpers import branch, english, logged_in, make_user
 from tests.catalogue_helpers import make_document, oai_schema
-from tests.conftest import make_app
+from tests.conftest import PG_ADMIN_URL, _drop_database, make_app
 from tests.synthetic import ingest_pages, run_job
 
 NS = {"oai": "http://www.openarchives.org/OAI/2.0/"}
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    application = make_app(tmp_path / "home", DEFAULT_ACCESS="public_domain")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """SQLite and PostgreSQL: deleting rows in the wrong order only fails where foreign keys
+    are enforced at once (PostgreSQL)."""
+    settings: dict[str, object] = {"DEFAULT_ACCESS": "public_domain"}
+    name = None
+    if request.param == "postgresql":
+        psycopg = pytest.importorskip("psycopg")
+        name = f"mura_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        settings["DATABASE_URL"] = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    application = make_app(tmp_path / "home", **settings)
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
+    if name is not None:
+        _drop_database(name)
 
 
 @pytest.fixture(scope="module")
