@@ -19,6 +19,7 @@ from flask_babel import refresh
 from lxml import etree
 from sqlalchemy import func, select, update
 
+from mura.app.cli import cli
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import (
@@ -352,3 +353,28 @@ def test_an_issue_with_articles_cannot_be_deleted_until_they_are(
     db.session.expire_all()
     assert db.session.get(Document, issue_id) is None
     assert db.session.scalar(select(func.count()).select_from(ArticleRegion)) == 0
+
+
+def test_the_cli_withdraws_restores_and_deletes_as_an_administrator(
+    app: Flask, people: dict[str, FlaskClient]
+) -> None:
+    """`mura documents …`: also for documents without a job page (a restored bag, the demo)."""
+    document_id = make_document("Bag book").id  # listed: a PDF, published, no job
+    runner = app.test_cli_runner()
+    args = ["documents", "withdraw", str(document_id), "--reason", "rights unclear"]
+    refused = runner.invoke(cli, [*args, "--user", "staff-a"])
+    assert refused.exit_code == 2 and "Only an administrator" in refused.output
+    done = runner.invoke(cli, [*args, "--user", "admin"])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert db.session.get(Document, document_id).status == "withdrawn"
+    back = runner.invoke(cli, ["documents", "restore", str(document_id), "--user", "admin"])
+    assert back.exit_code == 0 and "published" in back.output
+    delete = ["documents", "delete", str(document_id), "--reason", "duplicate", "--user", "admin"]
+    assert runner.invoke(cli, delete, input="n\n").exit_code == 1  # not confirmed
+    assert runner.invoke(cli, [*delete, "--yes"]).exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(Document, document_id) is None
+    assert app.test_client().get(f"/documents/{document_id}").status_code == 410
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions[-3:] == ["document.withdraw", "document.restore", "document.delete"]
