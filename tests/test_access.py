@@ -74,19 +74,10 @@ OWN_BRANCH_ONLY = {
     ("staff_pages.replace", "POST"),
     ("staff_pages.move", "POST"),
     ("staff_pages.remove", "POST"),
-}
-
-#: Staff-area routes with their own rule (endpoint, method) -> who may use them (lifecycle.py):
-#: discarding a failed job is its branch's staff's; withdrawing and restoring an administrator's;
-#: deleting a document the public never saw its branch's staff's too.
-EXPLICIT = {
-    ("staff_lifecycle.discard", "GET"): {"staff", "admin"},
-    ("staff_lifecycle.discard", "POST"): {"staff", "admin"},
-    ("staff_lifecycle.withdraw", "GET"): {"admin"},
-    ("staff_lifecycle.withdraw", "POST"): {"admin"},
-    ("staff_lifecycle.restore", "POST"): {"admin"},
-    ("staff_lifecycle.delete", "GET"): {"staff", "admin"},
-    ("staff_lifecycle.delete", "POST"): {"staff", "admin"},
+    ("staff_lifecycle.discard", "GET"),  # the confirmation page of an action they may not take
+    ("staff_lifecycle.discard", "POST"),
+    ("staff_lifecycle.delete", "GET"),
+    ("staff_lifecycle.delete", "POST"),
 }
 
 STAFF_PREFIXES = ("/staff", "/api/jobs")
@@ -210,11 +201,11 @@ def _expected(area: str, who: str, endpoint: str, method: str, app: Flask) -> st
         return "login"
     if area == "admin":
         return "allowed" if who == "admin" else "forbidden"
-    if (endpoint, method) in EXPLICIT:
-        return "allowed" if who in EXPLICIT[endpoint, method] else "forbidden"
     declared = getattr(app.view_functions[endpoint], "_mura_roles", None)
     if who == "reviewer" and method != "GET":
         return "allowed" if declared and "reviewer" in declared else "forbidden"
+    if who == "reviewer" and declared and "reviewer" not in declared:
+        return "forbidden"  # declared roles hold for every method (discard, delete, withdraw)
     if who in ("staff", "other_branch_staff") and declared and "staff" not in declared:
         return "forbidden"  # e.g. approving a document: reviewers decide
     if who == "other_branch_staff" and (endpoint, method) in OWN_BRANCH_ONLY:

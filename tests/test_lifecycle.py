@@ -8,6 +8,7 @@ the XSD, as tests/test_oai.py does).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from flask_babel import refresh
 from lxml import etree
 from sqlalchemy import func, select, update
 
+from mura.app.cli import cli
 from mura.app.core import files
 from mura.app.extensions import db
 from mura.app.models import (
@@ -31,23 +33,35 @@ from mura.app.models import (
 )
 from mura.app.modules.administration.accounts import get_user
 from mura.app.modules.digitization import lifecycle
-from mura.app.modules.discovery import discovery
+from mura.app.modules.discovery import discovery, reader
 from mura.app.modules.rights import rights
 from tests.auth_helpers import branch, english, logged_in, make_user
 from tests.catalogue_helpers import make_document, oai_schema
-from tests.conftest import make_app
+from tests.conftest import PG_ADMIN_URL, _drop_database, make_app
 from tests.synthetic import ingest_pages, run_job
 
 NS = {"oai": "http://www.openarchives.org/OAI/2.0/"}
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    application = make_app(tmp_path / "home", DEFAULT_ACCESS="public_domain")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """SQLite and PostgreSQL: deleting rows in the wrong order only fails where foreign keys
+    are enforced at once (PostgreSQL)."""
+    settings: dict[str, object] = {"DEFAULT_ACCESS": "public_domain"}
+    name = None
+    if request.param == "postgresql":
+        psycopg = pytest.importorskip("psycopg")
+        name = f"mura_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        settings["DATABASE_URL"] = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    application = make_app(tmp_path / "home", **settings)
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
+    if name is not None:
+        _drop_database(name)
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +223,10 @@ def test_withdraw_takes_a_document_off_every_public_door_and_restore_brings_it_b
     assert event.details["reason"] == "heirs object"
     assert event.details["previous_status"] == "published"
 
+    job_id = db.session.scalar(select(ScanJob.id).where(ScanJob.document_id == document_id))
+    job_page = people["admin"].get(f"/staff/jobs/{job_id}").get_data(as_text=True)
+    assert 'data-status="withdrawn"' in job_page and 'id="restore-document"' in job_page
+    assert 'id="withdraw-document"' not in job_page
     restore = people["admin"].post(f"/staff/documents/{document_id}/restore")
     assert restore.status_code == 302
     db.session.expire_all()
@@ -227,6 +245,14 @@ def test_deleting_a_public_document_leaves_410_and_a_tombstone(
 ) -> None:
     document_id = _published(tmp_path, "Deleted book")
     shas = _shas(document_id)
+    (page_id,) = db.session.scalars(select(Page.id).where(Page.document_id == document_id))
+    # The reader's page images, rendered once and cached (discovery/reader.py).
+    width = reader.allowed_widths(db.session.get(Page, page_id))[0]
+    image = app.test_client().get(f"/read/{document_id}/1/image/{width}.jpg")
+    assert image.status_code == 200
+    image.close()  # the file it streams
+    cached = list((reader.cache_root() / "pages").glob(f"{page_id}-*"))
+    assert cached
     url = f"/staff/documents/{document_id}/delete"
     # Staff may not delete what the public has seen, even of their own branch.
     assert people["staff-a"].get(url).status_code == 403
@@ -246,6 +272,7 @@ def test_deleting_a_public_document_leaves_410_and_a_tombstone(
     assert public.get("/documents/999999").status_code == 404  # never there: not "gone"
     assert document_id not in _found("Mura")
     assert not any(files.get_store().exists(sha) for sha in shas)
+    assert not any(path.exists() for path in cached)
     tombstone = db.session.scalar(
         select(OaiTombstone).where(OaiTombstone.document_id == document_id)
     )
@@ -326,3 +353,28 @@ def test_an_issue_with_articles_cannot_be_deleted_until_they_are(
     db.session.expire_all()
     assert db.session.get(Document, issue_id) is None
     assert db.session.scalar(select(func.count()).select_from(ArticleRegion)) == 0
+
+
+def test_the_cli_withdraws_restores_and_deletes_as_an_administrator(
+    app: Flask, people: dict[str, FlaskClient]
+) -> None:
+    """`mura documents …`: also for documents without a job page (a restored bag, the demo)."""
+    document_id = make_document("Bag book").id  # listed: a PDF, published, no job
+    runner = app.test_cli_runner()
+    args = ["documents", "withdraw", str(document_id), "--reason", "rights unclear"]
+    refused = runner.invoke(cli, [*args, "--user", "staff-a"])
+    assert refused.exit_code == 2 and "Only an administrator" in refused.output
+    done = runner.invoke(cli, [*args, "--user", "admin"])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert db.session.get(Document, document_id).status == "withdrawn"
+    back = runner.invoke(cli, ["documents", "restore", str(document_id), "--user", "admin"])
+    assert back.exit_code == 0 and "published" in back.output
+    delete = ["documents", "delete", str(document_id), "--reason", "duplicate", "--user", "admin"]
+    assert runner.invoke(cli, delete, input="n\n").exit_code == 1  # not confirmed
+    assert runner.invoke(cli, [*delete, "--yes"]).exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(Document, document_id) is None
+    assert app.test_client().get(f"/documents/{document_id}").status_code == 410
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions[-3:] == ["document.withdraw", "document.restore", "document.delete"]

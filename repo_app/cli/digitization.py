@@ -229,3 +229,82 @@ def reocr(
         raise click.ClickException(f"job {job_id}: nothing to OCR again (is it still running?)")
     summary = _wait_for(job_id, 3600, not as_json) if wait else _describe(job_id)
     _echo_json(summary) if as_json else _print_job(summary)
+
+
+# --- withdraw, restore, delete (digitization/lifecycle.py; docs/workflow.md) --------------------
+
+
+@cli.group("documents")
+def documents_group() -> None:
+    """Withdraw, restore or delete a document (also those without a job page)."""
+
+
+def _document_or_fail(document_id: int):
+    from mura.app.extensions import db
+    from mura.app.models import Document
+
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise click.UsageError(f"no document {document_id}")
+    return document
+
+
+@documents_group.command()
+@click.argument("document_id", type=int)
+@click.option("--reason", required=True, help="Why (audit log; told to harvesters).")
+@click.option("--user", "username", required=True, help="The administrator who withdraws it.")
+@with_appcontext
+def withdraw(document_id: int, reason: str, username: str) -> None:
+    """Take a document off the public site (kept; `mura documents restore` puts it back)."""
+    from mura.app.modules.digitization import lifecycle
+
+    upgrade_database()
+    document, user = _document_or_fail(document_id), _user_or_fail(username)
+    try:
+        with _cli_locale():
+            lifecycle.withdraw_document(document, user, reason)
+    except lifecycle.LifecycleError as exc:
+        raise click.UsageError(exc.reason) from exc
+    click.echo(f"document {document_id}: withdrawn")
+
+
+@documents_group.command()
+@click.argument("document_id", type=int)
+@click.option("--user", "username", required=True, help="The administrator who restores it.")
+@with_appcontext
+def restore(document_id: int, username: str) -> None:
+    """Put a withdrawn document back in the state it was withdrawn from."""
+    from mura.app.modules.digitization import lifecycle
+
+    upgrade_database()
+    document, user = _document_or_fail(document_id), _user_or_fail(username)
+    try:
+        with _cli_locale():
+            state = lifecycle.restore_document(document, user)
+    except lifecycle.LifecycleError as exc:
+        raise click.UsageError(exc.reason) from exc
+    click.echo(f"document {document_id}: {state}")
+
+
+@documents_group.command("delete")
+@click.argument("document_id", type=int)
+@click.option("--reason", required=True, help="Why (audit log; the OAI tombstone).")
+@click.option("--user", "username", required=True, help="Who deletes it (an administrator).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def delete_document(document_id: int, reason: str, username: str, yes: bool) -> None:
+    """Delete a document with its jobs, pages and files (cannot be undone)."""
+    from mura.app.modules.digitization import lifecycle
+
+    upgrade_database()
+    document, user = _document_or_fail(document_id), _user_or_fail(username)
+    if not yes:
+        click.confirm(f"Delete document {document_id} “{document.title}” for good?", abort=True)
+    try:
+        with _cli_locale():
+            removed = lifecycle.delete_document(document, user, reason)
+    except lifecycle.LifecycleError as exc:
+        raise click.UsageError(exc.reason) from exc
+    click.echo(
+        f"document {document_id}: deleted ({removed.pages} pages, {removed.files} stored files)"
+    )

@@ -24,6 +24,7 @@ more: the store is content-addressed, two uploads of one scan share one object.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -90,6 +91,8 @@ class Removed:
 
 def may_discard(user: User | None, job: ScanJob) -> bool:
     """Staff of the job's branch (and administrators), for a job that is discardable."""
+    if user is None or user.role not in ("admin", "staff"):
+        return False  # reviewers change nothing but their decisions
     return discardable(job) and permissions.can_edit(user, job.document)
 
 
@@ -184,6 +187,7 @@ def discard_job(job: ScanJob, user: User | None, reason: str = "") -> Removed:
     shas = _drop_unreferenced_files(file_ids)
     db.session.commit()
     removed = _remove_objects(shas)
+    _forget_derived_images(page_ids)
     if not others:
         _out_of_index(document.id)
     return Removed(pages=len(page_ids), files=removed, document_removed=not others)
@@ -298,6 +302,7 @@ def delete_document(document: Document, user: User, reason: str) -> Removed:
     shas = _drop_unreferenced_files(file_ids)
     db.session.commit()
     removed = _remove_objects(shas)
+    _forget_derived_images(page_ids)
     _out_of_index(document_id)
     return Removed(pages=len(page_ids), files=removed, document_removed=True)
 
@@ -400,6 +405,24 @@ def _remove_objects(shas: set[str]) -> int:
         except OSError:  # an orphan object costs space, not correctness: fixity ignores it
             log.exception("removing stored object %s failed", sha)
     return removed
+
+
+def _forget_derived_images(page_ids: list[int]) -> None:
+    """Remove the reader's and IIIF's cached images of these pages (``<page id>-<sha>``).
+
+    They would never be served again (their pages are gone), but a document deleted for its
+    rights must not stay on disk as images.
+    """
+    from mura.app.modules.discovery.reader import cache_root
+
+    root = cache_root()
+    for kind in ("pages", "iiif"):
+        folder = root / kind
+        if not folder.is_dir():
+            continue
+        for page_id in page_ids:
+            for cached in folder.glob(f"{page_id}-*"):
+                shutil.rmtree(cached, ignore_errors=True)
 
 
 def _out_of_index(document_id: int) -> None:

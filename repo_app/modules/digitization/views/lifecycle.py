@@ -17,6 +17,8 @@ from flask_login import current_user
 
 from mura.app.extensions import db
 from mura.app.models import Document, ScanJob
+from mura.app.modules.administration import permissions
+from mura.app.modules.administration.views.access import allow_roles
 from mura.app.modules.digitization import lifecycle, workflow
 from mura.app.modules.digitization.views.forms import LifecycleForm
 from mura.app.modules.rights import visibility
@@ -52,12 +54,15 @@ def _offer_actions() -> dict:
 
 
 @bp.route("/jobs/<int:job_id>/discard", methods=["GET", "POST"])
+@allow_roles("staff")  # not reviewers: they change nothing but their decisions
 def discard(job_id: int) -> ResponseReturnValue:
     """Confirm, then discard a failed job (its pages, files, and an empty document)."""
     job = db.session.get(ScanJob, job_id) or abort(404)
     user = current_user._get_current_object()
-    if not lifecycle.may_discard(user, job):
-        abort(403 if lifecycle.discardable(job) else 404)
+    if not permissions.can_edit(user, job.document):
+        abort(403)  # another branch's job: its own staff decide
+    if not lifecycle.discardable(job):
+        abort(404)  # under way or succeeded: nothing to discard
     form = LifecycleForm()
     if form.validate_on_submit():
         try:
@@ -78,15 +83,14 @@ def discard(job_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/documents/<int:document_id>/withdraw", methods=["GET", "POST"])
+@allow_roles()  # administrators only (the access guard answers 403 to the others)
 def withdraw(document_id: int) -> ResponseReturnValue:
     """Confirm, then withdraw a document from the public site (administrators)."""
     document = db.session.get(Document, document_id) or abort(404)
     user = current_user._get_current_object()
     if not lifecycle.may_withdraw(user, document):
-        if user.is_admin:  # already withdrawn: say so rather than refuse
-            flash(_("The document is already withdrawn."))
-            return redirect(_job_url(document))
-        abort(403)
+        flash(_("The document is withdrawn already."), "error")
+        return redirect(_job_url(document))
     form = LifecycleForm()
     if form.validate_on_submit():
         try:
@@ -100,21 +104,21 @@ def withdraw(document_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/documents/<int:document_id>/restore", methods=["POST"])
+@allow_roles()  # administrators only
 def restore(document_id: int) -> ResponseReturnValue:
     """Restore a withdrawn document to the state it was withdrawn from (administrators)."""
     document = db.session.get(Document, document_id) or abort(404)
     user = current_user._get_current_object()
     if not lifecycle.may_restore(user, document):
-        if user.is_admin:  # not withdrawn: nothing to restore
-            flash(_("The document is not withdrawn: there is nothing to restore."))
-            return redirect(_job_url(document))
-        abort(403)
+        flash(_("The document is not withdrawn: there is nothing to restore."), "error")
+        return redirect(_job_url(document))
     state = lifecycle.restore_document(document, user)
     flash(_("The document was restored: %(state)s.", state=workflow.state_label(state)))
     return redirect(_job_url(document))
 
 
 @bp.route("/documents/<int:document_id>/delete", methods=["GET", "POST"])
+@allow_roles("staff")  # which staff: lifecycle.may_delete
 def delete(document_id: int) -> ResponseReturnValue:
     """Confirm, then delete a document with its pages and files."""
     document = db.session.get(Document, document_id) or abort(404)
