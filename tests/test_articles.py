@@ -861,7 +861,8 @@ def test_iiif_article_on_its_issue_page(
     assert "service" not in body  # Mirador would tile the whole issue page into the canvas
     assert (canvas["width"], canvas["height"]) == (w, h)
 
-    shown = Image.open(io.BytesIO(client.get(path).data)).convert("L")
+    with client.get(path) as response:  # a file response: closed, or a ResourceWarning
+        shown = Image.open(io.BytesIO(response.data)).convert("L")
     master = Image.open(tmp_path / "page.png").convert("L").crop((x, y, x + w, y + h))
     assert shown.size == master.size
     assert ImageStat.Stat(ImageChops.difference(shown, master)).mean[0] < 8  # JPEG, same pixels
