@@ -179,10 +179,11 @@ def request_paths(ids: list[int], seed: int = 3) -> list[str]:
     return paths
 
 
-def serve(home: Path, port: int, threads: int, engine: str) -> subprocess.Popen:
+def serve(home: Path, port: int, threads: int, engine: str, workers: int = 1) -> subprocess.Popen:
+    """``mura serve`` on the installation: ``workers`` processes (gunicorn when more than one)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "mura.app.cli", "serve", "--no-worker", "--port", str(port),
-         "--threads", str(threads)],
+         "--threads", str(threads), "--workers", str(workers)],
         env=env_for(home, engine), stdout=subprocess.DEVNULL,
         stderr=(OUT / "server.log").open("w"),
         cwd=ROOT,
@@ -286,14 +287,23 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--port", type=int, default=5077)
     parser.add_argument("--engine", choices=["whoosh", "tantivy"], default="whoosh")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1,
+        help="web server processes (default: one per core, as `mura serve`; 1: waitress)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--home", type=Path, default=None,
+        help="installation folder (default bench/out/load/home; one per size to keep both)",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk (./run bench installs it)")
     OUT.mkdir(parents=True, exist_ok=True)
-    home = OUT / "home"
+    home = args.home or OUT / "home"
     ids = build(home, args.pages, args.engine)
     paths = request_paths(ids)
-    server = serve(home, args.port, args.threads, args.engine)
+    load_before = os.getloadavg()[0]  # "at rest" is a claim: the 1-minute load before the run
+    server = serve(home, args.port, args.threads, args.engine, args.workers)
     try:
         run_wrk(args.port, paths[:40], 4, 3)  # warm the searcher and the caches
         result = run_wrk(args.port, paths, args.connections, args.duration)
@@ -302,7 +312,12 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     result.update(
-        pages=args.pages, connections=args.connections, seconds=args.duration, engine=args.engine
+        pages=args.pages,
+        connections=args.connections,
+        seconds=args.duration,
+        engine=args.engine,
+        workers=args.workers,
+        load_average_before=load_before,
     )
     result["page_vs_engine"] = page_vs_engine(home, args.engine, paths)
     (OUT / f"result-{args.engine}.json").write_text(json.dumps(result, indent=1))

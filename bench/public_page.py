@@ -117,7 +117,14 @@ def run_engine(home: Path, engine_name: str, queries: dict[str, list[dict]], pro
     with app.app_context():
         engine = search_index.get_engine()
 
+        from mura.app.modules.discovery import discovery
+
+        forget = getattr(
+            discovery, "clear_cache", lambda: None
+        )  # the answer cache, where it exists
+
         def page(query: dict) -> None:
+            forget()  # every query's own work, not a cached answer
             response = client.get("/search?" + urlencode(query))
             assert response.status_code == 200, response.status_code
 
