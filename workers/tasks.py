@@ -321,3 +321,24 @@ def fixity_check() -> dict:
     summary = report.as_dict()
     summary["problems"] = len(report.problems)
     return summary
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8, name=task_names.SEND_MAIL)
+def send_mail(self, mail_id: int) -> str:
+    """Send one kept message through SMTP (``administration.mail.deliver``).
+
+    Idempotent: the row is claimed first, so a second delivery of the task sends nothing. An
+    SMTP server that is away or says "try later" (4xx) is tried again with a growing delay
+    (about two hours in all); after the last try the message is marked failed.
+    """
+    from mura.app.modules.administration import mail
+
+    try:
+        return mail.deliver(mail_id)
+    except mail.TransientMailError as exc:
+        if self.request.retries >= self.max_retries:
+            mail.release(
+                mail_id, f"gave up after {self.request.retries + 1} tries: {exc}", final=True
+            )
+            return "failed"
+        raise self.retry(countdown=min(30 * 2**self.request.retries, 1800), exc=exc) from exc
