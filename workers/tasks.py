@@ -288,7 +288,10 @@ def restamp_pdf(self, document_id: int) -> str:
 @shared_task(name=task_names.SWEEP)
 def sweep() -> dict[str, int]:
     """Periodic: send again what a broker lost (``digitization.jobs.sweep``)."""
+    from mura.app.modules.administration import mail
+
     report = jobs.sweep()
+    report["mail_resent"] = mail.resend_lost()
     if any(report.values()):
         log.info("sweep: %s", report)
     return report
@@ -304,9 +307,14 @@ def check_rights(today: str | None = None) -> dict:
     """
     from datetime import date
 
+    from mura.app.modules.discovery import copy_requests
     from mura.app.modules.rights.check import run_rights_check
 
-    return run_rights_check(date.fromisoformat(today) if today else None)
+    report = run_rights_check(date.fromisoformat(today) if today else None)
+    # Requests whose copy became public meanwhile (approved, a contract signed) are answered,
+    # and their readers mailed, even if nobody looks at them (docs/discovery.md).
+    report["copy_requests_published"] = copy_requests.refresh_open()
+    return report
 
 
 @shared_task(name=task_names.FIXITY_CHECK)

@@ -236,3 +236,36 @@ def _send(email: Message) -> None:
         if user:
             smtp.login(user, str(config.get("SMTP_PASSWORD") or ""))
         smtp.send_message(email)
+
+
+#: A message never tried this long after it was kept lost its task (the broker was away at the
+#: commit): the sweeper sends the task again.
+LOST_AFTER = timedelta(minutes=5)
+
+
+def resend_lost(limit: int = 200) -> int:
+    """Send the task again for messages whose task never reached a worker; how many.
+
+    Only messages never tried (``attempts == 0``) and older than :data:`LOST_AFTER`: one that
+    waits for a retry is the task's own business. A duplicate task is harmless (the claim).
+    """
+    from sqlalchemy import select
+
+    from mura.app.core.queue import send_now
+
+    now = utcnow()
+    ids = list(
+        db.session.scalars(
+            select(OutgoingMail.id)
+            .where(
+                OutgoingMail.attempts == 0,
+                OutgoingMail.state == "queued",
+                OutgoingMail.created_at < now - LOST_AFTER,
+            )
+            .order_by(OutgoingMail.id)
+            .limit(limit)
+        )
+    )
+    for mail_id in ids:
+        send_now(task_names.SEND_MAIL, mail_id)
+    return len(ids)

@@ -165,6 +165,23 @@ def _mail_reader(request: CopyRequest, document: Document) -> None:
     )  # fmt: skip
 
 
+def refresh_open(limit: int = 500) -> int:
+    """Refresh the open requests that have a record or a document (the periodic rights check).
+
+    Bounded: the oldest ``limit`` of them per round. Returns how many became published.
+    """
+    query = (
+        select(CopyRequest)
+        .where(
+            CopyRequest.status.in_(OPEN_STATUSES),
+            CopyRequest.record_id.is_not(None) | CopyRequest.document_id.is_not(None),
+        )
+        .order_by(CopyRequest.id)
+        .limit(limit)
+    )
+    return sum(refresh(request) for request in list(db.session.scalars(query)))
+
+
 def set_status(request: CopyRequest, status: str, note: str | None, actor: User | None) -> None:
     """Staff set the status (and the note the reader sees); committed and audited.
 

@@ -181,14 +181,8 @@ def _reset_limit() -> str:
 @limiter.limit(_reset_limit, methods=["POST"])
 def forgot() -> ResponseReturnValue:
     """Ask for a reset link; the answer is the same whether an account has the address."""
-    if not mail.configured():
-        flash(
-            _(
-                "Mail is not configured: an administrator of your library can set a "
-                "temporary password."
-            )
-        )
-        return redirect(url_for(".login"))
+    if not mail.configured():  # nothing to send it with: say who can help instead
+        return render_template("auth/forgot.html", form=None)
     form = ForgotForm()
     if form.validate_on_submit():
         password_reset.request_reset(form.email.data or "", str(get_locale()))
