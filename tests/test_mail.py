@@ -437,3 +437,60 @@ def test_settings_from_the_environment_and_the_cli(tmp_path) -> None:
         assert "Satpayev City Library" in client.get("/?lang=en").get_data(as_text=True)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_iiif_manifest_names_the_library_in_each_language(library) -> None:
+    from mura.app.modules.administration import library as library_settings
+
+    with library.app.app_context():
+        client = library.app.test_client()
+        before = client.get(f"/iiif/{library.book_id}/manifest").get_json()
+        assert before["requiredStatement"]["value"] == {"none": ["Mura"]}
+        library_settings.update({f"name_{code}": name for code, name in NAMES.items()})
+        try:
+            manifest = client.get(f"/iiif/{library.book_id}/manifest").get_json()
+            statement = manifest["requiredStatement"]
+            assert statement["value"] == {code: [name] for code, name in NAMES.items()}
+            assert statement["label"]["en"] == ["Provided by"]
+        finally:  # the library fixture is shared by the session: leave it as it was
+            db.session.execute(db.delete(LibrarySetting))
+            db.session.commit()
+            db.session.remove()
+
+
+def test_users_get_an_email_address_and_opt_in_on_their_screen(app: Flask) -> None:
+    from mura.app.models import User
+
+    make_user("boss", "admin")
+    taken = make_user("first", "staff", email="first@ulytau.example.kz")
+    user = make_user("second", "staff")
+    admin = logged_in(app, "boss")
+    form = {"display_name": "", "role": "staff", "branch": "central", "active": "y"}
+    duplicate = admin.post(
+        f"/admin/users/{user.id}", data={**form, "email": "FIRST@ulytau.example.kz"}
+    )
+    assert duplicate.status_code == 400
+    assert "Another account has this e-mail address." in duplicate.get_data(as_text=True)
+    bad = admin.post(f"/admin/users/{user.id}", data={**form, "email": "second@"})
+    assert bad.status_code == 400 and "This is not an e-mail address." in bad.get_data(as_text=True)
+    saved = admin.post(
+        f"/admin/users/{user.id}",
+        data={**form, "email": "second@ulytau.example.kz", "notify_by_email": "y"},
+    )
+    assert saved.status_code == 302
+    db.session.expire_all()
+    row = db.session.get(User, user.id)
+    assert (row.email, row.notify_by_email) == ("second@ulytau.example.kz", True)
+    assert db.session.get(User, taken.id).notify_by_email is False
+    change = db.session.scalar(
+        db.select(AuditEvent)
+        .where(AuditEvent.action == "user.update")
+        .order_by(AuditEvent.id.desc())
+    )
+    assert change.details["email"] == ["", "second@ulytau.example.kz"]
+    # The language of the last login is the language of the user's mail.
+    flask_babel.refresh()
+    client = app.test_client()
+    client.post("/login?lang=ru", data={"username": "second", "password": PASSWORD})
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "ru"

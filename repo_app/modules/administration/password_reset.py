@@ -92,7 +92,7 @@ def request_reset(email: str, locale: str | None) -> None:
     mail.queue_mail(
         "password_reset",
         user.email,
-        user.locale or locale,
+        locale or user.locale,
         "password_reset",
         user=user,
         url=url,
