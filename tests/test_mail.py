@@ -46,6 +46,10 @@ class Inbox:
         self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if any(rcpt.startswith("refused@") for rcpt in envelope.rcpt_tos):
+            return "550 5.1.1 No such mailbox"
+        if any(rcpt.startswith("later@") for rcpt in envelope.rcpt_tos):
+            return "451 4.3.0 Try again later"
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(message)
@@ -336,6 +340,27 @@ def test_a_message_whose_task_was_lost_is_sent_by_the_sweeper(
     assert message["Subject"] == "Lost and found"
     _poll(lambda: db.session.get(OutgoingMail, lost.id, populate_existing=True).state == "sent")
     assert mail.resend_lost() == 0
+
+
+def test_a_refusal_fails_the_message_and_try_later_is_retried(app_mail: Flask) -> None:
+    ids = {}
+    for address in ("refused@example.kz", "later@example.kz"):
+        ids[address] = mail.queue_mail(
+            "test", address, "en", "staff_document",
+            document=make_document(f"For {address}", public=False), step="check",
+            url="http://localhost/staff/review/",
+        )  # fmt: skip
+    db.session.commit()  # the tasks are sent now
+
+    def row(address: str) -> OutgoingMail:
+        return db.session.get(OutgoingMail, ids[address], populate_existing=True)
+
+    _poll(lambda: row("refused@example.kz").state == "failed")
+    assert row("refused@example.kz").error.startswith("550")
+    # 4xx: given back to the queue with the reason; the task tries again (30 s, then more).
+    _poll(lambda: row("later@example.kz").attempts >= 1 and row("later@example.kz").error != "")
+    later = row("later@example.kz")
+    assert later.state == "queued" and later.error.startswith("451")
 
 
 # --- without SMTP: nothing breaks ----------------------------------------------------------------

@@ -161,25 +161,44 @@ def deliver(mail_id: int) -> str:
     message = db.session.get(OutgoingMail, mail_id)
     try:
         _send(_build(message))
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-        release(mail_id, f"{type(exc).__name__}: {exc}", final=False)
-        raise TransientMailError(str(exc)) from exc
-    except smtplib.SMTPResponseException as exc:
-        transient = 400 <= exc.smtp_code < 500
-        release(mail_id, f"{exc.smtp_code} {exc.smtp_error!r}", final=not transient)
+    except Exception as exc:
+        # smtplib's errors are OSErrors too: decide by what the server said, most specific first.
+        transient, reason = _classify(exc)
+        release(mail_id, reason, final=not transient)
         if transient:
-            raise TransientMailError(str(exc)) from exc
-        log.warning("mail %s refused by the server: %s", mail_id, exc)
-        return "failed"
-    except (smtplib.SMTPException, ValueError) as exc:  # refused recipients, a bad address
-        release(mail_id, f"{type(exc).__name__}: {exc}", final=True)
-        log.warning("mail %s could not be sent: %s", mail_id, exc)
+            raise TransientMailError(reason) from exc
+        log.warning("mail %s could not be sent: %s", mail_id, reason)
         return "failed"
     message.state, message.sent_at, message.error = "sent", utcnow(), ""
     if message.kind == "password_reset":
         message.body_text = message.body_html = ""  # the link is a key: keep no copy of it
     db.session.commit()
     return "sent"
+
+
+def _classify(exc: Exception) -> tuple[bool, str]:
+    """Whether a send error may pass (retry), and the reason kept on the row.
+
+    4xx answers (greylisting, a full queue), a lost or refused connection, a timeout: retry.
+    5xx answers, refused recipients that are all 5xx, a bad address, anything else (a bug,
+    logged with its traceback): fail for good, with the reason.
+    """
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code, text = exc.smtp_code, exc.smtp_error
+        text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        return 400 <= code < 500, f"{code} {text}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in exc.recipients.values()]
+        return all(400 <= code < 500 for code in codes), f"recipients refused: {exc.recipients}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True, f"disconnected: {exc}"
+    if isinstance(exc, smtplib.SMTPException):  # no STARTTLS, no AUTH the server accepts...
+        return False, f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError):  # connection refused, timeout, TLS handshake
+        return True, f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, ValueError):
+        log.error("unexpected error while sending mail", exc_info=exc)
+    return False, f"{type(exc).__name__}: {exc}"
 
 
 def _build(message: OutgoingMail) -> Message:
