@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, request
-from flask_babel import get_locale
 
 from mura.app.core import links
 from mura.app.extensions import csrf
@@ -21,11 +20,13 @@ def endpoint() -> Response:
     """Answer one OAI-PMH request; errors are OAI error elements in a 200 response."""
     args = request.form if request.method == "POST" else request.args
     settings = oai.Settings.from_config(current_app.config, links.external_url("oai.endpoint"))
-    # The library's own name and address (admin screen "Library"), before MURA_OAI_*: the name
-    # in the interface language asked for (harvesters ask none: the default, Kazakh).
+    # The library's own name and address (admin screen "Library"), before MURA_OAI_*. The name
+    # in the default interface language (Kazakh), whoever asks: a harvester keeps one name, and
+    # a shared cache may hand this XML to anyone (it does not vary by language, as pages do).
     info = library.current()
     if info.has_name:
-        settings = replace(settings, repository_name=info.name(str(get_locale())))
+        default = current_app.config["BABEL_DEFAULT_LOCALE"]
+        settings = replace(settings, repository_name=info.name(default))
     if info.email:
         settings = replace(settings, admin_email=info.email)
     body = oai.respond(
