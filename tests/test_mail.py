@@ -366,6 +366,21 @@ def test_a_refusal_fails_the_message_and_try_later_is_retried(app_mail: Flask) -
     assert later.state == "queued" and later.error.startswith("451")
 
 
+def test_an_administrator_sends_a_test_message_and_sees_it_sent(
+    app_mail: Flask, inbox: Inbox
+) -> None:
+    make_user("mail-admin", "admin", email="admin@ulytau.example.kz")
+    admin = logged_in(app_mail, "mail-admin")
+    flask_babel.refresh()
+    page = admin.get("/admin/library?lang=en").get_data(as_text=True)
+    assert 'data-configured="1"' in page and 'id="test-mail"' in page
+    assert admin.post("/admin/library/test-mail").status_code == 302
+    [message] = inbox.wait_for("admin@ulytau.example.kz")
+    assert message["Subject"] == "Test message from Mura"
+    sent = re.compile(r'data-state="sent"><td>[^<]*</td><td>admin@ulytau\.example\.kz<')
+    _poll(lambda: sent.search(admin.get("/admin/library").get_data(as_text=True)) is not None)
+
+
 # --- without SMTP: nothing breaks ----------------------------------------------------------------
 
 

@@ -288,3 +288,12 @@ def resend_lost(limit: int = 200) -> int:
     for mail_id in ids:
         send_now(task_names.SEND_MAIL, mail_id)
     return len(ids)
+
+
+def recent(limit: int = 10) -> list[OutgoingMail]:
+    """The last messages, newest first (the Library screen: did the mail go out, and if not why)."""
+    from sqlalchemy import select
+
+    return list(
+        db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id.desc()).limit(limit))
+    )

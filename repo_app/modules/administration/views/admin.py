@@ -233,8 +233,32 @@ def library_settings() -> ResponseReturnValue:
     status = 400 if request.method == "POST" else 200
     return render_template(
         "admin/library.html", form=form, mail_configured=mail.configured(),
-        mail_sender=mail.sender(),
+        mail_sender=mail.sender(), recent_mail=mail.recent(), confirm=ConfirmForm(),
     ), status  # fmt: skip
+
+
+@bp.route("/library/test-mail", methods=["POST"])
+def test_mail() -> ResponseReturnValue:
+    """Send a test message to the administrator's own address: is SMTP set up right?"""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    user: User = current_user._get_current_object()
+    if not mail.configured():
+        flash(_("Mail is not configured (MURA_SMTP_HOST): no notice is sent until it is."))
+    elif not user.email:
+        flash(_("Your account has no e-mail address: add one on your user screen first."))
+    else:
+        mail.queue_mail("test", user.email, str(get_locale()), "test", user=user)
+        audit.record("library.test_mail", "library", None, to=user.email)
+        db.session.commit()
+        flash(
+            _(
+                "A test message to %(address)s is queued; a worker sends it. If it does not "
+                "arrive, Admin → Library lists the last messages with their errors.",
+                address=user.email,
+            )
+        )
+    return redirect(url_for(".library_settings"))
 
 
 # --- audit log -----------------------------------------------------------------------------------
