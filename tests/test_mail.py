@@ -28,7 +28,15 @@ from mura.app.modules.administration import mail
 from mura.app.modules.digitization import workflow
 from tests.auth_helpers import PASSWORD, english, logged_in, make_user
 from tests.catalogue_helpers import make_document, oai_schema
-from tests.conftest import Stack, _stack_env, make_app
+from tests.conftest import (
+    Stack,
+    _drop_database,
+    _embedded,
+    _production,
+    _stack_env,
+    make_app,
+    release_redis_db,
+)
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 NAMES = {"kk": "Ұлытау облыстық кітапханасы", "ru": "Улытауская областная библиотека",
@@ -85,12 +93,18 @@ def inbox() -> Iterator[Inbox]:
         controller.stop()
 
 
-@pytest.fixture(scope="module")
-def mail_stack(inbox: Inbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """An installation (SQLite, embedded broker) whose worker sends mail to :func:`inbox`."""
-    home = tmp_path_factory.mktemp("mail-stack")
+@pytest.fixture(scope="module", params=["embedded", "production"])
+def mail_stack(
+    request: pytest.FixtureRequest, inbox: Inbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """An installation whose worker sends mail to :func:`inbox`: SQLite and the embedded broker,
+    or PostgreSQL and Redis (as conftest's ``stack``)."""
+    home = tmp_path_factory.mktemp(f"mail-stack-{request.param}")
+    kind = {"embedded": _embedded, "production": _production}[request.param](home)
+    pg_db = kind.pop("_PG_DB", None)
     # Strings, as the environment gives them (the in-process app reads the same values).
     config = {
+        **kind,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(inbox.port),
         "SMTP_STARTTLS": "false",
@@ -98,7 +112,8 @@ def mail_stack(inbox: Inbox, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "PUBLIC_BASE_URL": "http://localhost",
         "PASSWORD_RESET_LIMIT": "100 per hour",
     }
-    running = Stack("mail", home, _stack_env(home, config), config)
+    inbox.messages.clear()  # the same addresses are used again by each kind of stack
+    running = Stack(request.param, home, _stack_env(home, config), config)
     running.mura("db", "upgrade")
     running.start_worker(concurrency=1)
     try:
@@ -108,6 +123,10 @@ def mail_stack(inbox: Inbox, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         if running._app is not None:
             with running._app.app_context():
                 db.engine.dispose()
+        if pg_db:
+            _drop_database(pg_db)
+        if request.param == "production":
+            release_redis_db(kind["BROKER_URL"])
 
 
 @pytest.fixture
