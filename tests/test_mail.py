@@ -243,6 +243,29 @@ def test_staff_are_told_of_new_requests_and_of_documents_to_approve(
     assert inbox.to("quiet@ulytau.example.kz") == []
 
 
+def test_staff_are_told_when_ocr_is_done_from_outside_a_request(
+    app_mail: Flask, inbox: Inbox
+) -> None:
+    """The worker moves a document to "OCR done": no request there to build the link on."""
+    from flask import has_request_context
+
+    make_user("check-staff", "staff", email="check@ulytau.example.kz", notify_by_email=True)
+    document = make_document("Қазақ әдебиеті, 1958", public=False)
+    document.status = "scanned"
+    db.session.commit()
+    app_mail.config["REVIEW_REQUIRED"] = True
+    try:
+        assert not has_request_context()
+        assert workflow.ocr_finished(db.session.get(Document, document.id)) == "ocr_done"
+        db.session.commit()  # as the assembly task does
+    finally:
+        app_mail.config["REVIEW_REQUIRED"] = False
+    [message] = inbox.wait_for("check@ulytau.example.kz")
+    assert message["Subject"] == "A document waits for your check"
+    body = _body(message)
+    assert "Қазақ әдебиеті, 1958" in body and "http://localhost/staff/review/" in body
+
+
 def test_password_reset_by_mail_end_to_end(app_mail: Flask, inbox: Inbox) -> None:
     user = make_user("reset-me", "staff", email="Reset.Me@ulytau.example.kz")
     client = english(app_mail.test_client())
