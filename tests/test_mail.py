@@ -416,6 +416,7 @@ def test_an_administrator_sends_a_test_message_and_sees_it_sent(
     flask_babel.refresh()
     page = admin.get("/admin/library?lang=en").get_data(as_text=True)
     assert 'data-configured="1"' in page and 'id="test-mail"' in page
+    assert 'id="mail-no-base-url"' not in page  # the stack sets MURA_PUBLIC_BASE_URL
     assert admin.post("/admin/library/test-mail").status_code == 302
     [message] = inbox.wait_for("admin@ulytau.example.kz")
     assert message["Subject"] == "Test message from Mura"
