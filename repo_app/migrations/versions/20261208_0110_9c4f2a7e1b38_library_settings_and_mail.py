@@ -1,7 +1,7 @@
 """library settings (name, address, contacts), outgoing mail, users' e-mail and language
 
 Revision ID: 9c4f2a7e1b38
-Revises: 5b9e3d7a4c18
+Revises: 4827af9a1f4e
 Create Date: 2026-12-08 01:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '9c4f2a7e1b38'
-down_revision = '5b9e3d7a4c18'
+down_revision = '4827af9a1f4e'
 branch_labels = None
 depends_on = None
 
