@@ -127,6 +127,40 @@ PUBLIC_BASE_URL = ""
 #: host plus localhost and 127.0.0.1 (health checks on the machine itself); both empty: any.
 TRUSTED_HOSTS: list[str] | str | None = None
 
+# --- the library itself (docs/deployment.md) ---
+#: The library's name in each interface language, its address, contact e-mail and phone: the
+#: defaults of what administrators set at /admin/library or with `mura settings set` (stored in
+#: the database, which wins). Shown in every page's header, title and footer, OAI-PMH Identify
+#: (repositoryName, adminEmail), IIIF manifests and the annual report. No name: "Mura".
+LIBRARY_NAME_KK = ""
+LIBRARY_NAME_RU = ""
+LIBRARY_NAME_EN = ""
+LIBRARY_ADDRESS = ""
+LIBRARY_EMAIL = ""
+LIBRARY_PHONE = ""
+
+# --- mail (docs/deployment.md) ---
+#: The SMTP server Mura sends through; empty: no mail (readers are not offered it, staff are
+#: told mail is not configured, "forgot password" is hidden). Port 0: 465 with SMTP_SSL, else
+#: 587 with SMTP_STARTTLS, else 25. User and password only if the server wants a login.
+SMTP_HOST = ""
+SMTP_PORT = 0
+SMTP_USER = ""
+SMTP_PASSWORD = ""
+#: STARTTLS after connecting (port 587), or TLS from the first byte (SMTP_SSL, port 465).
+SMTP_STARTTLS = True
+SMTP_SSL = False
+SMTP_TIMEOUT_S = 30
+#: The sender of every message, e.g. "Ulytau library <e-lib@library.kz>"; empty: the
+#: library's e-mail (LIBRARY_EMAIL or the admin screen's).
+MAIL_FROM = ""
+#: A password-reset link works once, for this many minutes.
+PASSWORD_RESET_MINUTES = 60
+#: "Forgot password" requests per client address; and reset mails one address may receive
+#: per hour (more requests are answered the same, and send nothing).
+PASSWORD_RESET_LIMIT = "5 per hour"
+PASSWORD_RESET_MAILS_PER_HOUR = 3
+
 # --- the document workflow (repo_app/modules/digitization/workflow.py) ---
 #: A document's OCR is checked by staff of its branch and approved by a reviewer before the
 #: public sees it. False: a document is published as soon as its OCR is done (a one-person

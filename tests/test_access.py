@@ -40,6 +40,8 @@ PUBLIC = {
     "oai.endpoint",
     "auth.login",
     "auth.logout",
+    "auth.forgot",  # "forgot password" and the reset link (tests/test_mail.py)
+    "auth.reset_password",
     # the reader and IIIF (each checks that the document is public), readers' copy requests
     "reader.read",
     "reader.recent",

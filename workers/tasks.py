@@ -288,7 +288,10 @@ def restamp_pdf(self, document_id: int) -> str:
 @shared_task(name=task_names.SWEEP)
 def sweep() -> dict[str, int]:
     """Periodic: send again what a broker lost (``digitization.jobs.sweep``)."""
+    from mura.app.modules.administration import mail
+
     report = jobs.sweep()
+    report["mail_resent"] = mail.resend_lost()
     if any(report.values()):
         log.info("sweep: %s", report)
     return report
@@ -304,9 +307,14 @@ def check_rights(today: str | None = None) -> dict:
     """
     from datetime import date
 
+    from mura.app.modules.discovery import copy_requests
     from mura.app.modules.rights.check import run_rights_check
 
-    return run_rights_check(date.fromisoformat(today) if today else None)
+    report = run_rights_check(date.fromisoformat(today) if today else None)
+    # Requests whose copy became public meanwhile (approved, a contract signed) are answered,
+    # and their readers mailed, even if nobody looks at them (docs/discovery.md).
+    report["copy_requests_published"] = copy_requests.refresh_open()
+    return report
 
 
 @shared_task(name=task_names.FIXITY_CHECK)
@@ -321,3 +329,24 @@ def fixity_check() -> dict:
     summary = report.as_dict()
     summary["problems"] = len(report.problems)
     return summary
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8, name=task_names.SEND_MAIL)
+def send_mail(self, mail_id: int) -> str:
+    """Send one kept message through SMTP (``administration.mail.deliver``).
+
+    Idempotent: the row is claimed first, so a second delivery of the task sends nothing. An
+    SMTP server that is away or says "try later" (4xx) is tried again with a growing delay
+    (about two hours in all); after the last try the message is marked failed.
+    """
+    from mura.app.modules.administration import mail
+
+    try:
+        return mail.deliver(mail_id)
+    except mail.TransientMailError as exc:
+        if self.request.retries >= self.max_retries:
+            mail.release(
+                mail_id, f"gave up after {self.request.retries + 1} tries: {exc}", final=True
+            )
+            return "failed"
+        raise self.retry(countdown=min(30 * 2**self.request.retries, 1800), exc=exc) from exc

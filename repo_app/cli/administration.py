@@ -42,12 +42,20 @@ def users() -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--branch", "branch_code", help="Code of the user's branch (required for staff).")
 @click.option("--name", "display_name", default="", help="Full name shown in the interface.")
+@click.option("--email", default="", help="For password resets and notices of waiting work.")
+@click.option("--notify", is_flag=True, help="E-mail the user when work waits for them.")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (one line)."
 )
 @with_appcontext
 def users_create(
-    username: str, role: str, branch_code: str | None, display_name: str, password_stdin: bool
+    username: str,
+    role: str,
+    branch_code: str | None,
+    display_name: str,
+    email: str,
+    notify: bool,
+    password_stdin: bool,
 ) -> None:
     """Create an account; without --password-stdin a password is generated and printed.
 
@@ -65,8 +73,9 @@ def users_create(
     try:
         with _cli_locale():
             user, generated = accounts.create_user(
-                username, role, branch, password=password, display_name=display_name
-            )
+                username, role, branch, password=password, display_name=display_name,
+                email=email, notify_by_email=notify,
+            )  # fmt: skip
     except accounts.AccountError as exc:
         raise click.UsageError(exc.message) from exc
     click.echo(f"user {user.username} ({user.role}) created")
@@ -213,3 +222,48 @@ def report_command(year: int, branch: str, fmt: str, output: Path | None) -> Non
         output.write_bytes(data)
     else:
         click.echo(data, nl=False)  # bytes go to the binary stream as they are
+
+
+# --- the library's own name and contacts (docs/deployment.md) ---------------------------------
+
+
+@cli.group()
+def settings() -> None:
+    """The library's name (kk/ru/en), address, contact e-mail and phone."""
+
+
+@settings.command("show")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with every key.")
+@with_appcontext
+def settings_show(as_json: bool) -> None:
+    """Print each setting, and where it comes from (database, environment, none)."""
+    from dataclasses import asdict
+
+    from mura.app.modules.administration import library, mail
+
+    upgrade_database()
+    info, stored, defaults = library.load(), library.stored(), library.defaults()
+    if as_json:
+        _echo_json({**asdict(info), "mail_configured": mail.configured()})
+        return
+    for key in library.KEYS:
+        source = "database" if key in stored else "config" if defaults[key] else "unset"
+        click.echo(f"{key:<8} {getattr(info, key) or '-'}  ({source})")
+    click.echo(f"mail     {'configured, from ' + mail.sender() if mail.configured() else 'off'}")
+
+
+@settings.command("set")
+@click.argument("key")
+@click.argument("value")
+@with_appcontext
+def settings_set(key: str, value: str) -> None:
+    """Set one value (KEY: name_kk, name_ru, name_en, address, email, phone; "" clears it)."""
+    from mura.app.modules.administration import library
+
+    upgrade_database()
+    try:
+        with _cli_locale():
+            changed = library.update({key: value})
+    except library.SettingsError as exc:
+        raise click.UsageError(exc.message) from exc
+    click.echo(f"{key} set" if changed else f"{key} unchanged")

@@ -16,6 +16,7 @@ SWEEP = "mura.workers.tasks.sweep"
 CHECK_RIGHTS = "mura.workers.tasks.check_rights"
 FIXITY_CHECK = "mura.workers.tasks.fixity_check"
 RESTAMP_PDF = "mura.workers.tasks.restamp_pdf"
+SEND_MAIL = "mura.workers.tasks.send_mail"
 
 #: Queues by kind of work: OCR spreads over every worker; one process should consume `index`.
 QUEUES = ("ocr", "pdf", "index", "mura")
@@ -29,4 +30,5 @@ QUEUE_OF = {
     CHECK_RIGHTS: "mura",
     FIXITY_CHECK: "mura",
     RESTAMP_PDF: "pdf",
+    SEND_MAIL: "mura",
 }

@@ -18,6 +18,7 @@ from mura.app.models.rights import (
     RightsHolder,
 )
 from mura.app.models.scan_job import JOB_STATES, ScanJob
+from mura.app.models.settings import MAIL_STATES, LibrarySetting, OutgoingMail
 from mura.app.models.stored_file import StoredFile
 from mura.app.models.tombstone import OaiTombstone
 from mura.app.models.user import ROLES, Branch, User
@@ -59,4 +60,8 @@ __all__ = [
     "ARTICLE_TYPES",
     "SOURCE_TYPES",
     "ArticleRegion",
+    # the library's name and contacts, outgoing mail (docs/deployment.md)
+    "MAIL_STATES",
+    "LibrarySetting",
+    "OutgoingMail",
 ]

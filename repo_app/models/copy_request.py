@@ -20,7 +20,8 @@ class CopyRequest(db.Model):
     """What a reader asked for, who they are, and where the request stands.
 
     The reader follows the request on a status page addressed by :attr:`token` (unguessable);
-    no email is sent by Mura. The reader's name and email are for staff only.
+    with mail configured, the link is also mailed once the copy is online (modules/discovery/
+    copy_requests.py). The reader's name and email are for staff only.
     """
 
     __tablename__ = "copy_requests"

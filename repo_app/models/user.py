@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mura.app.extensions import db
@@ -64,6 +64,12 @@ class User(db.Model):
     #: Part of the id kept in the session cookie; replacing it ends every session of the user
     #: (the cookie is signed, not stored, so this is how a reset or deactivation logs out).
     session_token: Mapped[str] = mapped_column(String(64))
+    #: Where Mura writes to the user (password reset, work waiting); empty: no mail.
+    email: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    #: The user asked to be told by e-mail when work waits for them (review, copy requests).
+    notify_by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The interface language of the user's last login: the language of the mail they get.
+    locale: Mapped[str] = mapped_column(String(10), default="", server_default="")
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 

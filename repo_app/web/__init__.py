@@ -56,8 +56,14 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict:
+        from mura.app.modules.administration import library
+
+        locale = str(get_locale())
         return {
-            "current_locale": str(get_locale()),
+            "current_locale": locale,
+            # The library's name and contacts (admin screen, `mura settings`): header, footer.
+            "library": library.current(),
+            "site_name": library.site_name(locale),
             "languages": app.config["LANGUAGES"],
             "url_with_lang": url_with_lang,
             "language_name": languages.language_name,  # the one table: core/languages.py

@@ -180,6 +180,8 @@ def create_user(
     password: str | None = None,
     display_name: str = "",
     actor: User | None = None,
+    email: str = "",
+    notify_by_email: bool = False,
 ) -> tuple[User, str | None]:
     """Create an account. Commits.
 
@@ -190,6 +192,8 @@ def create_user(
         password: the chosen password; None generates one that must be changed at first login.
         display_name: the name shown in the interface.
         actor: who creates it (default: the logged-in user).
+        email: where Mura writes to the user (password reset, notices); may be empty.
+        notify_by_email: whether the user is told by e-mail when work waits.
 
     Returns:
         The user, and the generated password (None when one was given).
@@ -203,6 +207,7 @@ def create_user(
     if get_user(name) is not None:
         raise AccountError(_("That user name is taken."), "username")
     _check_role(role, branch)
+    email = clean_email(email)
     generated = None
     if password is None:
         password = generated = generate_password()
@@ -215,6 +220,8 @@ def create_user(
         branch=branch,
         active=True,
         password_hash="",
+        email=email,
+        notify_by_email=notify_by_email,
     )
     set_password(user, password, temporary=generated is not None)
     if generated is not None:
@@ -234,6 +241,29 @@ def create_user(
     return user, generated
 
 
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_email(email: str, user_id: int | None = None) -> str:
+    """A user's e-mail as stored (trimmed; empty allowed).
+
+    Raises:
+        AccountError: Not an address, or one another account has (a reset link must go
+            to exactly one account).
+    """
+    email = (email or "").strip()
+    if not email:
+        return ""
+    if len(email) > 300 or not _EMAIL_RE.match(email):
+        raise AccountError(_("This is not an e-mail address."), "email")
+    taken = select(User.id).where(func.lower(User.email) == email.lower())
+    if user_id is not None:
+        taken = taken.where(User.id != user_id)
+    if db.session.scalar(taken.limit(1)) is not None:
+        raise AccountError(_("Another account has this e-mail address."), "email")
+    return email
+
+
 def _check_role(role: str, branch: Branch | None) -> None:
     if role not in ROLES:
         raise AccountError(_("Unknown role “%(role)s”.", role=role), "role")
@@ -249,6 +279,8 @@ def update_user(
     active: bool,
     display_name: str,
     actor: User | None = None,
+    email: str | None = None,
+    notify_by_email: bool | None = None,
 ) -> dict[str, list]:
     """Change an account's role, branch, state or name. Commits; returns what changed.
 
@@ -263,18 +295,23 @@ def update_user(
         "branch": branch.code if branch else None,
         "active": active,
         "display_name": " ".join(display_name.split()),
+        "email": user.email if email is None else clean_email(email, user.id),
+        "notify_by_email": user.notify_by_email if notify_by_email is None else notify_by_email,
     }
     current = {
         "role": user.role,
         "branch": user.branch.code if user.branch else None,
         "active": user.active,
         "display_name": user.display_name,
+        "email": user.email,
+        "notify_by_email": user.notify_by_email,
     }
     changed = {k: [current[k], v] for k, v in wanted.items() if current[k] != v}
     if not changed:
         return changed
     user.role, user.branch, user.active = role, branch, active
     user.display_name = wanted["display_name"]
+    user.email, user.notify_by_email = wanted["email"], wanted["notify_by_email"]
     if not active:
         user.session_token = new_session_token()  # logged out everywhere at once
     audit.record("user.update", "user", user.id, actor=actor, username=user.username, **changed)
@@ -303,14 +340,18 @@ def user_summary(user: User) -> dict:
         "branch": user.branch.code if user.branch else None,
         "active": user.active,
         "must_change_password": user.must_change_password,
+        "email": user.email,
+        "notify_by_email": user.notify_by_email,
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
         "created_at": user.created_at.isoformat(),
     }
 
 
-def record_login(user: User) -> None:
-    """Note a successful login (audit and last login time). Commits."""
+def record_login(user: User, locale: str = "") -> None:
+    """Note a successful login (audit, time, language: the language of the user's mail). Commits."""
     user.last_login_at = utcnow()
+    if locale:
+        user.locale = locale[:10]
     audit.record("auth.login", "user", user.id, actor=user)
     db.session.commit()
 

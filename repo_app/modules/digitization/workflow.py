@@ -43,7 +43,7 @@ from mura.app.extensions import db
 from mura.app.models import Branch, Document, ScanJob, User
 from mura.app.models.base import utcnow
 from mura.app.models.document import WORKFLOW_STATES
-from mura.app.modules.administration import audit
+from mura.app.modules.administration import audit, notify
 from mura.app.modules.rights import visibility
 
 REINDEX_TASK = task_names.REINDEX_DOCUMENT
@@ -159,11 +159,32 @@ def ocr_finished(document: Document) -> str:
     if review_required() and not document.skip_review:
         document.status = "ocr_done"
         audit.record("document.ocr_done", "document", document.id, via="worker")
+        _tell_staff(document, "check")
     else:
         document.status = "published"
         document.published_at, document.published_by_id = utcnow(), None
         audit.record("document.publish", "document", document.id, via="worker", review=False)
     return document.status
+
+
+def _tell_staff(document: Document, step: str) -> None:
+    """Mail who acts next and asked to be told: the branch's staff to check, reviewers to approve.
+
+    Queued in the caller's transaction (sent once it commits); a failure to queue never stops
+    the move itself.
+    """
+    from mura.app.modules.administration import mail
+
+    roles = ("staff", "admin") if step == "check" else ("reviewer", "admin")
+    branch_id = branch_id_of(document) if step == "check" else None
+    try:
+        users = notify.recipients(roles, branch_id)
+        notify.notify(
+            users, f"staff.{step}", "staff_document", document=document, step=step,
+            url=mail.link("staff_review.queue"),
+        )  # fmt: skip
+    except Exception:  # mail is a courtesy: the document moves on whatever happens here
+        current_app.logger.exception("could not queue the staff mail of document %s", document.id)
 
 
 def submit(document: Document, user: User) -> None:
@@ -180,6 +201,7 @@ def submit(document: Document, user: User) -> None:
     again = document.status == "returned"
     _move(document, ("ocr_done", "returned"), "reviewed", checked_by_id=user.id)
     audit.record("document.submit", "document", document.id, actor=user, resubmitted=again)
+    _tell_staff(document, "approve")
     db.session.commit()
 
 

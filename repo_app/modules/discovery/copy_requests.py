@@ -1,13 +1,15 @@
 """Readers ask for a digital copy of an item not digitized yet; staff answer by scanning it.
 
 The flow: a reader fills in the public form (an item of the catalogue, or a description in their
-own words) and keeps the link to the request's status page, addressed by an unguessable token
-(Mura sends no email). Staff see the queue, accept or decline (with a note the reader sees),
-match the request to a catalogue record, and start the scan from it: the upload form opens with
-the record chosen, so the new document is linked to the record. When a document of that record
-(or the document staff linked by hand) is published, the request becomes ``published`` and the
-status page shows the link — checked whenever the request is looked at, so nothing needs to hook
-into the OCR jobs.
+own words) and keeps the link to the request's status page, addressed by an unguessable token (and,
+when mail is configured, gets an e-mail when the copy is published). Staff see the queue, accept or
+decline (with a note the reader sees), match the request to a catalogue record, and start the scan
+from it: the upload form opens with the record chosen, so the new document is linked to the record.
+When a document of that record (or the document staff linked by hand) is published, the request
+becomes ``published`` and the status page shows the link — checked whenever the request is looked
+at, so nothing needs to hook into the OCR jobs. That moment also mails the reader the link (once:
+the status changes once), in the language they asked in; staff who asked for it are told of each
+new request.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import func, select
 from mura.app.extensions import db
 from mura.app.models import REQUEST_STATUSES, CatalogueRecord, CopyRequest, Document, User
 from mura.app.models.base import utcnow
-from mura.app.modules.administration import audit
+from mura.app.modules.administration import audit, mail, notify
 from mura.app.modules.rights import visibility
 
 #: Statuses staff may set by hand (``published`` follows from the document).
@@ -77,6 +79,11 @@ def create_request(data: NewRequest) -> CopyRequest:
         token=secrets.token_urlsafe(24),
     )
     db.session.add(request)
+    db.session.flush()
+    notify.notify(
+        notify.recipients(("staff", "admin")), "staff.copy_request", "staff_copy_request",
+        req=request, url=mail.link("staff_requests.show", request_id=request.id),
+    )  # fmt: skip
     db.session.commit()
     return request
 
@@ -141,8 +148,38 @@ def refresh(request: CopyRequest) -> bool:
     request.document_id = document.id
     request.status = "published"
     request.published_at = utcnow()
+    _mail_reader(request, document)
     db.session.commit()
     return True
+
+
+def _mail_reader(request: CopyRequest, document: Document) -> None:
+    """Send the reader the link to the published copy (and to the status page, kept too)."""
+    if not request.reader_email:
+        return
+    mail.queue_mail(
+        "copy_request.published", request.reader_email, request.locale, "copy_request_published",
+        req=request, document=document,
+        read_url=mail.link("reader.read", document_id=document.id),
+        status_url=mail.link("requests.status", token=request.token),
+    )  # fmt: skip
+
+
+def refresh_open(limit: int = 500) -> int:
+    """Refresh the open requests that have a record or a document (the periodic rights check).
+
+    Bounded: the oldest ``limit`` of them per round. Returns how many became published.
+    """
+    query = (
+        select(CopyRequest)
+        .where(
+            CopyRequest.status.in_(OPEN_STATUSES),
+            CopyRequest.record_id.is_not(None) | CopyRequest.document_id.is_not(None),
+        )
+        .order_by(CopyRequest.id)
+        .limit(limit)
+    )
+    return sum(refresh(request) for request in list(db.session.scalars(query)))
 
 
 def set_status(request: CopyRequest, status: str, note: str | None, actor: User | None) -> None:

@@ -22,12 +22,13 @@ from wtforms.fields.choices import SelectChoice
 
 from mura.app.extensions import db
 from mura.app.models import Branch, User
-from mura.app.modules.administration import accounts, audit
+from mura.app.modules.administration import accounts, audit, library, mail
 from mura.app.modules.administration.views.forms import (
     ROLE_LABELS,
     AuditSearchForm,
     BranchForm,
     ConfirmForm,
+    LibraryForm,
     UserCreateForm,
     UserEditForm,
 )
@@ -83,13 +84,18 @@ def new_user() -> ResponseReturnValue:
                 form.role.data,
                 _chosen_branch(form),
                 display_name=form.display_name.data or "",
+                email=form.email.data or "",
+                notify_by_email=bool(form.notify_by_email.data),
             )
         except accounts.AccountError as exc:
             _form_error(form, exc, "username")
         else:
             return render_template("admin/password_shown.html", user=user, password=password)
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/user_form.html", form=form, user=None, roles=ROLE_LABELS), status
+    return render_template(
+        "admin/user_form.html", form=form, user=None, roles=ROLE_LABELS,
+        mail_configured=mail.configured(),
+    ), status  # fmt: skip
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -103,6 +109,8 @@ def edit_user(user_id: int) -> ResponseReturnValue:
         form.role.data = user.role
         form.branch.data = user.branch.code if user.branch else ""
         form.active.data = user.active
+        form.email.data = user.email
+        form.notify_by_email.data = user.notify_by_email
     if form.validate_on_submit():
         try:
             changed = accounts.update_user(
@@ -111,6 +119,8 @@ def edit_user(user_id: int) -> ResponseReturnValue:
                 branch=_chosen_branch(form),
                 active=bool(form.active.data),
                 display_name=form.display_name.data or "",
+                email=form.email.data or "",
+                notify_by_email=bool(form.notify_by_email.data),
             )
         except accounts.AccountError as exc:
             _form_error(form, exc, "role")
@@ -120,7 +130,12 @@ def edit_user(user_id: int) -> ResponseReturnValue:
             return redirect(url_for(".users"))
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "admin/user_form.html", form=form, user=user, roles=ROLE_LABELS, confirm=ConfirmForm()
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        roles=ROLE_LABELS,
+        confirm=ConfirmForm(),
+        mail_configured=mail.configured(),
     ), status
 
 
@@ -192,6 +207,58 @@ def edit_branch(branch_id: int) -> ResponseReturnValue:
             return redirect(url_for(".branches"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/branch_form.html", form=form, branch=branch), status
+
+
+# --- the library itself ----------------------------------------------------------------------
+
+
+@bp.route("/library", methods=["GET", "POST"])
+def library_settings() -> ResponseReturnValue:
+    """The library's name in kk/ru/en, address and contacts: header, footer, OAI-PMH, IIIF."""
+    form = LibraryForm()
+    if request.method == "GET":
+        info = library.load()
+        for key in library.KEYS:
+            getattr(form, key).data = getattr(info, key)
+    if form.validate_on_submit():
+        try:
+            changed = library.update({key: getattr(form, key).data or "" for key in library.KEYS})
+        except library.SettingsError as exc:
+            db.session.rollback()
+            target = getattr(form, exc.field or "", None) or form.name_kk
+            target.errors = [*target.errors, exc.message]
+        else:
+            flash(_("The library's settings are saved.") if changed else _("Nothing changed."))
+            return redirect(url_for(".library_settings"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "admin/library.html", form=form, mail_configured=mail.configured(),
+        mail_sender=mail.sender(), recent_mail=mail.recent(), confirm=ConfirmForm(),
+    ), status  # fmt: skip
+
+
+@bp.route("/library/test-mail", methods=["POST"])
+def test_mail() -> ResponseReturnValue:
+    """Send a test message to the administrator's own address: is SMTP set up right?"""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    user: User = current_user._get_current_object()
+    if not mail.configured():
+        flash(_("Mail is not configured (MURA_SMTP_HOST): no notice is sent until it is."))
+    elif not user.email:
+        flash(_("Your account has no e-mail address: add one on your user screen first."))
+    else:
+        mail.queue_mail("test", user.email, str(get_locale()), "test", user=user)
+        audit.record("library.test_mail", "library", None, to=user.email)
+        db.session.commit()
+        flash(
+            _(
+                "A test message to %(address)s is queued; a worker sends it. If it does not "
+                "arrive, Admin → Library lists the last messages with their errors.",
+                address=user.email,
+            )
+        )
+    return redirect(url_for(".library_settings"))
 
 
 # --- audit log -----------------------------------------------------------------------------------

@@ -21,15 +21,21 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from mura.app.extensions import db
+from mura.app.extensions import db, limiter
 from mura.app.models import User
-from mura.app.modules.administration import accounts, audit, login_throttle
+from mura.app.modules.administration import accounts, audit, login_throttle, mail, password_reset
 from mura.app.modules.administration.views.access import safe_next
-from mura.app.modules.administration.views.auth_forms import LoginForm, PasswordForm
+from mura.app.modules.administration.views.auth_forms import (
+    ForgotForm,
+    LoginForm,
+    PasswordForm,
+    ResetForm,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -61,13 +67,16 @@ def login() -> ResponseReturnValue:
             session.clear()  # nothing of the anonymous session is carried into the logged-in one
             login_user(user)
             session.permanent = True  # idle sessions end after PERMANENT_SESSION_LIFETIME
-            accounts.record_login(user)
+            accounts.record_login(user, str(get_locale()))
             target = safe_next(form.next.data, url_for("staff.jobs"))
             if user.must_change_password:
                 return redirect(url_for(".password", next=target))
             return redirect(target)
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form, insecure=_cookie_will_be_dropped()), status
+    return render_template(
+        "auth/login.html", form=form, insecure=_cookie_will_be_dropped(),
+        mail_configured=mail.configured(),
+    ), status  # fmt: skip
 
 
 def _cookie_will_be_dropped() -> bool:
@@ -159,3 +168,61 @@ def password() -> ResponseReturnValue:
             return redirect(safe_next(form.next.data, url_for("staff.jobs")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status
+
+
+# --- "forgot password": a link by e-mail (administration/password_reset.py) -------------------
+
+
+def _reset_limit() -> str:
+    return current_app.config["PASSWORD_RESET_LIMIT"]
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def forgot() -> ResponseReturnValue:
+    """Ask for a reset link; the answer is the same whether an account has the address."""
+    if not mail.configured():  # nothing to send it with: say who can help instead
+        return render_template("auth/forgot.html", form=None)
+    form = ForgotForm()
+    if form.validate_on_submit():
+        password_reset.request_reset(form.email.data or "", str(get_locale()))
+        flash(
+            _(
+                "If an account has this address, a link to set a new password is on its way. "
+                "It works once, for %(minutes)d minutes.",
+                minutes=current_app.config["PASSWORD_RESET_MINUTES"],
+            )
+        )
+        return redirect(url_for(".login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form), status
+
+
+@bp.route("/login/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def reset_password(token: str) -> ResponseReturnValue:
+    """Choose a new password through the link of a reset mail (once, before it expires)."""
+    try:
+        user = password_reset.user_for_token(token)
+    except password_reset.ResetError as exc:
+        return render_template("auth/reset.html", form=None, error=exc.message), 400
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.reset(token, form.new_password.data or "")
+        except password_reset.ResetError as exc:
+            db.session.rollback()
+            if exc.field is None:
+                return render_template("auth/reset.html", form=None, error=exc.message), 400
+            form.new_password.errors = [*form.new_password.errors, exc.message]
+        else:
+            session.clear()
+            flash(_("Your password was changed. Log in with it."))
+            return redirect(url_for(".login"))
+    status = 400 if request.method == "POST" else 200
+    response = current_app.make_response(
+        (render_template("auth/reset.html", form=form, error=None, user=user), status)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link is a key: never pass it on
+    return response

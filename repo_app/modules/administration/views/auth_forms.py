@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -46,3 +46,31 @@ class PasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     next = HiddenField()
+
+
+class ForgotForm(FlaskForm):
+    """The "forgot password" form: the account's e-mail address."""
+
+    email = EmailField(
+        _l("Your e-mail address"),
+        validators=[DataRequired(), Length(max=300)],
+        render_kw={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class ResetForm(FlaskForm):
+    """A new password, through a reset link."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two new passwords differ.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -31,6 +31,14 @@ class UserEditForm(FlaskForm):
         description=_l("Required for staff: their branch's jobs are shown to them first."),
     )
     active = BooleanField(_l("Active (may log in)"), default=True)
+    email = EmailField(
+        _l("E-mail"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("For a forgotten password and, if chosen below, notices of waiting work."),
+    )
+    notify_by_email = BooleanField(
+        _l("E-mail me when work waits (documents to check or approve, copy requests)")
+    )
 
 
 class UserCreateForm(UserEditForm):
@@ -61,6 +69,21 @@ class BranchForm(FlaskForm):
     name_ru = StringField(_l("Name in Russian"), validators=[Length(max=300)])
     name_en = StringField(_l("Name in English"), validators=[Length(max=300)])
     is_central = BooleanField(_l("Central library"))
+
+
+class LibraryForm(FlaskForm):
+    """The library's name in each language, address and contacts (admin screen "Library")."""
+
+    name_kk = StringField(_l("Name in Kazakh"), validators=[Length(max=300)])
+    name_ru = StringField(_l("Name in Russian"), validators=[Length(max=300)])
+    name_en = StringField(_l("Name in English"), validators=[Length(max=300)])
+    address = TextAreaField(_l("Address"), validators=[Length(max=500)])
+    email = EmailField(
+        _l("Contact e-mail"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("Shown on every page and to OAI-PMH harvesters (adminEmail)."),
+    )
+    phone = StringField(_l("Phone"), validators=[Length(max=60)])
 
 
 class AuditSearchForm(FlaskForm):

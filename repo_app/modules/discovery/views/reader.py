@@ -28,7 +28,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -310,7 +310,13 @@ def _iiif_json(payload: dict, document: Document, *, ld: str) -> Response:
     return _shared_cache(response, document, max_age=300)
 
 
-def _site_name() -> str:
+def _site_name(locale: str | None = None) -> str:
+    """The library's name (admin screen "Library") in ``locale``, else the OAI name, else Mura."""
+    from mura.app.modules.administration import library
+
+    info = library.current()
+    if info.has_name:
+        return info.name(locale or str(get_locale()))
     return current_app.config.get("OAI_REPOSITORY_NAME") or "Mura"
 
 
@@ -331,7 +337,7 @@ def _labels(document: Document) -> dict[str, dict[str, str]]:
                 "pdf": _("PDF with a text layer"),
                 "record": _("The document's page"),
                 "provider": _("Provided by"),
-                "provider_name": _site_name(),
+                "provider_name": _site_name(locale),
             }
     return labels
 

@@ -1,7 +1,8 @@
 """Readers ask for a digital copy of an item not yet digitized, and follow their request.
 
-The status page is addressed by an unguessable token and is the only way back to a request:
-Mura sends no email, so the confirmation tells the reader to keep the link.
+The status page is addressed by an unguessable token. With mail configured the reader also gets
+the link by e-mail once the copy is published; without it, the status page is the only way
+back, and the confirmation tells the reader to keep its address.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from mura.app.extensions import db, limiter
 from mura.app.models import CatalogueRecord
+from mura.app.modules.administration import mail
 from mura.app.modules.discovery import copy_requests
 from mura.app.web.converters import db_int, form_id
 
@@ -96,17 +98,27 @@ def new() -> ResponseReturnValue:
             target = getattr(form, exc.field or "", None) or form.description
             target.errors = [*target.errors, exc.message]
         else:
-            flash(
-                _(
-                    "Your request is saved. Keep the address of this page: it is the only way "
-                    "to follow your request (no email is sent)."
+            if mail.configured():
+                flash(
+                    _(
+                        "Your request is saved. We will send the link to your e-mail address "
+                        "when the copy is online; this page shows where it stands."
+                    )
                 )
-            )
+            else:
+                flash(
+                    _(
+                        "Your request is saved. Keep the address of this page: it is the only "
+                        "way to follow your request (no email is sent)."
+                    )
+                )
             return redirect(url_for("requests.status", token=created.token))
     if record is not None:
         form.record_id.data = str(record.id)
     status = 400 if request.method == "POST" else 200
-    return render_template("public/requests/new.html", form=form, record=record), status
+    return render_template(
+        "public/requests/new.html", form=form, record=record, mail_configured=mail.configured()
+    ), status
 
 
 @bp.route("/requests/<token>")
@@ -118,6 +130,7 @@ def status(token: str) -> ResponseReturnValue:
             "public/requests/status.html",
             req=found,
             document=copy_requests.answer_document(found) if found.status == "published" else None,
+            mail_configured=mail.configured(),
         )
     )
     response.headers["Cache-Control"] = "private, no-store"

@@ -19,6 +19,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from mura.app.core import links
 from mura.app.extensions import db
 from mura.app.models import REQUEST_STATUSES, CopyRequest
+from mura.app.modules.administration import mail
 from mura.app.modules.discovery import copy_requests
 
 bp = Blueprint("staff_requests", __name__)
@@ -97,6 +98,7 @@ def show(request_id: int) -> str:
         labels=STATUS_LABELS,
         document=copy_requests.answer_document(found),
         status_url=links.external_url("requests.status", token=found.token),
+        mail_configured=mail.configured(),
     )
 
 
