@@ -24,14 +24,9 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class PasswordForm(FlaskForm):
-    """The user's own password change."""
+class NewPasswordFields(FlaskForm):
+    """A new password typed twice: the password change and the reset link's form share it."""
 
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
-    )
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=1024)],
@@ -44,6 +39,16 @@ class PasswordForm(FlaskForm):
             EqualTo("new_password", message=_l("The two new passwords differ.")),
         ],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PasswordForm(NewPasswordFields):
+    """The user's own password change."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
 
@@ -58,19 +63,5 @@ class ForgotForm(FlaskForm):
     )
 
 
-class ResetForm(FlaskForm):
+class ResetForm(NewPasswordFields):
     """A new password, through a reset link."""
-
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[
-            DataRequired(),
-            EqualTo("new_password", message=_l("The two new passwords differ.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
