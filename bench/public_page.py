@@ -191,16 +191,19 @@ def main() -> None:
     parser.add_argument("--engines", default="whoosh,tantivy")
     parser.add_argument("--queries", type=int, default=100, help="queries of each kind")
     parser.add_argument("--profile", choices=KINDS, default="common")
+    parser.add_argument("--home", type=Path, default=None, help="installation (load_public's)")
     args = parser.parse_args()
     load_public.OUT.mkdir(parents=True, exist_ok=True)
-    home = load_public.OUT / "home"
+    home = args.home or load_public.OUT / "home"
     for engine in args.engines.split(","):
         load_public.build(home, args.pages, engine)
     queries = make_queries(home, args.pages, args.queries)
     for engine in args.engines.split(","):
         result = run_engine(home, engine, queries, args.profile)
         result.update(pages=args.pages, load_average=os.getloadavg()[0])
-        (load_public.OUT / f"public_page-{engine}.json").write_text(json.dumps(result, indent=1))
+        (load_public.OUT / f"public_page-{engine}-{args.pages}.json").write_text(
+            json.dumps(result, indent=1)
+        )
         print_result(result, args.pages)
 
 
