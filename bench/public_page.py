@@ -181,6 +181,7 @@ def print_result(result: dict, pages: int) -> None:
             f"{eng['wall_p50']:.1f} ({eng['cpu_p50']:.1f}) | "
             f"{eng['wall_p95']:.1f} ({eng['cpu_p95']:.1f}) | {ratio:.1f}× |"
         )
+    print(f"memory of the process: {result['memory_mb']}")
     print(f"\nprofile of the page, kind {result['profile_kind']!r} (own time):")
     print("\n".join(result["profile"].splitlines()[:40]))
 
