@@ -9,7 +9,8 @@ request, audit events). Every page's visible text (and its ``title``, ``placehol
 - English: a word of three or more Latin letters that is not on :data:`ALLOWED` (names of
   standards and formats, the product's name) and not user data of the fixtures (which are in
   Cyrillic, so they do not trip it; the user names are Latin and listed);
-- codes: ``snake_case`` words (``not_public``), MARC relator codes in brackets (``[aut]``).
+- codes: ``snake_case`` words (``not_public``), MARC relator codes in brackets (``[aut]``);
+- numbers: a percentage with a decimal point (``7.78%``; kk and ru write ``7,78 %``).
 
 Each finding is reported with its page and a bit of its context, so a failure says where to
 look. Downloads (PDF, CSV, XML, JSON, images) and forms' POST targets are not followed.
@@ -52,6 +53,8 @@ ALLOWED = frozenset(_ALLOWED_WORDS.split())
 _LATIN_WORD = re.compile(r"(?<![\w/.@-])[A-Za-z][A-Za-z'-]{2,}(?![\w/@])")
 _SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 _RELATOR = re.compile(r"\[[a-z]{3}\]")
+#: A fraction or a percentage written the English way ("7.78 %"): kk and ru use a comma.
+_POINT_NUMBER = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])\s?%")
 #: Not text: addresses, e-mail addresses, file names, ISO dates, hexadecimal digests.
 _NOT_TEXT = re.compile(
     r"https?://\S+|\S+@\S+|\b[\w.-]+\.(?:png|jpe?g|tiff?|pdf|csv|xlsx|xml|json|txt|zip|bib)\b"
@@ -175,6 +178,7 @@ def visible_texts(page: str) -> list[str]:
 def problems_in(text: str) -> list[str]:
     """English words and raw codes in one visible text."""
     found = [f"code {m!r}" for m in _RELATOR.findall(text)]
+    found += [f"decimal point {m!r}" for m in _POINT_NUMBER.findall(text)]
     plain = _NOT_TEXT.sub(" ", text)
     found += [f"code {m!r}" for m in _SNAKE.findall(plain)]
     for word in _LATIN_WORD.findall(plain):
@@ -274,3 +278,5 @@ def test_the_detector_finds_english_and_codes() -> None:
     assert problems_in("Статус: not_public") == ["code 'not_public'"]
     assert problems_in("PDF, IIIF, OAI-PMH, MARC, RUSMARC, CSV, ISBN 978-601-7") == []
     assert problems_in("бет-1.png · 2,5 МБ · https://example.kz/a_b") == []
+    assert problems_in("Жоспар: 7.78%") == ["decimal point '7.78%'"]
+    assert problems_in("План: 7,78 % · 08.12.2026") == []
