@@ -10,7 +10,8 @@ request, audit events). Every page's visible text (and its ``title``, ``placehol
   standards and formats, the product's name) and not user data of the fixtures (which are in
   Cyrillic, so they do not trip it; the user names are Latin and listed);
 - codes: ``snake_case`` words (``not_public``), MARC relator codes in brackets (``[aut]``);
-- numbers: a percentage with a decimal point (``7.78%``; kk and ru write ``7,78 %``).
+- numbers: a percentage with a decimal point (``7.78%``; kk and ru write ``7,78 %``), a date
+  as stored (``2026-12-08``).
 
 Each finding is reported with its page and a bit of its context, so a failure says where to
 look. Downloads (PDF, CSV, XML, JSON, images) and forms' POST targets are not followed.
@@ -55,6 +56,8 @@ _SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 _RELATOR = re.compile(r"\[[a-z]{3}\]")
 #: A fraction or a percentage written the English way ("7.78 %"): kk and ru use a comma.
 _POINT_NUMBER = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])\s?%")
+#: A date as stored (``2026-12-08``): screens write dates in the reader's format.
+_ISO_DATE = re.compile(r"(?<![\w/-])\d{4}-\d{2}-\d{2}(?![\w/-])")
 #: Not text: addresses, e-mail addresses, file names, ISO dates, hexadecimal digests.
 _NOT_TEXT = re.compile(
     r"https?://\S+|\S+@\S+|\b[\w.-]+\.(?:png|jpe?g|tiff?|pdf|csv|xlsx|xml|json|txt|zip|bib)\b"
@@ -179,6 +182,7 @@ def problems_in(text: str) -> list[str]:
     """English words and raw codes in one visible text."""
     found = [f"code {m!r}" for m in _RELATOR.findall(text)]
     found += [f"decimal point {m!r}" for m in _POINT_NUMBER.findall(text)]
+    found += [f"ISO date {m!r}" for m in _ISO_DATE.findall(_NOT_TEXT.sub(" ", text))]
     plain = _NOT_TEXT.sub(" ", text)
     found += [f"code {m!r}" for m in _SNAKE.findall(plain)]
     for word in _LATIN_WORD.findall(plain):
@@ -280,3 +284,4 @@ def test_the_detector_finds_english_and_codes() -> None:
     assert problems_in("бет-1.png · 2,5 МБ · https://example.kz/a_b") == []
     assert problems_in("Жоспар: 7.78%") == ["decimal point '7.78%'"]
     assert problems_in("План: 7,78 % · 08.12.2026") == []
+    assert problems_in("Договор 12/2024 (2024-01-10 – …)") == ["ISO date '2024-01-10'"]

@@ -8,9 +8,11 @@ ones appear before their label is written), and ``tests/test_i18n_walk.py`` catc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 
-from flask_babel import format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -154,6 +156,7 @@ VALUES: dict[str, LazyString] = {
     "organisation": _l("organisation"),
     "author": _l("author"),
 }
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Details whose value lists field names.
 FIELD_LISTS = frozenset({"changed"})
 #: Details stored as English sentences (the rights rule's reason): quoted as they were written.
@@ -205,6 +208,11 @@ def value_text(value: object) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{field_text(k)}: {value_text(v)}" for k, v in sorted(value.items()))
     text = str(value)
+    if _ISO_DATE.match(text):  # dates are stored ISO (JSON): shown in the reader's format
+        try:
+            return format_date(date.fromisoformat(text))
+        except ValueError:
+            return text
     label = VALUES.get(text)
     return str(label) if label is not None else text
 
