@@ -31,6 +31,8 @@ HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("MURA_CHROMIUM", "/usr/bin/chromium")
 STAFF = ("staff", "staff-demo")
 ADMIN = ("admin", "admin-demo")
+#: Finds the demo's three documents (Kazakh, Russian, Kyrgyz): "library" in each language.
+LIBRARY = "кітапхана OR библиотека OR китепкана"
 HIDDEN_TEXT = (
     "Қарқаралы өңірінің тарихы\n"
     "Қарқаралы тауларының етегіндегі қала 1824 жылы округтік приказ ретінде құрылды. "
@@ -121,16 +123,17 @@ def take(url: str, out: Path, hidden: dict, issue: dict) -> None:
         public = browser.new_context(viewport={"width": 1366, "height": 900}, locale="kk-KZ")
         page = public.new_page()
         shot(page, f"{url}/?lang=kk", out / "home.png")
-        shot(page, f"{url}/search?q=Қарағанды&lang=kk", out / "search.png")
+        page.goto(f"{url}/search?q=Қарағанды&lang=kk")
         first = page.locator(".hit").first.get_attribute("data-document")
+        shot(page, f"{url}/search?q={LIBRARY}&lang=kk", out / "search.png")
         shot(page, f"{url}/documents/{first}?lang=kk", out / "document.png")
         shot(page, f"{url}/read/{first}/1?q=Қарағанды&lang=kk", out / "reader.png")
         phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
         small = phone.new_page()
-        shot(small, f"{url}/search?q=Қарағанды&lang=ru", out / "search-390.png")
+        shot(small, f"{url}/search?q={LIBRARY}&lang=ru", out / "search-390.png")
         shot(small, f"{url}/read/{first}/1?q=Қарағанды&lang=ru", out / "reader-390.png")
 
-        staff = browser.new_context(viewport={"width": 1366, "height": 900})
+        staff = browser.new_context(viewport={"width": 1366, "height": 900}, locale="kk-KZ")
         page = staff.new_page()
         log_in(page, url, *STAFF)
         page.goto(f"{url}/staff/jobs/{hidden['job_id']}?lang=kk")
@@ -140,7 +143,7 @@ def take(url: str, out: Path, hidden: dict, issue: dict) -> None:
         issue_page = _first_page_id(page, url, issue["job_id"])
         shot(page, f"{url}/staff/articles/pages/{issue_page}?lang=kk", out / "clipping.png")
 
-        admin = browser.new_context(viewport={"width": 1366, "height": 900})
+        admin = browser.new_context(viewport={"width": 1366, "height": 900}, locale="kk-KZ")
         page = admin.new_page()
         log_in(page, url, *ADMIN)
         shot(page, f"{url}/staff/jobs/{hidden['job_id']}?lang=kk", out / "review-warning.png",
