@@ -8,6 +8,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import flask_babel
 import pytest
 from flask import Flask
 from flask_babel import force_locale
@@ -331,3 +332,30 @@ def test_the_dashboard_asks_for_a_reindex_after_an_analysis_change(
         html = client.get("/admin/reports/dashboard?lang=en").get_data(as_text=True)
         assert 'id="search-outdated"' not in html
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(("lang", "decimal"), [("ru", ","), ("kk", ","), ("en", ".")])
+def test_csv_fractions_use_the_readers_decimal_sign(
+    app: Flask, library: dict[str, Branch], lang: str, decimal: str
+) -> None:
+    """Russian Excel reads "7.78" as a date; the kk and ru download says "7,78" (docs/report.md)."""
+    make_user("boss", "admin", None)
+    admin = logged_in(app, "boss")
+    flask_babel.refresh()  # the app fixture's one app context caches the locale
+    response = admin.get(f"/admin/reports/report.csv?year=2025&lang={lang}")
+    flask_babel.refresh()
+    rows = list(
+        csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")
+    )
+    megabytes = rows[-2][1]
+    assert megabytes == repr(MB_SYSTEM).replace(".", decimal), megabytes
+    assert rows[1][1:] == list(map(str, SYSTEM["total"]))  # whole numbers: no grouping
+
+
+def test_report_page_numbers_in_the_locale(app: Flask, library: dict[str, Branch]) -> None:
+    make_user("boss", "admin", None)
+    admin = logged_in(app, "boss")
+    flask_babel.refresh()
+    html = admin.get("/admin/reports/?year=2025&lang=ru").get_data(as_text=True)
+    flask_babel.refresh()
+    assert f">{repr(MB_SYSTEM).replace('.', ',')}<" in html

@@ -53,6 +53,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(languages.language_name, "language_name")
     # Globals, not context: the macros of _macros.html see them without "with context".
     app.add_template_global(job_status.failure_label, "failure_text")
+    app.add_template_global(job_status.job_error, "job_error_text")
 
     @app.context_processor
     def _globals() -> dict:

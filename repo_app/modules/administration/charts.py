@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import format_decimal, format_percent
 from markupsafe import Markup, escape
 
 WIDTH = 560
@@ -56,12 +57,14 @@ def share_bar(parts: Sequence[tuple[str, float]], title: str) -> Markup:
         share = 100 * value / total
         out.append(
             f'<rect x="{x:.1f}" y="0" width="{width:.1f}" height="24" fill="{colour}">'
-            f"<title>{escape(label)}: {share:.1f}%</title></rect>"
+            f"<title>{escape(label)}: {_percent(share)}</title></rect>"
         )
         x += width
         legend_y = 44 + 20 * i
         out.append(f'<rect x="0" y="{legend_y - 11}" width="12" height="12" fill="{colour}"/>')
-        out.append(_text(18, legend_y, f"{label}: {_number(value)} ({share:.1f}%)", anchor="start"))
+        out.append(
+            _text(18, legend_y, f"{label}: {_number(value)} ({_percent(share)})", anchor="start")
+        )
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -82,4 +85,10 @@ def _text(x: float, y: float, text: str, *, anchor: str = "middle") -> str:
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A count or a figure in the reader's format (``1 234``, ``7,5`` in kk and ru)."""
+    return format_decimal(value)
+
+
+def _percent(share: float) -> str:
+    """A share of 0–100 in the reader's format, one decimal (``7,8 %`` in ru, ``7.8%`` in en)."""
+    return format_percent(share / 100, "#,##0.0%")

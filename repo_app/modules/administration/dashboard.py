@@ -111,14 +111,18 @@ def failures(limit: int = 20) -> list[dict[str, Any]]:
 
 
 def _failure_reasons(job_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
-    """The distinct reasons pages of each job failed, with how many pages each."""
+    """The distinct reasons pages of each job failed, with how many pages each.
+
+    A reason is the page's failure code where it has one (the screen names it in the reader's
+    language), else the stored text.
+    """
     out: dict[int, list[tuple[str, int]]] = {}
     if not job_ids:
         return out
     query = (
-        select(Page.job_id, func.coalesce(Page.error_reason, Page.error_code, ""), func.count())
+        select(Page.job_id, func.coalesce(Page.error_code, Page.error_reason, ""), func.count())
         .where(Page.job_id.in_(job_ids), Page.state == "failed")
-        .group_by(Page.job_id, func.coalesce(Page.error_reason, Page.error_code, ""))
+        .group_by(Page.job_id, func.coalesce(Page.error_code, Page.error_reason, ""))
     )
     for job_id, reason, n in db.session.execute(query):
         out.setdefault(job_id, []).append((reason, n))

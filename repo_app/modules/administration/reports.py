@@ -402,12 +402,23 @@ def table(report: Report) -> list[list[Any]]:
     return out
 
 
-def to_csv(rows: list[list[Any]]) -> str:
-    """CSV with a BOM and ';' separators, as Excel opens it in Kazakh and Russian locales."""
+def to_csv(rows: list[list[Any]], decimal: str = ".") -> str:
+    """CSV with a BOM and ';' separators, as Excel opens it in Kazakh and Russian locales.
+
+    ``decimal`` is the decimal sign of fractions (the megabytes): the web download passes the
+    reader's (a comma in kk and ru), so Russian Excel reads 7,78 as a number, not "7.78" as a
+    date (docs/report.md). Whole numbers are written without grouping, as Excel reads them.
+    """
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerows(rows)
+    writer.writerows([[_csv_cell(cell, decimal) for cell in row] for row in rows])
     return "\ufeff" + out.getvalue()
+
+
+def _csv_cell(cell: Any, decimal: str) -> Any:
+    if isinstance(cell, float):
+        return repr(cell).replace(".", decimal)
+    return cell
 
 
 def to_xlsx(rows: list[list[Any]], title: str) -> bytes:

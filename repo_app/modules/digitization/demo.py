@@ -37,6 +37,8 @@ DEMO_REVIEW_REASON = "Sample texts of the Mura demo, rendered from known text: n
 #: The demo's branch (code, names in kk, ru, en) and accounts (user name, password, role).
 DEMO_BRANCH = ("central", "Орталық кітапхана", "Центральная библиотека", "Central library")
 DEMO_ACCOUNTS = (("admin", "admin-demo", "admin"), ("staff", "staff-demo", "staff"))
+#: Their names as the header shows them (data, so in Kazakh, the demo's language).
+DEMO_NAMES = {"admin": "Әкімші (демо)", "staff": "Қызметкер (демо)"}
 
 
 def create_sample() -> int:
@@ -84,7 +86,7 @@ def create_demo_accounts() -> list[tuple[str, str | None, str]]:
             continue
         # The demo's well-known passwords would fail the rules for chosen ones (they hold the
         # user name): set them past the rules, as for a generated password.
-        user, _generated = create_user(username, role, branch, display_name=f"Demo {role}")
+        user, _generated = create_user(username, role, branch, display_name=DEMO_NAMES[role])
         set_password(user, password)
         db.session.commit()
         made.append((username, password, role))

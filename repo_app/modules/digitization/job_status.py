@@ -31,6 +31,17 @@ def failure_label(code: str) -> str:
     return str(FAILURE_LABELS.get(code, code))
 
 
+#: A job's stored error (English, as logged and in ``mura jobs --json``) in the reader's words.
+JOB_ERRORS = {
+    "No page could be processed.": _l("No page could be processed."),
+}
+
+
+def job_error(error: str) -> str:
+    """A job's error in the reader's words (as stored when it has no translation)."""
+    return str(JOB_ERRORS.get(error, error))
+
+
 #: The job states shown outside: the stages after OCR count as `running`.
 PUBLIC_STATUS = {
     "queued": "queued",

@@ -54,7 +54,9 @@ class Outlook:
 
 def outlook(document: Document) -> Outlook:
     """What the public will see of ``document`` once published (decided now, from the facts)."""
-    decision = rights.status_of(document.id)
+    from flask_babel import gettext
+
+    decision = rights.status_of(document.id, _=gettext)
     steps: list[str] = []
     if decision.status != "online":
         if decision.proposal:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -65,14 +65,29 @@ IN_COPYRIGHT = "http://rightsstatements.org/vocab/InC/1.0/"
 PUBLIC_DOMAIN_MARK = "http://creativecommons.org/publicdomain/mark/1.0/"
 #: Copyright lasts for the author's life and this many years (Kazakhstan, Kyrgyzstan: 70).
 COPYRIGHT_YEARS = 70
-#: What each grant is called in reasons (English: reasons are for staff and the audit log).
-GRANT_LABELS = {
-    "digitize": "digitize",
-    "publish_online": "publish online",
-    "reading_room": "reading room",
-    "download": "download",
-    "print": "print",
-}
+#: Says a reason: ``_(message, **values)``. The stored reason (``access_reason``, the audit log,
+#: OAI) is English (:func:`english`); a screen passes Flask-Babel's ``gettext`` to show the same
+#: reason in the reader's language (:func:`reason_in_locale`). The parameter is called ``_`` so
+#: that ``pybabel extract`` finds every message of the rule.
+Say = Callable[..., str]
+
+
+def english(message: str, **values: object) -> str:
+    """A message as written in the source, its ``%(name)s`` fields filled (as gettext does)."""
+    return message % values if values else message
+
+
+def _grant_label(grant: str, _: Say) -> str:
+    labels = {
+        "digitize": _("digitize"),
+        "publish_online": _("publish online"),
+        "reading_room": _("reading room"),
+        "download": _("download"),
+        "print": _("print"),
+    }
+    return labels.get(grant, grant)
+
+
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _DIED = re.compile(r"^\s*(d\.|died|ум\.|умер|қайт|ө\.|†)", re.IGNORECASE)
 _CHUNK = 500
@@ -145,35 +160,42 @@ class RightsDecision:
         return self.status in visibility.LISTED_ACCESS
 
 
-def decide(facts: DocumentFacts, today: date) -> RightsDecision:
-    """The publication rule (see the module docstring). Pure: same facts, same answer."""
+def decide(facts: DocumentFacts, today: date, _: Say = english) -> RightsDecision:
+    """The publication rule (see the module docstring). Pure: same facts, same answer.
+
+    ``_`` says the reasons: English by default (what is stored), ``gettext`` for a screen.
+    """
     if facts.mark == "public_domain":
-        return _open(PUBLIC_DOMAIN_MARK, f"Public domain (marked): {facts.mark_reason}")
-    decision = _decide_unconfirmed(facts, today)
+        return _open(
+            PUBLIC_DOMAIN_MARK, _("Public domain (marked): %(why)s", why=facts.mark_reason)
+        )
+    decision = _decide_unconfirmed(facts, today, _)
     died = public_domain_since_death(facts.death_years, today)
     if died is None:
         return decision
-    proposal = (
-        f"Public domain: the author died in {died}, more than {COPYRIGHT_YEARS} years "
-        f"before {today.year}"
-    )
+    proposal = _(
+        "Public domain: the author died in %(died)s, more than %(years)s years before %(year)s",
+        died=died, years=COPYRIGHT_YEARS, year=today.year,
+    )  # fmt: skip
     return replace(decision, proposal=proposal)
 
 
-def _decide_unconfirmed(facts: DocumentFacts, today: date) -> RightsDecision:
+def _decide_unconfirmed(facts: DocumentFacts, today: date, _: Say) -> RightsDecision:
     """Rules 3 to 6: what holds while the authors' dates are not confirmed by an administrator."""
     if facts.mark == "library_owned":
-        return _open(IN_COPYRIGHT, f"The library holds the rights: {facts.mark_reason}")
+        return _open(
+            IN_COPYRIGHT, _("The library holds the rights: %(why)s", why=facts.mark_reason)
+        )
     in_force = [c for c in facts.contracts if c.in_force(today)]
     if in_force:
-        return _by_contracts(in_force)
+        return _by_contracts(in_force, _)
     if facts.mark is None and facts.is_source:
-        return RightsDecision("not_public", False, False, _why_not(facts, today), "")
+        return RightsDecision("not_public", False, False, _why_not(facts, today, _), "")
     if facts.mark is None and facts.default_mark == "public_domain":
-        return _open(PUBLIC_DOMAIN_MARK, "No mark: public domain by default (DEFAULT_ACCESS)")
+        return _open(PUBLIC_DOMAIN_MARK, _("No mark: public domain by default (DEFAULT_ACCESS)"))
     if facts.mark is None and facts.default_mark == "library_owned":
-        return _open(IN_COPYRIGHT, "No mark: the library's own by default (DEFAULT_ACCESS)")
-    return RightsDecision("not_public", False, False, _why_not(facts, today), "")
+        return _open(IN_COPYRIGHT, _("No mark: the library's own by default (DEFAULT_ACCESS)"))
+    return RightsDecision("not_public", False, False, _why_not(facts, today, _), "")
 
 
 def public_domain_since_death(death_years: Sequence[int | None], today: date) -> int | None:
@@ -201,10 +223,12 @@ def _open(uri: str, reason: str) -> RightsDecision:
     return RightsDecision("online", True, True, reason, uri)
 
 
-def _by_contracts(contracts: list[ContractFacts]) -> RightsDecision:
+def _by_contracts(contracts: list[ContractFacts], _: Say) -> RightsDecision:
     grants = frozenset().union(*(c.grants for c in contracts))
-    terms = "; ".join(f"contract {c.number} ({_term(c)})" for c in contracts)
-    granted = ", ".join(GRANT_LABELS[g] for g in GRANTS if g in grants) or "nothing listed"
+    terms = "; ".join(
+        _("contract %(number)s (%(term)s)", number=c.number, term=_term(c, _)) for c in contracts
+    )
+    granted = ", ".join(_grant_label(g, _) for g in GRANTS if g in grants) or _("nothing listed")
     reason = f"{terms[0].upper()}{terms[1:]}: {granted}"
     if "publish_online" in grants:
         return RightsDecision(
@@ -217,51 +241,71 @@ def _by_contracts(contracts: list[ContractFacts]) -> RightsDecision:
     return RightsDecision("record_only", False, False, reason, IN_COPYRIGHT)
 
 
-def _term(contract: ContractFacts) -> str:
-    end = contract.ends_on.isoformat() if contract.ends_on else "indefinite"
-    return f"{contract.starts_on.isoformat()} – {end}"
+def _day(day: date, _: Say) -> str:
+    """A date in a reason: ISO when stored (English), the reader's format on a screen."""
+    if _ is english:
+        return day.isoformat()
+    from flask_babel import format_date
+
+    return format_date(day, "short")
 
 
-def _why_not(facts: DocumentFacts, today: date) -> str:
+def _term(contract: ContractFacts, _: Say) -> str:
+    end = _day(contract.ends_on, _) if contract.ends_on else _("indefinite")
+    return f"{_day(contract.starts_on, _)} – {end}"
+
+
+def _why_not(facts: DocumentFacts, today: date, _: Say) -> str:
     parts = []
     if facts.is_source and facts.mark is None:
-        parts.append("An issue is a source for its articles: public only when marked")
+        parts.append(_("An issue is a source for its articles: public only when marked"))
     if facts.mark == "none":
-        parts.append(f"Marked: no rights of the library's own ({facts.mark_reason or 'no reason'})")
+        why = facts.mark_reason or _("no reason")
+        parts.append(_("Marked: no rights of the library's own (%(why)s)", why=why))
     else:
-        parts.append("No public-domain or library-owned mark")
+        parts.append(_("No public-domain or library-owned mark"))
     if not facts.death_years:
-        parts.append("no author with known dates")
+        parts.append(_("no author with known dates"))
     elif any(year is None for year in facts.death_years):
-        parts.append("an author is living or their year of death is unknown")
+        parts.append(_("an author is living or their year of death is unknown"))
     else:
         last = max(y for y in facts.death_years if y is not None)
         if public_domain_since_death(facts.death_years, today) is None:
             parts.append(
-                f"the author died in {last}: public domain from {last + COPYRIGHT_YEARS + 1}"
+                _(
+                    "the author died in %(died)s: public domain from %(year)s",
+                    died=last,
+                    year=last + COPYRIGHT_YEARS + 1,
+                )  # fmt: skip
             )
         else:
             parts.append(
-                f"the author died in {last}: public domain proposed, waiting for an "
-                "administrator's confirmation"
+                _(
+                    "the author died in %(died)s: public domain proposed, waiting for an "
+                    "administrator's confirmation",
+                    died=last,
+                )
             )
     if not facts.has_record:
-        parts.append("no catalogue record, so no contract can cover it")
+        parts.append(_("no catalogue record, so no contract can cover it"))
     elif not facts.contracts:
-        parts.append("no contract covers its catalogue record")
+        parts.append(_("no contract covers its catalogue record"))
     for contract in facts.contracts:
-        parts.append(f"contract {contract.number} {_not_in_force(contract, today)}")
+        parts.append(_not_in_force(contract, today, _))
     return "; ".join(parts)
 
 
-def _not_in_force(contract: ContractFacts, today: date) -> str:
+def _not_in_force(contract: ContractFacts, today: date, _: Say) -> str:
+    number = contract.number
     if contract.status == "draft":
-        return "is a draft"
+        return _("contract %(number)s is a draft", number=number)
     if contract.status == "terminated":
-        return "was terminated"
+        return _("contract %(number)s was terminated", number=number)
     if contract.status == "expired" or (contract.ends_on and contract.ends_on < today):
-        return f"ended on {contract.ends_on.isoformat() if contract.ends_on else '?'}"
-    return f"starts on {contract.starts_on.isoformat()}"
+        end = _day(contract.ends_on, _) if contract.ends_on else "?"
+        return _("contract %(number)s ended on %(day)s", number=number, day=end)
+    day = _day(contract.starts_on, _)
+    return _("contract %(number)s starts on %(day)s", number=number, day=day)
 
 
 # --- facts from the database ---------------------------------------------------------------------
@@ -564,7 +608,7 @@ class Proposal:
     proposal: str
 
 
-def proposals(limit: int = 50, scan: int = 5000) -> list[Proposal]:
+def proposals(limit: int = 50, scan: int = 5000, *, _: Say = english) -> list[Proposal]:
     """Unconfirmed public-domain proposals of the newest documents (the rights dashboard).
 
     Bounded work for one page view: the ``scan`` newest documents that have a catalogue
@@ -584,7 +628,7 @@ def proposals(limit: int = 50, scan: int = 5000) -> list[Proposal]:
     for chunk in _chunks(ids):
         facts = load_facts(chunk)
         for document_id in chunk:
-            proposal = decide(facts[document_id], today).proposal if document_id in facts else ""
+            proposal = decide(facts[document_id], today, _).proposal if document_id in facts else ""
             if proposal:
                 title = db.session.get(Document, document_id).title
                 found.append(Proposal(document_id, title, proposal))
@@ -593,23 +637,38 @@ def proposals(limit: int = 50, scan: int = 5000) -> list[Proposal]:
     return found
 
 
-def status_of(document_id: int, today: date | None = None) -> RightsDecision:
+def status_of(document_id: int, today: date | None = None, *, _: Say = english) -> RightsDecision:
     """The decision for one document today, from the facts (not the stored columns)."""
     facts = load_facts([document_id])
     if document_id not in facts:
         raise RightsError(f"no document {document_id}", "document")
-    return decide(facts[document_id], today or library_today())
+    return decide(facts[document_id], today or library_today(), _)
 
 
-def describe(document_id: int) -> dict:
-    """A document's rights as JSON-ready data (``mura rights --json``, the admin page)."""
+def reasons_in_locale(document_ids: Sequence[int]) -> dict[int, str]:
+    """Why each document is (not) public, in the reader's language, decided now from the facts.
+
+    The stored ``access_reason`` is English (the audit log and harvesters keep one wording);
+    screens show this instead. Four queries per 500 documents (:func:`load_facts`).
+    """
+    from flask_babel import gettext
+
+    today = library_today()
+    return {i: decide(f, today, gettext).reason for i, f in load_facts(document_ids).items()}
+
+
+def describe(document_id: int, *, _: Say = english) -> dict:
+    """A document's rights as JSON-ready data (``mura rights --json``, the admin page).
+
+    The admin page passes ``gettext`` as ``_`` for the reasons in the reader's language.
+    """
     document = db.session.get(Document, document_id)
     if document is None:
         raise RightsError(f"no document {document_id}", "document")
     mark = db.session.scalar(
         select(DocumentRights).where(DocumentRights.document_id == document_id)
     )
-    decision = status_of(document_id)
+    decision = status_of(document_id, _=_)
     return {
         "document_id": document.id,
         "title": document.title,

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mura.app.extensions import db
 from mura.app.models import Branch, User
-from mura.app.modules.administration import accounts, audit, library, mail
+from mura.app.modules.administration import accounts, audit, audit_text, library, mail
 from mura.app.modules.administration.views.forms import (
     ROLE_LABELS,
     AuditSearchForm,
@@ -43,10 +43,34 @@ def compact_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+@bp.app_template_filter("audit_action")
+def audit_action(action: str) -> str:
+    """An audit event's action as a sentence in the reader's language."""
+    return audit_text.action_text(action)
+
+
+@bp.app_template_filter("audit_object")
+def audit_object(object_type: str | None) -> str:
+    """An audit event's object type in words."""
+    return audit_text.object_text(object_type)
+
+
+@bp.app_template_filter("audit_details")
+def audit_details(data: object, action: str = "") -> list[audit_text.Detail]:
+    """An audit event's details as labelled fields."""
+    return audit_text.details(data, action)
+
+
+@bp.app_template_filter("audit_actor")
+def audit_actor(username: str | None) -> str:
+    """Who did an audited action, in words."""
+    return audit_text.actor_text(username)
+
+
 def _branch_choices(form: UserEditForm) -> None:
     locale = str(get_locale())
     form.branch.choices = [SelectChoice("", "—")] + [
-        SelectChoice(b.code, f"{b.name_in(locale)} ({b.code})") for b in accounts.list_branches()
+        SelectChoice(b.code, b.name_in(locale)) for b in accounts.list_branches()
     ]
 
 
@@ -269,8 +293,9 @@ def audit_log() -> ResponseReturnValue:
     """Search the audit log by user, action, object and dates; newest first, paginated."""
     form = AuditSearchForm(request.args)
     form.object_type.choices = [SelectChoice("", "—")] + [
-        SelectChoice(t, t) for t in audit.object_types()
+        SelectChoice(t, audit_text.object_text(t)) for t in audit.object_types()
     ]
+    form.action.choices = [SelectChoice(c, label) for c, label in audit_text.action_choices()]
     valid = form.validate()
     filters = audit.Filters()
     if valid:

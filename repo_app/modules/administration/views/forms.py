@@ -95,11 +95,9 @@ class AuditSearchForm(FlaskForm):
         csrf = False
 
     username = StringField(_l("User"), validators=[Optional(), Length(max=150)])
-    action = StringField(
-        _l("Action"),
-        validators=[Optional(), Length(max=60)],
-        description=_l("e.g. auth.login_failed, or auth for every login action."),
-    )
+    # Choices are the actions in words (``audit_text.action_choices``), set by the view; an
+    # older link's free text (``?action=auth``) still searches.
+    action = SelectField(_l("Action"), choices=[], validate_choice=False)
     object_type = SelectField(_l("Object type"), choices=[], validate_choice=False)
     object_id = StringField(_l("Object id"), validators=[Optional(), Length(max=100)])
     date_from = DateField(_l("From"), validators=[Optional()])

@@ -7,8 +7,10 @@ a view runs.
 
 from __future__ import annotations
 
+from babel.numbers import get_decimal_symbol
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -87,7 +89,9 @@ def print_view() -> str:
 def report_csv() -> Response:
     """The report as CSV (';' separated, with a BOM for Excel)."""
     year, branch = _year(), _branch()
-    text = reports.to_csv(reports.table(reports.annual_report(year, branch)))
+    # The reader's decimal sign: Excel in a kk or ru locale reads "7,78" as a number.
+    decimal = get_decimal_symbol(str(get_locale()))
+    text = reports.to_csv(reports.table(reports.annual_report(year, branch)), decimal)
     return Response(
         text,
         mimetype="text/csv",

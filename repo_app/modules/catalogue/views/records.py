@@ -28,7 +28,7 @@ from sqlalchemy import select
 from mura.app.extensions import db
 from mura.app.models import CatalogueRecord, Document, User
 from mura.app.modules.administration import permissions
-from mura.app.modules.catalogue import marc_encoding, marc_import, metadata, records
+from mura.app.modules.catalogue import marc_encoding, marc_import, metadata, records, relators
 from mura.app.modules.catalogue.marc_import import (
     AgentData,
     RecordData,
@@ -40,6 +40,13 @@ from mura.app.modules.digitization import workflow
 from mura.app.modules.digitization.views.forms import DOC_TYPE_LABELS
 
 bp = Blueprint("staff_records", __name__)
+
+
+@bp.app_template_global()
+def role_name(code: str | None) -> str:
+    """A MARC relator code (``aut``) as the reader's language names the role."""
+    return relators.role_name(code)
+
 
 #: Subject kinds edited as one-per-line headings (keywords and class numbers have their own).
 HEADING_KINDS = ("topic", "person", "corporate", "place", "title", "classification", "ddc")

@@ -33,6 +33,12 @@ STATUS_LABELS = {
 }
 
 
+@bp.app_template_global()
+def request_status_label(status: str) -> str:
+    """A copy request's status in the reader's language (on any screen)."""
+    return str(STATUS_LABELS.get(status, status))
+
+
 class StatusForm(FlaskForm):
     """Set the status and the note the reader sees."""
 

@@ -61,6 +61,11 @@ ACCESS_LABELS = {
     "record_only": _l("description only"),
     "not_public": _l("not public"),
 }
+PARTY_ROLE_LABELS = {
+    "author": _l("author"),
+    "heir": _l("heir"),
+    "organisation": _l("organisation"),
+}
 MARK_LABELS = {
     "": _l("No mark (contracts and the author's dates decide; the default applies)"),
     "public_domain": _l("Public domain"),
@@ -76,12 +81,57 @@ def _admins_only() -> None:
         abort(403)
 
 
+#: rightsstatements.org and Creative Commons statements by their names (as their sites name them).
+RIGHTS_STATEMENTS = {
+    "http://rightsstatements.org/vocab/InC/1.0/": _l("In Copyright"),
+    "http://rightsstatements.org/vocab/InC-EDU/1.0/": _l(
+        "In Copyright – Educational Use Permitted"
+    ),
+    "http://rightsstatements.org/vocab/InC-NC/1.0/": _l(
+        "In Copyright – Non-Commercial Use Permitted"
+    ),
+    "http://rightsstatements.org/vocab/InC-RUU/1.0/": _l(
+        "In Copyright – Rights-holder(s) Unlocatable or Unidentifiable"
+    ),
+    "http://rightsstatements.org/vocab/NoC-CR/1.0/": _l("No Copyright – Contractual Restrictions"),
+    "http://rightsstatements.org/vocab/NoC-OKLR/1.0/": _l(
+        "No Copyright – Other Known Legal Restrictions"
+    ),
+    "http://rightsstatements.org/vocab/NoC-US/1.0/": _l("No Copyright – United States"),
+    "http://rightsstatements.org/vocab/CNE/1.0/": _l("Copyright Not Evaluated"),
+    "http://rightsstatements.org/vocab/UND/1.0/": _l("Copyright Undetermined"),
+    "http://rightsstatements.org/vocab/NKC/1.0/": _l("No Known Copyright"),
+    "http://creativecommons.org/publicdomain/mark/1.0/": _l("Public Domain Mark"),
+}
+
+
+@bp.app_template_global()
+def rights_statement_name(uri: str | None) -> str:
+    """A rights statement's name in the reader's language (its address when unknown)."""
+    if not uri:
+        return ""
+    return str(RIGHTS_STATEMENTS.get(uri.replace("https://", "http://"), uri))
+
+
+@bp.app_template_global()
+def access_label(code: str) -> str:
+    """A document's access (``not_public``…) as the reader's language names it, on any screen."""
+    return str(ACCESS_LABELS.get(code, code))
+
+
+@bp.app_template_global()
+def access_reason(document: Document) -> str:
+    """Why ``document`` has its access, in the reader's language (the stored one is English)."""
+    return rights.reasons_in_locale([document.id]).get(document.id, document.access_reason)
+
+
 @bp.context_processor
 def _labels() -> dict:
     return {
         "status_labels": STATUS_LABELS,
         "grant_labels": GRANT_LABELS,
         "access_labels": ACCESS_LABELS,
+        "party_role_labels": PARTY_ROLE_LABELS,
     }
 
 
@@ -190,8 +240,9 @@ def index() -> str:
         ending=contracts.contracts_ending(today),
         counts=contracts.status_counts(),
         changed=changed,
+        reasons=rights.reasons_in_locale([d.id for d in changed]),
         today=today,
-        proposals=rights.proposals(),
+        proposals=rights.proposals(_=_),
     )
 
 
@@ -209,7 +260,7 @@ def find_document() -> ResponseReturnValue:
 def document(document_id: int) -> ResponseReturnValue:
     """A document's computed status with its reason, and the administrator's mark."""
     document = db.session.get(Document, document_id) or abort(404)
-    info = rights.describe(document_id)
+    info = rights.describe(document_id, _=_)
     form = MarkForm()
     if request.method == "GET":
         form.mark.data = info["mark"] or ""
@@ -307,7 +358,7 @@ def _contract_choices(form: ContractForm) -> None:
     locale = str(get_locale())
     branches = db.session.scalars(select(Branch).order_by(Branch.code)).all()
     form.branch.choices = [SelectChoice("", "—")] + [
-        SelectChoice(b.code, f"{b.name_in(locale)} ({b.code})") for b in branches
+        SelectChoice(b.code, b.name_in(locale)) for b in branches
     ]
 
 
