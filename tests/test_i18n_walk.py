@@ -285,3 +285,21 @@ def test_the_detector_finds_english_and_codes() -> None:
     assert problems_in("Жоспар: 7.78%") == ["decimal point '7.78%'"]
     assert problems_in("План: 7,78 % · 08.12.2026") == []
     assert problems_in("Договор 12/2024 (2024-01-10 – …)") == ["ISO date '2024-01-10'"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("ru", "номер договора 12/2024 уже занят"), ("kk", "12/2024 шарт нөмірі бұрыннан бар")],
+)
+def test_a_refused_contract_says_why_in_the_language(walked: Walked, lang: str, said: str) -> None:
+    """The services refuse in English (CLI, logs); the form says it in the reader's language."""
+    client = walked.app.test_client()
+    assert login(client, "admin").status_code == 302
+    flask_babel.refresh()
+    page = client.post(
+        f"/admin/rights/contracts/new?lang={lang}",
+        data={"number": "12/2024", "starts_on": "2025-01-01", "status": "draft", "works": ""},
+    ).get_data(as_text=True)
+    flask_babel.refresh()
+    assert said in page
+    assert "already used" not in page

@@ -9,6 +9,8 @@ scans are served by no other view.
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
@@ -270,7 +272,7 @@ def document(document_id: int) -> ResponseReturnValue:
             rights.set_mark(document_id, form.mark.data or None, form.reason.data or "")
         except RightsError as exc:
             db.session.rollback()
-            form.reason.errors = [*form.reason.errors, exc.message]
+            form.reason.errors = [*form.reason.errors, error_text(exc.message)]
         else:
             flash(_("Rights of document %(id)d saved.", id=document_id))
             return redirect(url_for(".document", document_id=document_id))
@@ -404,12 +406,36 @@ def _contract_data(form: ContractForm) -> contracts.ContractData:
     )
 
 
+#: The services' refusals (English: the CLI and the logs say them so) as the reader reads them.
+RIGHTS_ERRORS = {
+    "a rights holder needs a name": _l("a rights holder needs a name"),
+    "a contract needs its number": _l("a contract needs its number"),
+    "when does the term start?": _l("when does the term start?"),
+    "the term ends before it starts": _l("the term ends before it starts"),
+    "an active contract needs at least one rights holder": _l(
+        "an active contract needs at least one rights holder"
+    ),
+    "an active contract needs at least one work": _l("an active contract needs at least one work"),
+    "the scan must be a PDF": _l("the scan must be a PDF"),
+    "say why (the reason is kept with the mark)": _l("say why (the reason is kept with the mark)"),
+}
+_USED_NUMBER = re.compile(r"^contract number (.+) is already used$")
+
+
+def error_text(message: str) -> str:
+    """A service's refusal in the reader's language (as it is when it has no translation)."""
+    used = _USED_NUMBER.match(message)
+    if used:
+        return _("contract number %(number)s is already used", number=used.group(1))
+    return str(RIGHTS_ERRORS.get(message, message))
+
+
 def _form_error(form: FlaskForm, exc: Exception) -> None:
     field_name = getattr(exc, "field", None) or "works"
     if field_name == "parties":
         field_name = "authors"
     target = getattr(form, field_name, None) or form.number
-    target.errors = [*target.errors, getattr(exc, "message", str(exc))]
+    target.errors = [*target.errors, error_text(getattr(exc, "message", str(exc)))]
 
 
 def _documents_of(row: Contract) -> list[Document]:
@@ -447,7 +473,7 @@ def upload_scan(contract_id: int) -> ResponseReturnValue:
             contracts.attach_scan(row, upload.stream, upload.filename or "")
         except RightsError as exc:
             db.session.rollback()
-            flash(exc.message)
+            flash(error_text(exc.message))
         else:
             flash(_("Scan of contract %(number)s kept.", number=row.number))
     return redirect(url_for(".contract", contract_id=contract_id))
