@@ -179,11 +179,13 @@ def request_paths(ids: list[int], seed: int = 3) -> list[str]:
     return paths
 
 
-def serve(home: Path, port: int, threads: int, engine: str, workers: int = 1) -> subprocess.Popen:
+def serve(
+    home: Path, port: int, threads: int | None, engine: str, workers: int = 1
+) -> subprocess.Popen:
     """``mura serve`` on the installation: ``workers`` processes (gunicorn when more than one)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "mura.app.cli", "serve", "--no-worker", "--port", str(port),
-         "--threads", str(threads), "--workers", str(workers)],
+         "--workers", str(workers), *(["--threads", str(threads)] if threads else [])],
         env=env_for(home, engine), stdout=subprocess.DEVNULL,
         stderr=(OUT / "server.log").open("w"),
         cwd=ROOT,
@@ -284,7 +286,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=60)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads per process (default: mura serve's)"
+    )
     parser.add_argument("--port", type=int, default=5077)
     parser.add_argument("--engine", choices=["whoosh", "tantivy"], default="whoosh")
     parser.add_argument(
