@@ -192,7 +192,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"sample collection: {created} new document(s) queued for OCR")
     _print_demo_accounts(accounts_made)
     if not no_serve:
-        _serve(host, port, 8, no_worker=False)
+        _serve(host, port, None, no_worker=False)
 
 
 def _print_demo_accounts(made: list[tuple[str, str | None, str]]) -> None:
