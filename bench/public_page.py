@@ -165,7 +165,18 @@ def run_engine(home: Path, engine_name: str, queries: dict[str, list[dict]], pro
         "kinds": figures,
         "profile_kind": profile,
         "profile": out.getvalue(),
+        "memory_mb": _memory(),
     }
+
+
+def _memory() -> dict[str, float]:
+    """RSS and PSS of this process (a serving process's, after the queries), in MB."""
+    fields = {}
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Rss", "Pss"):
+            fields[name.lower()] = round(int(rest.split()[0]) / 1024, 1)
+    return fields
 
 
 def print_result(result: dict, pages: int) -> None:
