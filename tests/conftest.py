@@ -8,6 +8,7 @@ A stack's worker is a separate ``mura worker`` process, so nothing of Celery is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -293,9 +294,19 @@ def stack(
     home = tmp_path_factory.mktemp(f"stack-{request.param}")
     config = {"embedded": _embedded, "production": _production}[request.param](home)
     pg_db = config.pop("_PG_DB", None)
-    running = Stack(request.param, home, _stack_env(home, config), config)
+    with running_stack(request.param, home, config, pg_db) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_stack(
+    kind: str, home: Path, config: dict, pg_db: str | None, concurrency: int = 2
+) -> Iterator[Stack]:
+    """A migrated installation with its worker running; afterwards its database and Redis
+    database are given back (the stacks of conftest and of the tests that need their own)."""
+    running = Stack(kind, home, _stack_env(home, config), config)
     running.mura("db", "upgrade")
-    running.start_worker()
+    running.start_worker(concurrency=concurrency)
     try:
         yield running
     finally:
@@ -307,7 +318,7 @@ def stack(
                 db.engine.dispose()
         if pg_db:
             _drop_database(pg_db)
-        if request.param == "production":
+        if kind == "production":
             release_redis_db(config["BROKER_URL"])
 
 

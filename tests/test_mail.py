@@ -30,12 +30,10 @@ from tests.auth_helpers import PASSWORD, english, logged_in, make_user
 from tests.catalogue_helpers import make_document, oai_schema
 from tests.conftest import (
     Stack,
-    _drop_database,
     _embedded,
     _production,
-    _stack_env,
     make_app,
-    release_redis_db,
+    running_stack,
 )
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -113,20 +111,8 @@ def mail_stack(
         "PASSWORD_RESET_LIMIT": "100 per hour",
     }
     inbox.messages.clear()  # the same addresses are used again by each kind of stack
-    running = Stack(request.param, home, _stack_env(home, config), config)
-    running.mura("db", "upgrade")
-    running.start_worker(concurrency=1)
-    try:
+    with running_stack(request.param, home, config, pg_db, concurrency=1) as running:
         yield running
-    finally:
-        running.stop_worker()
-        if running._app is not None:
-            with running._app.app_context():
-                db.engine.dispose()
-        if pg_db:
-            _drop_database(pg_db)
-        if request.param == "production":
-            release_redis_db(kind["BROKER_URL"])
 
 
 @pytest.fixture
